@@ -1,0 +1,31 @@
+"""medzoo: a plugin-based model zoo and benchmark suite for transfer learning in medical imaging.
+
+``import zoo`` is cheap: it imports no plugin and no heavy optional dependency (datasets, accelerate,
+sklearn) until first use.
+
+Usage::
+
+    import zoo
+    backbone = zoo.create_backbone("timm/resnet18", in_chans=1, small_input=True)
+    zoo.list_names("algorithms")          # ['finetune', 'source_only', ...]
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+__all__ = ["__version__", "create_backbone", "list_names"]
+
+
+def create_backbone(name: str, **kwargs):
+    """Build a registered backbone (``simple_cnn``, ``timm/<arch>``, a plugin's name, ...)."""
+    from zoo.backbones import create_backbone as _create
+
+    return _create(name, **kwargs)
+
+
+def list_names(kind: str) -> list[str]:
+    """Usable names of one registry: ``backbones``, ``algorithms``, ``datasets`` or ``suites``."""
+    from zoo.cli.listing import registry_for
+
+    return registry_for(kind).names()

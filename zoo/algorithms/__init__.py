@@ -1,0 +1,14 @@
+"""Transfer algorithms: the registry (entry-point group ``medzoo.algorithms``) and the contract.
+
+Usage::
+
+    from zoo.algorithms import ALGORITHMS
+    algo_cls = ALGORITHMS.get("finetune")
+"""
+
+from zoo.algorithms.base import Algorithm, HParam, Stage, check_algorithm
+from zoo.registry import Registry
+
+ALGORITHMS = Registry("algorithm", group="medzoo.algorithms", check=check_algorithm)
+
+__all__ = ["ALGORITHMS", "Algorithm", "HParam", "Stage"]

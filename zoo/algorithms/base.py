@@ -1,0 +1,135 @@
+"""The algorithm contract (DESIGN.md): an ``nn.Module`` built from a backbone, a class count and hparams.
+
+An algorithm computes losses; the runner owns everything else (devices, optimizers, schedulers, mixed
+precision, accumulation, gathering, checkpoints). So an algorithm never calls ``.to(device)``,
+``backward()`` or ``optimizer.step()``.
+
+- ``training_step(source_batch, target_batch) -> dict``: ``"loss"`` is a scalar tensor, other entries are
+  logged as they are. A batch is ``(x, y)``: ``x`` (N, C, H, W) float, already normalised; ``y`` (N,) long,
+  or ``None`` for unlabeled target data. A batch the current stage does not use is ``None``.
+- ``predict(x) -> logits`` (N, num_classes).
+- ``param_groups()``: ``[{"params": [...], "lr_mult": float}, ...]``; the runner multiplies its lr.
+- ``HPARAMS``: name -> ``HParam(default, space)``, declared next to the code.
+- ``stages(target_budget)``: the training stages and which data each stage sees.
+
+Usage::
+
+    @ALGORITHMS.register("my_algo")       # or an entry point in your package's pyproject.toml
+    class MyAlgo(Algorithm):
+        HPARAMS = {"weight": HParam(1.0, ("log", 0.01, 10.0), "weight of my loss")}
+        def training_step(self, source_batch, target_batch):
+            x, y = source_batch
+            return {"loss": F.cross_entropy(self.predict(x), y)}
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar, Literal
+
+import torch
+from torch import nn
+
+from zoo.backbones.base import Backbone
+from zoo.errors import ConfigError
+
+Batch = tuple[torch.Tensor, torch.Tensor | None]
+StageData = Literal["source", "target_labeled", "source+target_unlabeled", "source+target_labeled"]
+
+
+@dataclass(frozen=True)
+class HParam:
+    """A hyperparameter: its default, its search space and a one-line help.
+
+    ``space`` is ``("log", lo, hi)``, ``("uniform", lo, hi)``, ``("int", lo, hi)`` or a list of choices.
+    """
+
+    default: Any
+    space: Any = None
+    help: str = ""
+
+    def check(self, name: str, value: Any, owner: str) -> Any:
+        """Return ``value`` coerced to the default's type, or raise a one-line ``ConfigError``."""
+        expected = type(self.default)
+        if self.default is None or isinstance(value, expected):
+            return value
+        if expected is float and isinstance(value, int) and not isinstance(value, bool):
+            return float(value)
+        raise ConfigError(
+            f"hyperparameter '{name}' of {owner} must be {expected.__name__}, got {value!r} "
+            f"({type(value).__name__}); e.g. {name}={self.default!r}"
+        )
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One training stage: its name, the data it sees, and an lr multiplier for the whole stage.
+
+    ``epochs`` of ``None`` means the run's ``train.epochs``. An epoch is always as many steps as one pass
+    over the source training split, so stages on a small labeled target budget still get enough steps.
+    """
+
+    name: str
+    data: StageData
+    epochs: int | None = None
+    lr_mult: float = 1.0
+
+
+def resolve_hparams(declared: dict[str, HParam], given: dict[str, Any] | None, owner: str) -> dict[str, Any]:
+    """Defaults overlaid with ``given``; unknown names and wrong types raise ``ConfigError``."""
+    given = dict(given or {})
+    unknown = sorted(set(given) - set(declared))
+    if unknown:
+        known = ", ".join(sorted(declared)) or "(none)"
+        raise ConfigError(f"unknown hyperparameter(s) {', '.join(unknown)} for {owner}; it declares: {known}")
+    return {name: hp.check(name, given.get(name, hp.default), owner) for name, hp in declared.items()}
+
+
+class Algorithm(nn.Module):
+    """Base class with a linear head on the backbone's features; subclasses write ``training_step``."""
+
+    HPARAMS: ClassVar[dict[str, HParam]] = {}
+    PAPER: ClassVar[str] = ""  # the reference the method implements
+
+    def __init__(self, backbone: Backbone, num_classes: int, hparams: dict[str, Any] | None = None) -> None:
+        super().__init__()
+        self.hparams = resolve_hparams(self.HPARAMS, hparams, type(self).__name__)
+        self.backbone = backbone
+        self.num_classes = num_classes
+        self.classifier = nn.Linear(backbone.num_features, num_classes)
+        self.stage: Stage | None = None
+
+    # -- the contract -----------------------------------------------------------------------------
+    def stages(self, target_budget: float) -> list[Stage]:
+        """Default: one stage of supervised training on the labeled source."""
+        return [Stage("train", "source")]
+
+    def set_stage(self, stage: Stage) -> None:
+        """Called by the runner before each stage (freeze/unfreeze here, never move devices)."""
+        self.stage = stage
+
+    def training_step(self, source_batch: Batch | None, target_batch: Batch | None) -> dict[str, torch.Tensor]:
+        raise NotImplementedError
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        return self.backbone.forward_features(x)  # (N, C, H, W) -> (N, D)
+
+    def predict(self, x: torch.Tensor) -> torch.Tensor:
+        return self.classifier(self.features(x))  # (N, D) -> (N, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.predict(x)
+
+    def param_groups(self) -> list[dict[str, Any]]:
+        """Backbone and head as separate groups, both at the base learning rate by default."""
+        return [
+            {"params": [p for p in self.backbone.parameters() if p.requires_grad], "lr_mult": 1.0, "name": "backbone"},
+            {"params": [p for p in self.classifier.parameters() if p.requires_grad], "lr_mult": 1.0, "name": "head"},
+        ]
+
+
+def check_algorithm(obj: Any) -> str | None:
+    """Registry check: an entry of ``medzoo.algorithms`` must be an ``Algorithm`` subclass."""
+    if isinstance(obj, type) and issubclass(obj, Algorithm):
+        return None
+    return f"expected a subclass of zoo.algorithms.base.Algorithm, got {obj!r}"

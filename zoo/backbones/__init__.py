@@ -1,0 +1,42 @@
+"""Backbones: the registry (entry-point group ``medzoo.backbones``) and ``create_backbone``.
+
+Names: a registered name (``simple_cnn``, ``resnet18_28``) or ``family/arch`` where ``family`` is a
+registered factory taking the architecture as its first argument (``timm/resnet18`` -> any timm model).
+
+Usage::
+
+    from zoo.backbones import create_backbone
+    net = create_backbone("timm/convnext_atto", in_chans=1, pretrained=False)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from zoo.backbones.base import Backbone, BackboneConfig
+from zoo.errors import ConfigError
+from zoo.registry import Registry
+
+
+def _check_backbone(obj: Any) -> str | None:
+    return None if callable(obj) else f"expected a callable returning a zoo Backbone, got {obj!r}"
+
+
+BACKBONES = Registry("backbone", group="medzoo.backbones", check=_check_backbone)
+
+
+def create_backbone(name: str, **kwargs: Any) -> Backbone:
+    """Build the backbone ``name`` (``family/arch`` passes ``arch`` to the family's factory)."""
+    family, sep, arch = name.partition("/")
+    factory = BACKBONES.get(family if sep else name)
+    try:
+        backbone = factory(arch, **kwargs) if sep else factory(**kwargs)
+    except TypeError as exc:  # an unknown keyword in the suite file or an override
+        raise ConfigError(f"backbone '{name}': {exc}; check the backbone options in your suite") from exc
+    missing = [a for a in ("forward_features", "num_features", "config") if not hasattr(backbone, a)]
+    if missing:
+        raise ConfigError(f"backbone '{name}' does not follow the contract: missing {', '.join(missing)}")
+    return backbone
+
+
+__all__ = ["BACKBONES", "Backbone", "BackboneConfig", "create_backbone"]

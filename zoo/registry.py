@@ -1,0 +1,233 @@
+"""One generic registry for every kind of thing medzoo can name: backbones, algorithms, datasets, suites.
+
+An entry is either an object registered in code (``@BACKBONES.register("simple_cnn")``) or a lazy
+``"module:attr"`` target declared by an entry point, imported on first use. A broken entry (import
+error, missing attribute, wrong type, two distributions claiming one name) is recorded with its
+distribution, version and error; it never breaks the other entries, and using it raises a one-line
+``PluginError`` that names the distribution.
+
+Usage::
+
+    from zoo.registry import Registry
+    ALGOS = Registry("algorithm", group="medzoo.algorithms")
+    @ALGOS.register("my_algo")
+    class MyAlgo: ...
+    ALGOS.get("my_algo")          # -> MyAlgo
+    ALGOS.get("my_algoo")         # UnknownNameError: ... did you mean 'my_algo'?
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+import logging
+import threading
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable
+
+from zoo.errors import PluginError, RegistryConflictError, UnknownNameError
+
+logger = logging.getLogger(__name__)
+
+BUILTIN_DIST = "medzoo"
+
+
+@dataclass
+class Entry:
+    """One named entry of a registry and everything known about where it came from."""
+
+    name: str
+    kind: str
+    target: Any  # "module:attr" (lazy), or the object itself
+    dist: str = BUILTIN_DIST
+    version: str = ""
+    obj: Any = None
+    loaded: bool = False
+    error: str | None = None
+    disabled: bool = False
+    also: list[str] = field(default_factory=list)  # other distributions that claimed this name
+
+    @property
+    def source(self) -> str:
+        """Human-readable origin, e.g. ``medzoo-example-plugin 0.1.0``."""
+        return f"{self.dist} {self.version}".strip()
+
+    @property
+    def status(self) -> str:
+        if self.disabled:
+            return "disabled"
+        if self.error:
+            return "broken"
+        return "loaded" if self.loaded else "available"
+
+    @property
+    def is_builtin(self) -> bool:
+        return self.dist == BUILTIN_DIST
+
+
+def _import_target(target: str) -> Any:
+    """Import ``"package.module:attr.sub"`` and return the attribute."""
+    module_name, _, attr_path = target.partition(":")
+    obj: Any = importlib.import_module(module_name)
+    for part in filter(None, attr_path.split(".")):
+        obj = getattr(obj, part)
+    return obj
+
+
+class Registry:
+    """A name -> object mapping with lazy entry-point targets, conflict detection and helpful misses.
+
+    ``check(obj)`` validates a loaded object and returns an error string (or None); it lets each kind
+    state its contract (an Algorithm subclass, a callable, ...) without the registry knowing it.
+    ``discover`` is called once, on first access, to add entry points (see ``zoo.plugins``).
+    """
+
+    def __init__(
+        self,
+        kind: str,
+        group: str | None = None,
+        check: Callable[[Any], str | None] | None = None,
+        loader: Callable[[Any], Any] | None = None,
+        discover: Callable[["Registry"], None] | None = None,
+    ) -> None:
+        self.kind = kind
+        self.group = group
+        self._check = check
+        self._loader = loader or _import_target
+        self._entries: dict[str, Entry] = {}
+        self._discover = discover
+        self._discovered = group is None and discover is None
+        self._lock = threading.RLock()
+
+    # -- adding -----------------------------------------------------------------------------------
+    def register(self, name: str | None = None, *, dist: str = BUILTIN_DIST, version: str = "") -> Callable:
+        """Decorator registering an object under ``name`` (default: its ``__name__``)."""
+
+        def decorator(obj: Any) -> Any:
+            self.add(name or obj.__name__, obj, dist=dist, version=version, lazy=False)
+            return obj
+
+        return decorator
+
+    def add(self, name: str, target: Any, *, dist: str = BUILTIN_DIST, version: str = "", lazy: bool = True) -> Entry:
+        """Add an entry; a second *different* source for one name raises ``RegistryConflictError``."""
+        with self._lock:
+            existing = self._entries.get(name)
+            if existing is not None:
+                if existing.dist == dist and existing.target == target:
+                    return existing  # the same declaration seen twice (e.g. duplicate metadata paths)
+                raise RegistryConflictError(
+                    f"{self.kind} '{name}' is registered twice: by {existing.source or existing.dist} "
+                    f"({existing.target if isinstance(existing.target, str) else 'code'}) and by "
+                    f"{dist} {version}".rstrip() + "; uninstall one of them or rename the entry"
+                )
+            entry = Entry(name=name, kind=self.kind, target=target, dist=dist, version=version)
+            if not lazy:
+                entry.obj, entry.loaded = target, True
+                entry.error = self._validate(target)
+            self._entries[name] = entry
+            return entry
+
+    def add_conflict(self, name: str, target: str, *, dist: str, version: str) -> None:
+        """Record that another distribution also claims ``name``: the entry becomes broken for both."""
+        with self._lock:
+            entry = self._entries[name]
+            entry.also.append(f"{dist} {version}".strip())
+            claimants = ", ".join([entry.source] + entry.also)
+            entry.error = f"name claimed by several distributions ({claimants}); uninstall all but one"
+
+    def remove(self, name: str) -> None:
+        """Forget an entry (used by tests and by plugin authors re-registering in a session)."""
+        with self._lock:
+            self._entries.pop(name, None)
+
+    # -- reading ----------------------------------------------------------------------------------
+    def _ensure_discovered(self) -> None:
+        if self._discovered:
+            return
+        with self._lock:
+            if self._discovered:
+                return
+            self._discovered = True
+            if self._discover is not None:
+                self._discover(self)
+            else:
+                from zoo.plugins import discover_into  # local import: zoo.plugins imports this module
+
+                discover_into(self)
+
+    def entries(self) -> list[Entry]:
+        """Every entry, sorted by name, broken and disabled ones included (nothing is imported)."""
+        self._ensure_discovered()
+        return sorted(self._entries.values(), key=lambda e: e.name)
+
+    def names(self, include_broken: bool = False) -> list[str]:
+        """Names of usable entries (and of broken ones, if asked)."""
+        return [e.name for e in self.entries() if include_broken or (e.error is None and not e.disabled)]
+
+    def __contains__(self, name: str) -> bool:
+        self._ensure_discovered()
+        return name in self._entries
+
+    def entry(self, name: str) -> Entry:
+        """The ``Entry`` for ``name``, or ``UnknownNameError`` with a did-you-mean hint."""
+        self._ensure_discovered()
+        entry = self._entries.get(name)
+        if entry is None:
+            raise UnknownNameError(self.unknown_message(name))
+        return entry
+
+    def unknown_message(self, name: str) -> str:
+        """'unknown backbone 'resnt18'; did you mean 'resnet18'? available: ...'."""
+        names = self.names()
+        close = difflib.get_close_matches(name, names, n=3, cutoff=0.6)
+        hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+        listing = ", ".join(names) if names else "(none)"
+        return f"unknown {self.kind} '{name}'{hint} available: {listing}"
+
+    def get(self, name: str) -> Any:
+        """Load (once) and return the object registered as ``name``."""
+        entry = self.entry(name)
+        with self._lock:
+            if entry.disabled:
+                raise PluginError(
+                    f"{self.kind} '{name}' from {entry.source} is disabled (MEDZOO_DISABLE_PLUGINS); "
+                    "remove it from that variable to use it"
+                )
+            if not entry.loaded and entry.error is None:
+                self._load(entry)
+            if entry.error is not None:
+                raise PluginError(f"{self.kind} '{name}' from {entry.source} is broken: {entry.error}")
+            return entry.obj
+
+    def load_all(self) -> list[Entry]:
+        """Import every entry (for ``medzoo plugins``/strict mode); returns the broken ones."""
+        for entry in self.entries():
+            if not entry.loaded and entry.error is None and not entry.disabled:
+                self._load(entry)
+        return [e for e in self.entries() if e.error]
+
+    def _load(self, entry: Entry) -> None:
+        try:
+            obj = self._loader(entry.target)
+        except ModuleNotFoundError as exc:
+            entry.error = f"missing module '{exc.name}' ({exc}); install the package that provides it"
+            return
+        except AttributeError as exc:
+            entry.error = f"entry point '{entry.target}' names a missing attribute ({exc})"
+            return
+        except Exception as exc:  # noqa: BLE001 - any import-time failure of third-party code is recorded
+            entry.error = f"{type(exc).__name__} while importing '{entry.target}': {exc}"
+            logger.debug("failed to load %s %s", self.kind, entry.name, exc_info=True)
+            return
+        entry.error = self._validate(obj)
+        entry.obj, entry.loaded = obj, entry.error is None
+
+    def _validate(self, obj: Any) -> str | None:
+        return self._check(obj) if self._check else None
+
+    def __iter__(self) -> Iterable[str]:
+        return iter(self.names())
+
+    def __repr__(self) -> str:
+        return f"Registry({self.kind!r}, {len(self._entries)} entries)"

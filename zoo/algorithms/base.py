@@ -101,7 +101,11 @@ class Algorithm(nn.Module):
 
     # -- the contract -----------------------------------------------------------------------------
     def stages(self, target_budget: float) -> list[Stage]:
-        """Default: one stage of supervised training on the labeled source."""
+        """Default: one stage of supervised training on the labeled source.
+
+        Must depend only on ``self.hparams`` and ``target_budget``: the runner calls it to validate a suite
+        before any model is built. Raise ``ConfigError`` if the method cannot run on such a task.
+        """
         return [Stage("train", "source")]
 
     def set_stage(self, stage: Stage) -> None:
@@ -117,8 +121,14 @@ class Algorithm(nn.Module):
     def predict(self, x: torch.Tensor) -> torch.Tensor:
         return self.classifier(self.features(x))  # (N, D) -> (N, num_classes)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.predict(x)
+    def forward(self, *inputs: Any, training_step: bool = False) -> Any:
+        """``model(x)`` predicts; ``model(src, tgt, training_step=True)`` runs ``training_step``.
+
+        The runner calls training through ``forward`` so that a DistributedDataParallel wrapper sees it.
+        """
+        if training_step:
+            return self.training_step(*inputs)
+        return self.predict(inputs[0])
 
     def param_groups(self) -> list[dict[str, Any]]:
         """Backbone and head as separate groups, both at the base learning rate by default."""

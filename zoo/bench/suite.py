@@ -1,0 +1,278 @@
+"""Benchmark suites are data: versioned YAML files, validated with file:line errors, expanded into runs.
+
+A suite names its domains (any registered dataset, optionally partitioned and shifted), its tasks
+(source -> target, label map, target label budget, algorithms) and defaults (backbone, training,
+seeds, model selection). ``key=value`` overrides from the command line replace defaults.
+
+Usage::
+
+    suite = load_suite("quick", overrides=["train.epochs=1", "seeds=[0]"])
+    for run in suite.runs():                     # one RunSpec per task x algorithm x seed
+        print(run.run_id, run.task.name, run.algorithm, run.seed)
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from zoo.bench.suites_registry import find_suite_file
+from zoo.bench.yaml_lines import YamlDoc, load_yaml_with_lines
+from zoo.errors import ConfigError
+
+TOP_LEVEL = {"suite", "version", "description", "citation", "defaults", "domains", "tasks", "presets"}
+TRAIN_DEFAULTS: dict[str, Any] = {
+    "epochs": 5,
+    "batch_size": 128,
+    "eval_batch_size": 512,
+    "lr": 1e-3,
+    "optimizer": "adam",
+    "weight_decay": 0.0,
+    "momentum": 0.9,
+    "scheduler": "none",
+    "milestones": [],
+    "gamma": 0.1,
+    "max_steps_per_epoch": 0,
+}
+TRAIN_CHOICES = {"optimizer": {"adam", "adamw", "sgd"}, "scheduler": {"none", "cosine", "multistep"}}
+SELECTION_RULES = {"auto", "source_val", "target_val", "target_val_oracle"}
+DEFAULTS: dict[str, Any] = {
+    "backbone": {"name": "simple_cnn"},
+    "train": TRAIN_DEFAULTS,
+    "seeds": [0],
+    "selection": {"rule": "auto", "metric": "accuracy"},
+    "image_size": None,
+    "channels": None,
+    "hparams": {},
+}
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """One source -> target task of a suite."""
+
+    name: str
+    sources: tuple[str, ...]
+    target: str
+    target_budget: float
+    algorithms: tuple[str, ...]
+    label_map: dict[str, str] | None = None
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """Everything one run needs, fully resolved; ``run_id`` hashes ``config`` so reruns can skip it."""
+
+    run_id: str
+    task: TaskSpec
+    algorithm: str
+    seed: int
+    config: dict[str, Any]
+
+
+@dataclass
+class Suite:
+    """A validated suite; ``runs()`` expands it into ``RunSpec`` objects."""
+
+    name: str
+    version: int
+    path: Path
+    description: str
+    domains: dict[str, dict[str, Any]]
+    tasks: list[TaskSpec]
+    defaults: dict[str, Any]
+    task_defaults: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def runs(self, tasks: list[str] | None = None, algorithms: list[str] | None = None) -> list[RunSpec]:
+        """All runs, task by task, algorithm by algorithm, seed by seed (optionally filtered)."""
+        from zoo.bench.resolve import resolve_run  # imports the registries; keep suite parsing light
+
+        wanted_tasks = set(tasks or [t.name for t in self.tasks])
+        unknown = wanted_tasks - {t.name for t in self.tasks}
+        if unknown:
+            names = ", ".join(t.name for t in self.tasks)
+            raise ConfigError(f"suite '{self.name}' has no task {', '.join(sorted(unknown))}; its tasks: {names}")
+        specs = []
+        for task in self.tasks:
+            if task.name not in wanted_tasks:
+                continue
+            settings = self.task_defaults.get(task.name, self.defaults)
+            for algorithm in task.algorithms:
+                if algorithms and algorithm not in algorithms:
+                    continue
+                for seed in settings["seeds"]:
+                    specs.append(resolve_run(self, task, algorithm, int(seed), settings))
+        return specs
+
+
+def run_id_of(config: dict[str, Any]) -> str:
+    """A stable 16-hex-digit id: the sha256 of the canonical JSON of the resolved config."""
+    canonical = json.dumps(config, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+# -- overrides ---------------------------------------------------------------------------------------
+def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
+    """Apply ``a.b.c=value`` overrides (values parsed as YAML); bare default keys need no ``defaults.``."""
+    data = copy.deepcopy(data)
+    for item in overrides:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"override '{item}' must look like key=value, e.g. train.epochs=2")
+        try:
+            value = yaml.safe_load(raw)
+        except yaml.YAMLError:
+            value = raw
+        parts = key.strip().split(".")
+        if parts[0] not in TOP_LEVEL:
+            parts = ["defaults"] + parts
+        node = data
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise ConfigError(f"override '{item}': '{part}' is not a mapping in this suite")
+        node[parts[-1]] = value
+    return data
+
+
+# -- validation --------------------------------------------------------------------------------------
+def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    out = copy.deepcopy(base)
+    for key, value in extra.items():
+        out[key] = _merge(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+    return out
+
+
+def _check_type(doc: YamlDoc, keys: tuple, value: Any, kinds: tuple[type, ...], what: str) -> None:
+    if isinstance(value, bool) and bool not in kinds:
+        raise doc.error(keys, f"'{keys[-1]}' must be {what}, got {value!r}")
+    if not isinstance(value, kinds):
+        raise doc.error(keys, f"'{keys[-1]}' must be {what}, got {value!r}")
+
+
+def _validate_settings(doc: YamlDoc, settings: dict[str, Any], at: tuple) -> dict[str, Any]:
+    unknown = set(settings) - set(DEFAULTS)
+    if unknown:
+        key = sorted(unknown)[0]
+        raise doc.error(at + (key,), f"unknown setting '{key}'; known: {', '.join(sorted(DEFAULTS))}")
+    merged = _merge(DEFAULTS, settings)
+    backbone = merged["backbone"]
+    if isinstance(backbone, str):
+        merged["backbone"] = backbone = {"name": backbone}
+    _check_type(doc, at + ("backbone",), backbone, (dict,), "a mapping with a 'name'")
+    _check_type(doc, at + ("backbone", "name"), backbone.get("name"), (str,), "a backbone name")
+    train = merged["train"]
+    for key, value in train.items():
+        if key not in TRAIN_DEFAULTS:
+            raise doc.error(at + ("train", key), f"unknown train option '{key}'; known: {', '.join(TRAIN_DEFAULTS)}")
+        default = TRAIN_DEFAULTS[key]
+        kinds = (int, float) if isinstance(default, float) else (type(default),)
+        _check_type(doc, at + ("train", key), value, kinds, type(default).__name__)
+        if key in TRAIN_CHOICES and value not in TRAIN_CHOICES[key]:
+            raise doc.error(at + ("train", key), f"'{key}' must be one of {sorted(TRAIN_CHOICES[key])}, got {value!r}")
+    for key in ("epochs", "batch_size", "eval_batch_size"):
+        if train[key] < 1:
+            raise doc.error(at + ("train", key), f"'{key}' must be >= 1, got {train[key]}")
+    seeds = merged["seeds"]
+    if isinstance(seeds, int) and not isinstance(seeds, bool):
+        merged["seeds"] = seeds = [seeds]
+    _check_type(doc, at + ("seeds",), seeds, (list,), "a list of integers")
+    for i, seed in enumerate(seeds):
+        _check_type(doc, at + ("seeds", i), seed, (int,), "an integer seed")
+    selection = merged["selection"]
+    if isinstance(selection, str):
+        merged["selection"] = selection = {"rule": selection, "metric": "accuracy"}
+    if selection.get("rule") not in SELECTION_RULES:
+        raise doc.error(at + ("selection",), f"selection rule must be one of {sorted(SELECTION_RULES)}, got {selection.get('rule')!r}")
+    for key in ("image_size", "channels"):
+        if merged[key] is not None:
+            _check_type(doc, at + (key,), merged[key], (int,), "an integer")
+    _check_type(doc, at + ("hparams",), merged["hparams"], (dict,), "a mapping algorithm -> {name: value}")
+    return merged
+
+
+def _validate_task(doc: YamlDoc, raw: Any, i: int, domains: dict[str, Any]) -> TaskSpec:
+    at = ("tasks", i)
+    _check_type(doc, at, raw, (dict,), "a mapping")
+    for key in ("name", "source", "target", "algorithms"):
+        if key not in raw:
+            raise doc.error(at, f"task #{i + 1} has no '{key}'")
+    sources = raw["source"] if isinstance(raw["source"], list) else [raw["source"]]
+    for name, key in [(s, "source") for s in sources] + [(raw["target"], "target")]:
+        if name not in domains:
+            raise doc.error(at + (key,), f"task '{raw['name']}': unknown domain '{name}'; defined: {', '.join(domains)}")
+    budget = raw.get("target_budget", 0)
+    _check_type(doc, at + ("target_budget",), budget, (int, float), "a fraction in [0, 1]")
+    if not 0 <= budget <= 1:
+        raise doc.error(at + ("target_budget",), f"'target_budget' must be in [0, 1], got {budget}")
+    algorithms = raw["algorithms"] if isinstance(raw["algorithms"], list) else [raw["algorithms"]]
+    label_map = raw.get("label_map")
+    if label_map is not None:
+        _check_type(doc, at + ("label_map",), label_map, (dict,), "a mapping source label -> target label")
+    return TaskSpec(
+        name=str(raw["name"]),
+        sources=tuple(str(s) for s in sources),
+        target=str(raw["target"]),
+        target_budget=float(budget),
+        algorithms=tuple(str(a) for a in algorithms),
+        label_map={str(k): str(v) for k, v in label_map.items()} if label_map else None,
+    )
+
+
+def validate_suite(doc: YamlDoc, overrides: list[str] | None = None, preset: str | None = None) -> Suite:
+    """Check the parsed document (types, names, ranges) and build a ``Suite``."""
+    data = doc.data
+    if not isinstance(data, dict):
+        raise doc.error((), "a suite file must be a YAML mapping with 'suite', 'version', 'domains' and 'tasks'")
+    for key in data:
+        if key not in TOP_LEVEL:
+            raise doc.error((key,), f"unknown top-level key '{key}'; known: {', '.join(sorted(TOP_LEVEL))}")
+    for key in ("suite", "version", "domains", "tasks"):
+        if key not in data:
+            raise doc.error((), f"missing required key '{key}'")
+    _check_type(doc, ("version",), data["version"], (int,), "an integer version")
+    if preset:
+        presets = data.get("presets") or {}
+        if preset not in presets:
+            raise ConfigError(f"suite '{data['suite']}' has no preset '{preset}'; presets: {', '.join(presets) or '(none)'}")
+        data = {**data, "defaults": _merge(data.get("defaults") or {}, presets[preset])}
+    data = apply_overrides(data, overrides or [])
+    domains = data["domains"]
+    _check_type(doc, ("domains",), domains, (dict,), "a mapping of domain name -> spec")
+    for name, spec in domains.items():
+        _check_type(doc, ("domains", name), spec, (dict,), "a mapping with a 'dataset'")
+        if "dataset" not in spec:
+            raise doc.error(("domains", name), f"domain '{name}' has no 'dataset'")
+    _check_type(doc, ("tasks",), data["tasks"], (list,), "a list of tasks")
+    defaults = _validate_settings(doc, data.get("defaults") or {}, ("defaults",))
+    tasks, task_defaults = [], {}
+    for i, raw in enumerate(data["tasks"]):
+        task = _validate_task(doc, raw, i, domains)
+        tasks.append(task)
+        own = {k: v for k, v in raw.items() if k in DEFAULTS}
+        task_defaults[task.name] = _validate_settings(doc, _merge(data.get("defaults") or {}, own), ("tasks", i))
+    names = [t.name for t in tasks]
+    if len(set(names)) != len(names):
+        raise doc.error(("tasks",), f"task names must be unique, got {names}")
+    return Suite(
+        name=str(data["suite"]),
+        version=int(data["version"]),
+        path=doc.path,
+        description=str(data.get("description", "")),
+        domains=domains,
+        tasks=tasks,
+        defaults=defaults,
+        task_defaults=task_defaults,
+    )
+
+
+def load_suite(name_or_path: str, overrides: list[str] | None = None, preset: str | None = None) -> Suite:
+    """Load a suite by registered name or by path to a YAML file, apply overrides, validate it."""
+    path = find_suite_file(name_or_path)
+    return validate_suite(load_yaml_with_lines(path), overrides=overrides, preset=preset)

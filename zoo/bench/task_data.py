@@ -1,0 +1,184 @@
+"""Build the tensors of a task from its resolved config: source and target domains, label map, budgets.
+
+A domain spec names a registered dataset and its options, plus two optional medzoo keys:
+``partition: {part, of, seed}`` (disjoint stratified parts of every split) and
+``shift: {name, severity, seed}`` (an acquisition shift, applied once). When source and target come
+from the same dataset they must be different parts of one partition: they may never share an image.
+
+Usage::
+
+    data = build_task_data(run.config, data_dir=None)
+    data.source.splits["train"], data.target_labeled        # labeled target budget (or None)
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from zoo.datasets import DATASETS, Domain, Split
+from zoo.errors import ConfigError
+
+MEDZOO_KEYS = ("dataset", "partition", "shift")
+
+
+@dataclass
+class TaskData:
+    """Tensors of one task: labels of ``source`` already mapped into the target's label space."""
+
+    source: Domain
+    target: Domain
+    target_labeled: Split | None  # the budgeted labeled subset of target train (None for budget 0)
+    target_val_labeled: Split | None  # the budgeted labeled subset of target val
+
+    @property
+    def num_classes(self) -> int:
+        return self.target.num_classes
+
+    @property
+    def label_names(self) -> list[str]:
+        return self.target.label_names
+
+
+def _base_spec(spec: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in spec.items() if k not in ("partition", "shift")}
+
+
+def check_disjoint(sources: dict[str, dict], target: dict[str, dict]) -> None:
+    """Raise if a source and the target would draw the same images from one dataset."""
+    (target_name, target_spec), = target.items()
+    for name, spec in sources.items():
+        if _base_spec(spec) != _base_spec(target_spec):
+            continue
+        sp, tp = spec.get("partition"), target_spec.get("partition")
+        same_scheme = sp and tp and sp.get("of", 2) == tp.get("of", 2) and sp.get("seed", 0) == tp.get("seed", 0)
+        if not same_scheme or sp.get("part") == tp.get("part"):
+            raise ConfigError(
+                f"source '{name}' and target '{target_name}' read the same dataset and could share images; "
+                "give both a 'partition' with the same 'of' and 'seed' and different 'part'"
+            )
+
+
+def _resize(domain: Domain, image_size: int | None, channels: int | None) -> Domain:
+    """Resize (antialiased, once, as uint8) and/or convert channels so every domain of a task matches."""
+    if image_size is None and channels is None:
+        return domain
+    splits = {}
+    for key, split in domain.splits.items():
+        images = split.images  # (N, C, H, W) uint8
+        if channels is not None and images.shape[1] != channels:
+            if channels == 3 and images.shape[1] == 1:
+                images = images.expand(-1, 3, -1, -1).contiguous()
+            elif channels == 1 and images.shape[1] == 3:  # ITU-R 601 luma, as PIL's convert('L')
+                weights = torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)
+                images = (images.float() * weights).sum(1, keepdim=True).round().clamp(0, 255).to(torch.uint8)
+            else:
+                raise ConfigError(f"cannot convert {images.shape[1]} channels to {channels} for domain '{domain.name}'")
+        if image_size is not None and images.shape[-1] != image_size:
+            images = F.interpolate(images.float(), size=(image_size, image_size), mode="bilinear", antialias=True)
+            images = images.round().clamp(0, 255).to(torch.uint8)
+        splits[key] = Split(images, split.labels)
+    return domain.with_splits(splits, info={"resized": {"image_size": image_size, "channels": channels}})
+
+
+def _call_factory(name: str, spec: dict[str, Any], data_dir: Path | None) -> Domain:
+    factory = DATASETS.get(spec["dataset"])
+    kwargs = {k: v for k, v in spec.items() if k not in MEDZOO_KEYS}
+    params = inspect.signature(factory).parameters
+    if data_dir is not None and "data_dir" in params and "data_dir" not in kwargs:
+        kwargs["data_dir"] = data_dir
+    try:
+        return factory(**kwargs)
+    except TypeError as exc:
+        raise ConfigError(f"domain '{name}' (dataset '{spec['dataset']}'): {exc}") from exc
+
+
+@lru_cache(maxsize=16)
+def _build_domain_cached(name: str, spec_json: str, data_dir: str | None) -> Domain:
+    from zoo.datasets.partition import partition_domain
+    from zoo.datasets.shift import shift_domain
+
+    spec = json.loads(spec_json)
+    domain = _call_factory(name, spec, Path(data_dir) if data_dir else None)
+    if spec.get("partition"):
+        p = spec["partition"]
+        domain = partition_domain(domain, part=p["part"], of=p.get("of", 2), seed=p.get("seed", 0))
+    if spec.get("shift"):
+        s = spec["shift"]
+        domain = shift_domain(domain, s["name"], severity=s.get("severity", 3), seed=s.get("seed", 0))
+    return domain
+
+
+def build_domain(name: str, spec: dict[str, Any], data_dir: Path | None = None) -> Domain:
+    """Build (and cache for the process) one domain of a suite."""
+    return _build_domain_cached(name, json.dumps(spec, sort_keys=True), str(data_dir) if data_dir else None)
+
+
+def _map_labels(source: Domain, target: Domain, label_map: dict[str, str] | None) -> Domain:
+    """Express source labels as target label indices; with a partial map, unmapped classes are dropped."""
+    if label_map is None:
+        if [n.lower() for n in source.label_names] == [n.lower() for n in target.label_names]:
+            return source
+        raise ConfigError(
+            f"label mismatch: source '{source.name}' has {source.num_classes} classes {source.label_names}, "
+            f"target '{target.name}' has {target.num_classes} {target.label_names}; add a label_map to the task"
+        )
+    lookup = torch.full((source.num_classes,), -1, dtype=torch.long)
+    for src_name, tgt_name in label_map.items():
+        if src_name not in source.label_names or tgt_name not in target.label_names:
+            raise ConfigError(
+                f"label_map entry '{src_name}: {tgt_name}' names a label that does not exist; "
+                f"source labels {source.label_names}, target labels {target.label_names}"
+            )
+        lookup[source.label_names.index(src_name)] = target.label_names.index(tgt_name)
+    splits = {}
+    for key, split in source.splits.items():
+        mapped = lookup[split.labels]  # (N,) target indices, -1 where unmapped
+        keep = (mapped >= 0).nonzero().squeeze(1)
+        splits[key] = Split(split.images[keep], mapped[keep])
+    return source.with_splits(splits, label_names=list(target.label_names), info={"label_map": label_map})
+
+
+def _concat(domains: list[Domain]) -> Domain:
+    if len(domains) == 1:
+        return domains[0]
+    first = domains[0]
+    splits = {
+        key: Split(torch.cat([d.splits[key].images for d in domains]), torch.cat([d.splits[key].labels for d in domains]))
+        for key in first.splits
+    }
+    name = "+".join(d.name for d in domains)
+    return first.with_splits(splits, name=name, info={"sources": [d.name for d in domains]})
+
+
+def build_task_data(config: dict[str, Any], data_dir: Path | None = None) -> TaskData:
+    """Everything a run trains and evaluates on, from the run's resolved config."""
+    from zoo.datasets.partition import label_budget
+
+    task = config["task"]
+    check_disjoint(task["sources"], task["target"])
+    size, channels = config.get("image_size"), config.get("channels")
+    (target_name, target_spec), = task["target"].items()
+    target = _resize(build_domain(target_name, target_spec, data_dir), size, channels)
+    sources = []
+    for name, spec in task["sources"].items():
+        source = _resize(build_domain(name, spec, data_dir), size, channels)
+        if source.image_size != target.image_size or source.channels != target.channels:
+            raise ConfigError(
+                f"source '{name}' images are {source.channels}x{source.image_size}px but target '{target_name}' "
+                f"are {target.channels}x{target.image_size}px; set image_size (and channels) in the suite defaults"
+            )
+        sources.append(_map_labels(source, target, task.get("label_map")))
+    budget, seed = task["target_budget"], config["seed"]
+    labeled = val_labeled = None
+    if budget > 0:
+        labeled = label_budget(target.splits["train"], budget, seed)
+        val_labeled = label_budget(target.splits["val"], budget, seed)
+    return TaskData(_concat(sources), target, labeled, val_labeled)

@@ -1,0 +1,76 @@
+"""YAML loading that keeps line numbers, so every suite error can say ``file:line: what is wrong``.
+
+Usage::
+
+    doc = load_yaml_with_lines(Path("benchmarks/suites/quick.yaml"))
+    doc.data["tasks"][0]["name"]                  # the plain parsed value
+    doc.where(("tasks", 0, "target_budget"))     # 'benchmarks/suites/quick.yaml:21'
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from zoo.errors import ConfigError
+
+KeyPath = tuple[Any, ...]
+
+
+@dataclass
+class YamlDoc:
+    """Parsed YAML plus the 1-based line of every mapping key and sequence item, by key path."""
+
+    path: Path
+    data: Any
+    lines: dict[KeyPath, int] = field(default_factory=dict)
+
+    def where(self, keys: KeyPath) -> str:
+        """``file:line`` of the deepest known prefix of ``keys`` (the file alone if none is known)."""
+        for cut in range(len(keys), -1, -1):
+            line = self.lines.get(tuple(keys[:cut]))
+            if line is not None:
+                return f"{self.path}:{line}"
+        return str(self.path)
+
+    def error(self, keys: KeyPath, message: str) -> ConfigError:
+        """A one-line ``ConfigError`` located at ``keys``."""
+        return ConfigError(f"{self.where(keys)}: {message}")
+
+
+def _index_lines(node: yaml.Node, prefix: KeyPath, lines: dict[KeyPath, int]) -> None:
+    lines.setdefault(prefix, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            key = key_node.value
+            lines[prefix + (key,)] = key_node.start_mark.line + 1
+            _index_lines(value_node, prefix + (key,), lines)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            lines[prefix + (i,)] = item.start_mark.line + 1
+            _index_lines(item, prefix + (i,), lines)
+
+
+def load_yaml_with_lines(path: Path) -> YamlDoc:
+    """Parse ``path``; a syntax error becomes ``ConfigError('file:line:col: problem')``."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read suite file {path}: {exc.strerror}") from exc
+    try:
+        data = yaml.safe_load(text)
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
+        problem = (exc.problem or str(exc)).strip()
+        raise ConfigError(f"{where}: malformed YAML: {problem}") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: malformed YAML: {str(exc).splitlines()[0]}") from exc
+    lines: dict[KeyPath, int] = {}
+    if node is not None:
+        _index_lines(node, (), lines)
+    return YamlDoc(path=path, data=data, lines=lines)

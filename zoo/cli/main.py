@@ -1,0 +1,69 @@
+"""``medzoo``: the entry point. Parses the subcommand, runs it, and turns user errors into one line.
+
+A ``MedzooError`` (bad name, malformed suite, missing file, ...) prints ``medzoo: error: <what and how to
+fix it>`` on stderr and exits 2; anything else is a bug and keeps its traceback.
+
+Usage::
+
+    medzoo list algorithms
+    medzoo run quick train.epochs=1
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from zoo import __version__
+from zoo.cli import doctor, listing, plugins, results, run
+from zoo.errors import MedzooError
+
+SUBCOMMANDS = (listing, run, results, plugins, doctor)
+
+EPILOG = """examples:
+  medzoo list                       every backbone, algorithm, dataset and suite
+  medzoo run quick                  the few-minute CPU benchmark, with a results table
+  medzoo run quick train.epochs=1 seeds=[0]
+  accelerate launch --num_processes 2 -m zoo.cli.main run quick
+  medzoo results                    mean +- std over seeds of everything in ./medzoo-runs
+  medzoo doctor                     environment, devices, data files found and verified
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="medzoo",
+        description="Transfer-learning benchmarks and model zoo for medical imaging.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"medzoo {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for module in SUBCOMMANDS:
+        module.add_parser(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 0
+    from zoo.cli.common import setup_logging
+
+    setup_logging(args.verbose)
+    try:
+        return int(args.func(args) or 0)
+    except MedzooError as exc:
+        message = str(exc).replace("\n", " ")
+        print(f"medzoo: error: {message}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("medzoo: interrupted; finished runs are saved, rerun the same command to resume", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

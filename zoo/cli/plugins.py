@@ -1,0 +1,58 @@
+"""``medzoo plugins [--strict]``: every entry-point entry, its distribution, version, status and error.
+
+Each entry is imported here, so the status is final. ``--strict`` exits 1 if any entry is broken (for CI).
+``MEDZOO_NO_PLUGINS=1`` hides third-party plugins; ``MEDZOO_DISABLE_PLUGINS=name,dist`` disables some.
+
+Usage::
+
+    medzoo plugins
+    medzoo plugins --strict
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from rich.table import Table
+
+from zoo.cli.listing import STATUS_STYLE
+
+
+def run(args: argparse.Namespace) -> int:
+    from zoo.cli.common import stderr_console, stdout_console
+    from zoo.plugins import autoload_enabled, plugin_entries
+
+    entries = plugin_entries(load=True)
+    if not args.all:
+        entries = [e for e in entries if not e.is_builtin or e.error]
+    table = Table(title="medzoo plugins" + ("" if autoload_enabled() else " (autoloading disabled: MEDZOO_NO_PLUGINS)"))
+    for column in ("kind", "name", "distribution", "version", "status"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("error", overflow="fold")
+    for e in entries:
+        style = STATUS_STYLE.get(e.status, "")
+        table.add_row(e.kind, e.name, e.dist, e.version, f"[{style}]{e.status}[/{style}]", e.error or "")
+    console = stdout_console()
+    if entries:
+        console.print(table)
+    else:
+        console.print("no third-party plugins installed (medzoo's built-ins: `medzoo plugins --all`)")
+    broken = [e for e in entries if e.error]
+    if broken and args.strict:
+        names = ", ".join(f"{e.kind} '{e.name}' ({e.source})" for e in broken)
+        stderr_console().print(f"medzoo: error: {len(broken)} broken plugin entr{'y' if len(broken) == 1 else 'ies'}: {names}")
+        return 1
+    return 0
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser(
+        "plugins", help="show installed plugins and their status",
+        description="Show every plugin entry point with its distribution, version, status and error.",
+        epilog="examples:\n  medzoo plugins\n  medzoo plugins --strict     # exit 1 if any plugin is broken\n"
+               "  MEDZOO_DISABLE_PLUGINS=my_algo medzoo plugins",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--strict", action="store_true", help="exit 1 when any plugin entry is broken")
+    parser.add_argument("--all", action="store_true", help="include medzoo's own built-in entries")
+    parser.set_defaults(func=run)

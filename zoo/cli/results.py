@@ -1,0 +1,53 @@
+"""``medzoo results [PATH ...]``: mean +- std over seeds per task x algorithm, from results files.
+
+Usage::
+
+    medzoo results
+    medzoo results medzoo-runs other-runs/results.jsonl --split target_test --format csv
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from zoo.errors import DataError
+
+
+def run(args: argparse.Namespace) -> int:
+    from zoo.results.store import load_records
+    from zoo.results.table import print_results_table, to_csv, to_markdown
+
+    paths = args.paths or [args.output_dir]
+    missing = [str(p) for p in paths if not Path(p).exists()]
+    if missing:
+        raise DataError(f"no results at {', '.join(missing)}; run `medzoo run SUITE` first or pass the results folder")
+    records = load_records(paths)
+    if args.suite:
+        records = [r for r in records if r["suite"]["name"] == args.suite]
+    if args.format == "csv":
+        print(to_csv(records, split=args.split), end="")
+    elif args.format == "markdown":
+        print(to_markdown(records, split=args.split), end="")
+    else:
+        from zoo.cli.common import stdout_console
+
+        print_results_table(records, console=stdout_console(), split=args.split)
+    return 0
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser(
+        "results", help="summarise results over seeds",
+        description="Summarise finished runs: mean +- std over seeds per task x algorithm x backbone x selection.",
+        epilog="examples:\n  medzoo results\n  medzoo results medzoo-runs --format markdown",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("paths", nargs="*", type=Path, help="results folders or .jsonl files (default: --output-dir)")
+    parser.add_argument("--suite", help="only this suite")
+    parser.add_argument("--split", default="target_test", help="which split's metrics (default target_test)")
+    parser.add_argument("--format", choices=("table", "csv", "markdown"), default="table")
+    from zoo.cli.common import add_output_dir
+
+    add_output_dir(parser)
+    parser.set_defaults(func=run)

@@ -1,0 +1,233 @@
+"""Statistics over result records: mean, sample std and a 95% CI across seeds; average ranks across tasks.
+
+Records are grouped by the fields in ``by`` (default: suite, task, algorithm, backbone, selection rule), so
+each group holds the seeds of one configuration. A group where one seed appears twice mixes
+configurations (e.g. two points of an hparam sweep); that is logged, and ``by`` can name any dotted path
+(``"hparams"``, ``"hparams.lambda"``, ``"task.target_budget"``) to split them apart.
+
+Confidence intervals: ``ci="t"`` is the Student-t interval ``mean ± t_{(1+c)/2, n-1} · std / sqrt(n)``
+(scipy, imported on first use); ``ci="bootstrap"`` is the percentile bootstrap of the mean, seeded, so the
+same records give the same interval. With one seed the std and both intervals are NaN.
+
+Usage::
+
+    rows = summarize(store.records(), metric="balanced_accuracy")
+    rows[0]   # {'suite': 'quick@1', 'task': ..., 'n': 3, 'mean': 0.9, 'std': 0.1, 'ci_low': ..., 'ci_high': ...}
+    rank(store.records())   # average rank of each algorithm across tasks (1 = best)
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from collections import defaultdict
+from typing import Any, Iterable, Sequence
+
+from zoo.errors import ConfigError
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_BY = ("suite", "task", "algorithm", "backbone", "selection")
+CI_METHODS = ("t", "bootstrap", None)
+MISSING = "-"
+
+
+def _compact(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
+def backbone_label(backbone: dict[str, Any] | str) -> str:
+    """``name`` or ``name[k=v,...]``: backbones with different options are different configurations.
+
+    Usage::
+
+        backbone_label({"name": "timm/resnet18", "options": {"pretrained": True}})  # 'timm/resnet18[pretrained=true]'
+    """
+    if isinstance(backbone, str):
+        return backbone
+    options = backbone.get("options") or {}
+    inner = ",".join(f"{key}={_compact(options[key])}" for key in sorted(options))
+    return f"{backbone['name']}[{inner}]" if inner else backbone["name"]
+
+
+def group_value(record: dict[str, Any], field: str) -> str:
+    """The string a record groups under for ``field`` (a short name or any dotted path; ``"-"`` if absent).
+
+    Usage::
+
+        group_value(record, "suite")            # 'quick@1'
+        group_value(record, "hparams.lambda")   # '0.1'
+    """
+    if field == "suite":
+        return f"{record['suite']['name']}@{record['suite']['version']}"
+    if field == "task":
+        return record["task"]["name"]
+    if field == "backbone":
+        return backbone_label(record["backbone"])
+    if field == "selection":
+        return record["selection"]["rule"]
+    value: Any = record
+    for part in field.split("."):
+        if not isinstance(value, dict) or part not in value:
+            return MISSING
+        value = value[part]
+    return _compact(value)
+
+
+def mean_std(values: Sequence[float]) -> tuple[float, float]:
+    """Mean and sample standard deviation (ddof=1; NaN for one value).
+
+    Usage::
+
+        mean_std([0.8, 0.9, 1.0])   # (0.9, 0.1)
+    """
+    n = len(values)
+    if n == 0:
+        return math.nan, math.nan
+    mean = math.fsum(values) / n
+    if n == 1:
+        return mean, math.nan
+    return mean, math.sqrt(math.fsum((x - mean) ** 2 for x in values) / (n - 1))
+
+
+def t_interval(values: Sequence[float], confidence: float = 0.95) -> tuple[float, float]:
+    """Student-t confidence interval of the mean: ``mean ± t_{(1+c)/2, n-1} * std / sqrt(n)``.
+
+    Usage::
+
+        t_interval([0.8, 0.9, 1.0])   # (0.6516, 1.1484): half-width 0.1 * 4.3027 / sqrt(3)
+    """
+    n = len(values)
+    mean, std = mean_std(values)
+    if n < 2:
+        return math.nan, math.nan
+    from scipy.stats import t as student_t  # lazy: scipy is only needed when intervals are asked for
+
+    half = float(student_t.ppf((1 + confidence) / 2, n - 1)) * std / math.sqrt(n)
+    return mean - half, mean + half
+
+
+def bootstrap_interval(values: Sequence[float], confidence: float = 0.95, n_boot: int = 10_000,
+                       seed: int = 0) -> tuple[float, float]:
+    """Percentile bootstrap interval of the mean (``n_boot`` resamples, seeded: reproducible).
+
+    Usage::
+
+        bootstrap_interval([0.8, 0.9, 1.0], n_boot=2000, seed=0)
+    """
+    if len(values) < 2:
+        return math.nan, math.nan
+    import numpy as np
+
+    data = np.asarray(values, dtype=float)
+    rng = np.random.default_rng(seed)
+    means = data[rng.integers(0, len(data), size=(n_boot, len(data)))].mean(axis=1)  # (n_boot,)
+    alpha = (1 - confidence) / 2
+    low, high = np.quantile(means, [alpha, 1 - alpha])
+    return float(low), float(high)
+
+
+def _metric_value(record: dict[str, Any], split: str, metric: str) -> float | None:
+    value = record.get("metrics", {}).get(split, {}).get(metric)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        return None
+    return float(value)
+
+
+def summarize(records: Iterable[dict[str, Any]], metric: str = "accuracy", split: str = "target_test",
+              by: Sequence[str] = DEFAULT_BY, *, ci: str | None = "t", confidence: float = 0.95,
+              n_boot: int = 10_000, seed: int = 0) -> list[dict[str, Any]]:
+    """One row per group: the ``by`` fields, ``n`` (seeds), ``mean``, ``std``, ``ci_low``/``ci_high`` and more.
+
+    Records without a finite ``metrics[split][metric]`` (e.g. an undefined AUROC) are left out of ``n``.
+    ``ci``: ``"t"`` (Student-t), ``"bootstrap"`` (percentile, seeded by ``seed``) or ``None`` (no interval).
+    Rows are sorted by their group fields; values inside a row are ordered by seed.
+
+    Usage::
+
+        for row in summarize(records, metric="f1", split="target_test", ci="bootstrap"):
+            print(row["task"], row["algorithm"], row["mean"], row["ci_low"], row["ci_high"])
+    """
+    if ci not in CI_METHODS:
+        raise ConfigError(f"unknown confidence interval {ci!r}; use one of: t, bootstrap")
+    if not 0 < confidence < 1:
+        raise ConfigError(f"confidence must be between 0 and 1 (e.g. 0.95), got {confidence!r}")
+    groups: dict[tuple[str, ...], list[tuple[Any, str, float]]] = defaultdict(list)
+    for record in records:
+        value = _metric_value(record, split, metric)
+        if value is None:
+            continue
+        key = tuple(group_value(record, field) for field in by)
+        groups[key].append((record.get("seed"), record.get("run_id", ""), value))
+    rows = []
+    for key in sorted(groups):
+        runs = sorted(groups[key], key=lambda run: (str(run[0]), run[1]))
+        seeds = [run[0] for run in runs]
+        if len(set(map(str, seeds))) < len(seeds):
+            logger.warning("%s: several runs share a seed, so this group mixes configurations; "
+                           "add e.g. 'hparams' to `by` to separate them", dict(zip(by, key)))
+        values = [run[2] for run in runs]
+        mean, std = mean_std(values)
+        if ci == "t":
+            low, high = t_interval(values, confidence)
+        elif ci == "bootstrap":
+            low, high = bootstrap_interval(values, confidence, n_boot, seed)
+        else:
+            low = high = math.nan
+        rows.append({**dict(zip(by, key)), "metric": metric, "split": split, "n": len(values), "mean": mean,
+                     "std": std, "ci_low": low, "ci_high": high, "ci_method": ci, "confidence": confidence,
+                     "values": values, "seeds": seeds, "run_ids": [run[1] for run in runs]})
+    return rows
+
+
+def average_ranks(scores: dict[str, float], higher_is_better: bool = True) -> dict[str, float]:
+    """Rank 1 = best; tied scores share the average of the ranks they span.
+
+    Usage::
+
+        average_ranks({"a": 0.9, "b": 0.8, "c": 0.8})   # {'a': 1.0, 'b': 2.5, 'c': 2.5}
+    """
+    sign = -1.0 if higher_is_better else 1.0
+    ordered = sorted(scores, key=lambda name: (sign * round(scores[name], 12), name))
+    ranks: dict[str, float] = {}
+    start = 0
+    while start < len(ordered):
+        end = start
+        while end + 1 < len(ordered) and round(scores[ordered[end + 1]], 12) == round(scores[ordered[start]], 12):
+            end += 1
+        for name in ordered[start:end + 1]:  # positions start..end (0-based) -> ranks start+1..end+1
+            ranks[name] = (start + end) / 2 + 1
+        start = end + 1
+    return ranks
+
+
+def rank(records: Iterable[dict[str, Any]], metric: str = "accuracy", split: str = "target_test",
+         by: Sequence[str] = ("suite", "backbone", "selection"), *, over: str = "task", item: str = "algorithm",
+         higher_is_better: bool = True) -> list[dict[str, Any]]:
+    """Average rank of each ``item`` (algorithm) across ``over`` (tasks), within each ``by`` group.
+
+    On each task the algorithms are ranked by their mean over seeds (1 = best, ties averaged); an
+    algorithm's ``mean_rank`` averages its ranks over the tasks it ran on (``n_tasks`` says how many).
+
+    Usage::
+
+        for row in rank(records, metric="balanced_accuracy"):
+            print(row["algorithm"], row["mean_rank"], row["n_tasks"])
+    """
+    rows = summarize(records, metric, split, by=(*by, over, item), ci=None)
+    per_task: dict[tuple[str, ...], dict[str, float]] = defaultdict(dict)
+    for row in rows:
+        per_task[tuple(row[field] for field in (*by, over))][row[item]] = row["mean"]
+    ranks: dict[tuple[str, ...], dict[str, float]] = defaultdict(dict)  # (by..., item) -> {task: rank}
+    for key, scores in per_task.items():
+        for name, value in average_ranks(scores, higher_is_better).items():
+            ranks[(*key[:-1], name)][key[-1]] = value
+    result = []
+    for key, task_ranks in ranks.items():
+        mean_rank = math.fsum(task_ranks.values()) / len(task_ranks)
+        result.append({**dict(zip(by, key[:-1])), item: key[-1], "mean_rank": mean_rank,
+                       "n_tasks": len(task_ranks), "ranks": dict(sorted(task_ranks.items())),
+                       "metric": metric, "split": split})
+    result.sort(key=lambda row: (*(row[field] for field in by), row["mean_rank"], row[item]))
+    return result

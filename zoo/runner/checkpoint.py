@@ -1,0 +1,48 @@
+"""Checkpoints: the selected weights of a run as safetensors, with the config needed to rebuild them.
+
+Files are written to a temporary name and renamed, so a crash never leaves a half-written checkpoint.
+
+Usage::
+
+    save_checkpoint(run_dir, outcome.best_state, {"run": run.config, "label_names": [...]})
+    state, meta = load_checkpoint(run_dir)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load_file, save_file
+
+WEIGHTS = "model.safetensors"
+META = "config.json"
+
+
+def _atomic_write(path: Path, write) -> None:
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def save_checkpoint(run_dir: Path, state: dict[str, torch.Tensor], meta: dict[str, Any]) -> Path:
+    """Write ``model.safetensors`` and ``config.json`` into ``run_dir``; returns the weights path."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    weights = run_dir / WEIGHTS
+    _atomic_write(weights, lambda p: save_file(state, str(p), metadata={"format": "pt"}))
+    text = json.dumps(meta, indent=2, sort_keys=True, default=str)
+    _atomic_write(run_dir / META, lambda p: p.write_text(text, encoding="utf-8"))
+    return weights
+
+
+def load_checkpoint(run_dir: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """The state dict and metadata saved by ``save_checkpoint``."""
+    state = load_file(str(run_dir / WEIGHTS))
+    meta = json.loads((run_dir / META).read_text(encoding="utf-8"))
+    return state, meta

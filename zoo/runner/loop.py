@@ -1,0 +1,211 @@
+"""Train one run on Accelerate: stages, epochs, evaluation each epoch, model selection.
+
+The loop never mentions a specific algorithm (DESIGN.md principle 1). It owns the device, the optimizer
+and schedule of each stage, mixed precision, gathering and the selected weights; the algorithm only
+returns losses from ``training_step``. An epoch is one pass over the source training split; stages that
+see only a small labeled target set cycle it for the same number of steps.
+
+Usage::
+
+    outcome = train_run(run_spec, task_data, Accelerator(cpu=True))
+    outcome.metrics["target_test"]["accuracy"], outcome.selection
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import resource
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from accelerate.utils import set_seed
+
+from zoo.algorithms import ALGORITHMS, Algorithm
+from zoo.backbones import create_backbone
+from zoo.bench.suite import RunSpec
+from zoo.bench.task_data import TaskData
+from zoo.errors import MedzooError
+from zoo.runner.batches import Normalizer, cycle, make_loader
+from zoo.runner.evaluate import evaluate_loaders
+from zoo.runner.optim import build_optimizer, build_scheduler
+from zoo.runner.selection import select_epoch, selection_split
+
+logger = logging.getLogger(__name__)
+
+
+class TrainingDiverged(MedzooError):
+    """The loss became NaN or infinite."""
+
+
+@dataclass
+class RunOutcome:
+    """What a finished run produced; ``metrics`` are those of the selected evaluation."""
+
+    history: list[dict[str, Any]]
+    selection: dict[str, Any]
+    metrics: dict[str, dict[str, Any]]
+    best_state: dict[str, torch.Tensor] | None
+    timings: dict[str, float]
+    stages: list[dict[str, Any]] = field(default_factory=list)
+    backbone_config: dict[str, Any] = field(default_factory=dict)
+
+
+def build_model(config: dict[str, Any], data: TaskData) -> tuple[Algorithm, Normalizer]:
+    """The algorithm (with its backbone and head) and the batch normaliser the backbone expects."""
+    options = {k: v for k, v in config["backbone"].items() if k != "name"}
+    options.setdefault("in_chans", data.target.channels)
+    backbone = create_backbone(config["backbone"]["name"], **options)
+    algorithm = ALGORITHMS.get(config["algorithm"])(backbone, data.num_classes, config["hparams"])
+    cfg = backbone.config
+    return algorithm, Normalizer(cfg.mean, cfg.std, cfg.in_chans)
+
+
+def _peak_memory_mb(device: torch.device) -> float:
+    if device.type == "cuda":
+        return torch.cuda.max_memory_allocated(device) / 2**20
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
+
+
+class _Batches:
+    """The train streams of one run: labeled source, labeled target budget, unlabeled target."""
+
+    def __init__(self, accelerator, data: TaskData, batch_size: int, seed: int) -> None:
+        prepare = accelerator.prepare_data_loader
+        self.source = prepare(make_loader(data.source.splits["train"], batch_size, True, seed, drop_last=True))
+        self.target_unlabeled = prepare(make_loader(data.target.splits["train"], batch_size, True, seed + 1, drop_last=True))
+        self.target_labeled = None
+        if data.target_labeled is not None and len(data.target_labeled) > 0:
+            # A small budget may hold fewer images than a batch: never drop the only batch.
+            small = len(data.target_labeled) < batch_size * accelerator.num_processes
+            loader = make_loader(data.target_labeled, batch_size, True, seed + 2, drop_last=not small)
+            self.target_labeled = prepare(loader)
+        self.steps_per_epoch = len(self.source)
+        self._iters: dict[str, Any] = {}
+
+    def next(self, stream: str):
+        if stream not in self._iters:
+            loader = getattr(self, stream)
+            if loader is None:
+                raise MedzooError("this stage needs labeled target data but the task's target_budget is 0")
+            self._iters[stream] = cycle(loader)
+        return next(self._iters[stream])
+
+
+def _stage_streams(data_kind: str) -> tuple[str | None, str | None]:
+    """(source stream, target stream) a stage draws from; target labels are passed only when labeled."""
+    return {
+        "source": ("source", None),
+        "target_labeled": (None, "target_labeled"),
+        "source+target_unlabeled": ("source", "target_unlabeled"),
+        "source+target_labeled": ("source", "target_labeled"),
+    }[data_kind]
+
+
+def _eval_loaders(accelerator, data: TaskData, batch_size: int) -> tuple[dict, dict]:
+    prepare = accelerator.prepare_data_loader
+    val = {
+        "source_val": prepare(make_loader(data.source.splits["val"], batch_size, False)),
+        "target_val": prepare(make_loader(data.target.splits["val"], batch_size, False)),
+    }
+    if data.target_val_labeled is not None:
+        val["target_val_budget"] = prepare(make_loader(data.target_val_labeled, batch_size, False))
+    test = {
+        "source_test": prepare(make_loader(data.source.splits["test"], batch_size, False)),
+        "target_test": prepare(make_loader(data.target.splits["test"], batch_size, False)),
+    }
+    return val, test
+
+
+def train_run(run: RunSpec, data: TaskData, accelerator, show_progress: bool = True) -> RunOutcome:
+    """Train ``run`` on ``data`` and return its history, selected metrics and selected weights."""
+    from tqdm.auto import tqdm
+
+    config, train = run.config, run.config["train"]
+    set_seed(run.seed)  # same initial weights in every process
+    algorithm, normalizer = build_model(config, data)
+    normalizer = normalizer.to(accelerator.device)
+    model = accelerator.prepare_model(algorithm)
+    batches = _Batches(accelerator, data, train["batch_size"], run.seed)
+    val_loaders, test_loaders = _eval_loaders(accelerator, data, train["eval_batch_size"])
+    steps = batches.steps_per_epoch
+    if train["max_steps_per_epoch"]:
+        steps = min(steps, train["max_steps_per_epoch"])
+    stages = algorithm.stages(config["task"]["target_budget"])
+    stage_epochs = [s.epochs or train["epochs"] for s in stages]
+    selection = config["selection"]
+
+    history: list[dict[str, Any]] = []
+    best_state, best_index = None, -1
+    train_s = eval_s = 0.0
+    images_seen = 0
+    bar = tqdm(total=steps * sum(stage_epochs), desc=f"{run.task.name}/{run.algorithm}/s{run.seed}", leave=False,
+               disable=not (show_progress and accelerator.is_main_process), unit="step")
+    for stage, epochs in zip(stages, stage_epochs):
+        algorithm.set_stage(stage)
+        src_stream, tgt_stream = _stage_streams(stage.data)
+        optimizer = accelerator.prepare_optimizer(build_optimizer(algorithm.param_groups(), train, stage.lr_mult))
+        scheduler = build_scheduler(optimizer, train, steps, epochs)  # stepped per process step, not prepared
+        for epoch in range(epochs):
+            model.train()
+            sums: dict[str, torch.Tensor] = {}
+            started = time.perf_counter()
+            for _ in range(steps):
+                src = tgt = None
+                if src_stream:
+                    images, labels = batches.next(src_stream)
+                    src = (normalizer(images), labels)
+                if tgt_stream:
+                    images, labels = batches.next(tgt_stream)
+                    tgt = (normalizer(images), labels if tgt_stream == "target_labeled" else None)
+                with accelerator.autocast():
+                    out = model(src, tgt, training_step=True)
+                accelerator.backward(out["loss"])
+                optimizer.step()
+                scheduler.step()
+                optimizer.zero_grad(set_to_none=True)
+                for key, value in out.items():
+                    sums[key] = sums.get(key, 0.0) + value.detach().float()
+                images_seen += len((src or tgt)[0]) * accelerator.num_processes
+                bar.update(1)
+            train_s += time.perf_counter() - started
+            train_log = {k: float(v) / steps for k, v in sums.items()}
+            if not math.isfinite(train_log["loss"]):
+                raise TrainingDiverged(
+                    f"run {run.run_id} ({run.algorithm}, seed {run.seed}): loss is {train_log['loss']} in stage "
+                    f"'{stage.name}' epoch {epoch + 1}; lower train.lr"
+                )
+            started = time.perf_counter()
+            val = evaluate_loaders(accelerator, model, val_loaders, normalizer, data.label_names)
+            test = evaluate_loaders(accelerator, model, test_loaders, normalizer, data.label_names)
+            eval_s += time.perf_counter() - started
+            history.append({"stage": stage.name, "epoch": epoch + 1, "train": train_log, "val": val, "test": test})
+            bar.set_postfix(loss=f"{train_log['loss']:.3f}", stage=stage.name)
+            # Select among the evaluations of the last stage only: earlier stages are a means to it.
+            if stage is stages[-1]:
+                last_stage = [h for h in history if h["stage"] == stage.name]
+                chosen = len(history) - len(last_stage) + select_epoch(last_stage, selection["rule"], selection["metric"])
+                if chosen != best_index:
+                    best_index = chosen
+                    state = accelerator.unwrap_model(model).state_dict()
+                    best_state = {k: v.detach().to("cpu", copy=True).contiguous() for k, v in state.items()}
+    bar.close()
+    chosen = history[best_index]
+    score = chosen["val"][selection_split(selection["rule"])][selection["metric"]]
+    accelerator.free_memory()
+    return RunOutcome(
+        history=history,
+        selection={**selection, "stage": chosen["stage"], "epoch": chosen["epoch"], "score": score},
+        metrics={**chosen["val"], **chosen["test"]},
+        best_state=best_state,
+        timings={
+            "train_s": round(train_s, 3),
+            "eval_s": round(eval_s, 3),
+            "images_per_s": round(images_seen / train_s, 1) if train_s else 0.0,
+            "peak_memory_mb": round(_peak_memory_mb(accelerator.device), 1),
+        },
+        stages=[{"name": s.name, "data": s.data, "epochs": e, "lr_mult": s.lr_mult} for s, e in zip(stages, stage_epochs)],
+        backbone_config=algorithm.backbone.config.to_dict(),
+    )

@@ -1,0 +1,130 @@
+"""Run a whole suite: skip finished runs, train the rest, save a checkpoint and append a record for each.
+
+Runs are named by the hash of their resolved config, so rerunning a suite skips what is finished and an
+interrupted suite resumes where it stopped. Only the main process writes; every process trains.
+
+Usage::
+
+    records = run_suite(load_suite("quick"), output_dir=Path("medzoo-runs"))
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+from zoo.bench.suite import RunSpec, Suite
+
+logger = logging.getLogger(__name__)
+
+
+def make_accelerator(mixed_precision: str = "no", cpu: bool = False):
+    """One Accelerator for the whole suite; DDP tolerates parameters a stage leaves unused."""
+    from accelerate import Accelerator
+    from accelerate.utils import DistributedDataParallelKwargs
+
+    ddp = DistributedDataParallelKwargs(find_unused_parameters=True)
+    return Accelerator(mixed_precision=mixed_precision, cpu=cpu, kwargs_handlers=[ddp])
+
+
+def _record(run: RunSpec, outcome, checkpoint: str | None, total_s: float, processes: int) -> dict[str, Any]:
+    from zoo.provenance import collect_provenance
+    from zoo.results.record import make_record
+
+    config = run.config
+    task = config["task"]
+    curves = {
+        "epoch": [h["epoch"] for h in outcome.history],
+        "stage": [h["stage"] for h in outcome.history],
+        "train_loss": [h["train"]["loss"] for h in outcome.history],
+        **{
+            f"{split}_accuracy": [h[part][split]["accuracy"] for h in outcome.history]
+            for part in ("val", "test")
+            for split in outcome.history[0][part]
+        },
+    }
+    provenance = collect_provenance()
+    provenance = {**provenance, "hardware": {**provenance.get("hardware", {}), "processes": processes}}
+    return make_record(
+        run_id=run.run_id,
+        suite=config["suite"],
+        task={
+            "name": task["name"],
+            "source": list(task["sources"]),
+            "target": next(iter(task["target"])),
+            "target_budget": task["target_budget"],
+            "label_map": task["label_map"],
+            "domains": {**task["sources"], **task["target"]},
+        },
+        algorithm=run.algorithm,
+        backbone={"name": config["backbone"]["name"],
+                  "options": {k: v for k, v in config["backbone"].items() if k != "name"},
+                  "config": outcome.backbone_config},
+        hparams=config["hparams"],
+        train=config["train"],
+        seed=run.seed,
+        selection=outcome.selection,
+        metrics=outcome.metrics,
+        curves=curves,
+        timings={**outcome.timings, "total_s": round(total_s, 3)},
+        provenance=provenance,
+        checkpoint=checkpoint,
+        stages=outcome.stages,
+    )
+
+
+def run_suite(
+    suite: Suite,
+    output_dir: Path,
+    data_dir: Path | None = None,
+    mixed_precision: str = "no",
+    cpu: bool = False,
+    tasks: list[str] | None = None,
+    algorithms: list[str] | None = None,
+    show_progress: bool = True,
+) -> list[dict[str, Any]]:
+    """Train every unfinished run of ``suite``; return the records of all its (selected) runs."""
+    from tqdm.auto import tqdm
+
+    from zoo.bench.task_data import build_task_data
+    from zoo.results.store import ResultStore
+    from zoo.runner.checkpoint import save_checkpoint
+    from zoo.runner.loop import train_run
+
+    runs = suite.runs(tasks=tasks, algorithms=algorithms)  # validates names and hparams before any work
+    store = ResultStore(output_dir)
+    accelerator = make_accelerator(mixed_precision, cpu)
+    if accelerator.is_main_process:
+        store.check_writable()
+    accelerator.wait_for_everyone()
+    finished = store.finished_run_ids()
+    todo = [r for r in runs if r.run_id not in finished]
+    if accelerator.is_main_process:
+        logger.info(
+            "suite %s v%d: %d runs, %d already finished, %d to train on %s x%d (%s precision)",
+            suite.name, suite.version, len(runs), len(runs) - len(todo), len(todo),
+            accelerator.device, accelerator.num_processes, mixed_precision,
+        )
+    bar = tqdm(todo, desc=f"suite {suite.name}", unit="run", disable=not (show_progress and accelerator.is_main_process))
+    for run in bar:
+        bar.set_postfix_str(f"{run.task.name} {run.algorithm} seed {run.seed}")
+        started = time.perf_counter()
+        data = build_task_data(run.config, data_dir)
+        outcome = train_run(run, data, accelerator, show_progress=show_progress)
+        if accelerator.is_main_process:
+            run_dir = store.run_dir(run.run_id)
+            meta = {"run": run.config, "label_names": data.label_names, "selection": outcome.selection,
+                    "backbone": outcome.backbone_config}
+            save_checkpoint(run_dir, outcome.best_state, meta)
+            checkpoint = str(run_dir.relative_to(store.root) / "model.safetensors")
+            store.append(_record(run, outcome, checkpoint, time.perf_counter() - started, accelerator.num_processes))
+            target = outcome.metrics["target_test"]
+            logger.info("%s %s seed %d: target-test accuracy %.4f (selected %s epoch %d by %s)",
+                        run.task.name, run.algorithm, run.seed, target["accuracy"],
+                        outcome.selection["stage"], outcome.selection["epoch"], outcome.selection["rule"])
+        accelerator.wait_for_everyone()
+    bar.close()
+    wanted = {r.run_id for r in runs}
+    return [r for r in store.records() if r["run_id"] in wanted]

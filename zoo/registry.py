@@ -200,10 +200,14 @@ class Registry:
                 raise PluginError(f"{self.kind} '{name}' from {entry.source} is broken: {entry.error}")
             return entry.obj
 
-    def load_all(self) -> list[Entry]:
-        """Import every entry (for ``medzoo plugins``/strict mode); returns the broken ones."""
+    def load_all(self, builtins: bool = True) -> list[Entry]:
+        """Import every entry (for ``medzoo plugins``/strict mode); returns the broken ones.
+
+        ``builtins=False`` imports only third-party entries: ``medzoo list`` uses it to give each plugin its
+        final status without paying for medzoo's own heavy modules (timm, datasets).
+        """
         for entry in self.entries():
-            if not entry.loaded and entry.error is None and not entry.disabled:
+            if not entry.loaded and entry.error is None and not entry.disabled and (builtins or not entry.is_builtin):
                 self._load(entry)
         return [e for e in self.entries() if e.error]
 

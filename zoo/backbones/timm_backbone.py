@@ -26,7 +26,7 @@ import torch
 from torch import nn
 
 from zoo.backbones.base import Backbone, BackboneConfig
-from zoo.errors import ConfigError, UnknownNameError
+from zoo.errors import ConfigError, DataError, UnknownNameError
 
 logger = logging.getLogger(__name__)
 
@@ -176,12 +176,20 @@ def _build(
     import timm
 
     _check_timm_name(arch)
+    if isinstance(in_chans, bool) or not isinstance(in_chans, int) or in_chans < 1:
+        raise ConfigError(f"backbone '{name}': in_chans must be a positive integer, got {in_chans!r}")
     try:
         model = timm.create_model(
             arch, pretrained=pretrained, num_classes=0, in_chans=in_chans, drop_rate=drop_rate, **timm_kwargs
         )
-    except RuntimeError as exc:  # e.g. "No pretrained weights exist for ..." or an unreachable hub
+    except RuntimeError as exc:  # e.g. "No pretrained weights exist for ..."
         raise ConfigError(f"timm could not build '{arch}': {exc}".replace("\n", " ")) from exc
+    except OSError as exc:  # weights neither reachable nor cached (huggingface_hub raises FileNotFoundError)
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise DataError(
+            f"could not fetch the weights or config of timm model '{arch}' ({first}); connect to the network "
+            "once to fill the Hugging Face cache, pass checkpoint_path=<local file>, or use pretrained=False"
+        ) from exc
     cfg = dict(getattr(model, "pretrained_cfg", {}) or {})
     if small_input:
         if pretrained:
@@ -193,8 +201,10 @@ def _build(
     if checkpoint_path is not None:
         weights = f"file:{checkpoint_path}"
     elif pretrained:
-        source = cfg.get("file") or cfg.get("hf_hub_id") or ".".join(filter(None, (cfg.get("architecture"), cfg.get("tag"))))
-        weights = f"timm:{source or arch}"
+        # a local file overlay, else the hf-hub:/local-dir: id as given, else timm's "architecture.tag"
+        tagged = ".".join(filter(None, (cfg.get("architecture"), cfg.get("tag"))))
+        source = arch if arch.startswith(_SOURCE_PREFIXES) else tagged or arch
+        weights = f"file:{cfg['file']}" if cfg.get("file") else f"timm:{source}"
     else:
         weights = "random init"
     _, height, width = cfg.get("input_size") or (3, 224, 224)
@@ -265,7 +275,9 @@ def resnet50_28(in_chans: int = 3, pretrained: bool = False, **kwargs: Any) -> T
 
 def _small_resnet(arch: str, name: str, in_chans: int, pretrained: bool, kwargs: dict[str, Any]) -> TimmBackbone:
     if "small_input" in kwargs:
-        raise ConfigError(f"backbone '{name}' always uses the small-input stem; remove 'small_input' or use timm/{arch}")
+        raise ConfigError(
+            f"backbone '{name}' always uses the small-input stem; remove 'small_input' or use timm/{arch}"
+        )
     drop_rate = kwargs.pop("drop_rate", 0.0)
     checkpoint_path = kwargs.pop("checkpoint_path", None)
     return _build(arch, name, in_chans, pretrained, True, drop_rate, checkpoint_path, kwargs)

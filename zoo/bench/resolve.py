@@ -1,8 +1,9 @@
 """Resolve one task x algorithm x seed of a suite into a fully explicit, hashable run config.
 
 Everything that changes a result goes into the config (domain specs, hyperparameters with their defaults,
-training options, seed, selection rule), so ``run_id`` changes exactly when the result could. Names and
-hyperparameter types are checked here, before any training starts.
+training options, seed, selection rule), so ``run_id`` changes exactly when the result could. Names (and
+that each named entry imports), hyperparameter types, stages and source/target disjointness are checked
+here, before any training starts.
 
 Usage::
 
@@ -19,6 +20,8 @@ from zoo.algorithms import ALGORITHMS
 from zoo.algorithms.base import resolve_hparams
 from zoo.backbones import BACKBONES
 from zoo.bench.suite import RunSpec, Suite, TaskSpec, run_id_of
+from zoo.bench.task_data import check_disjoint
+from zoo.datasets import DATASETS
 from zoo.errors import ConfigError
 
 
@@ -40,7 +43,13 @@ def resolve_run(suite: Suite, task: TaskSpec, algorithm: str, seed: int, setting
     algo_cls = ALGORITHMS.get(algorithm)
     backbone = copy.deepcopy(settings["backbone"])
     family = backbone["name"].partition("/")[0] if "/" in backbone["name"] else backbone["name"]
-    BACKBONES.entry(family)  # did-you-mean before any work starts
+    # get(), not entry(): an unknown name answers did-you-mean and a broken plugin names its distribution
+    # here, before the first run trains, not when a later run of the suite reaches it.
+    BACKBONES.get(family)
+    for name in (*task.sources, task.target):
+        DATASETS.get(suite.domains[name]["dataset"])
+    domain_specs = {name: suite.domains[name] for name in task.sources}
+    check_disjoint(domain_specs, {task.target: suite.domains[task.target]})
     hparams = resolve_hparams(algo_cls.HPARAMS, settings["hparams"].get(algorithm), algorithm)
     probe = algo_cls.__new__(algo_cls)  # stages() depends only on hparams and the budget (contract)
     probe.hparams = hparams

@@ -102,15 +102,16 @@ def _call_factory(name: str, spec: dict[str, Any], data_dir: Path | None) -> Dom
 
 @lru_cache(maxsize=16)
 def _build_domain_cached(name: str, spec_json: str, data_dir: str | None) -> Domain:
-    from zoo.datasets.partition import partition_domain
-    from zoo.datasets.shift import shift_domain
-
     spec = json.loads(spec_json)
     domain = _call_factory(name, spec, Path(data_dir) if data_dir else None)
     if spec.get("partition"):
+        from zoo.datasets.partition import partition_domain
+
         p = spec["partition"]
         domain = partition_domain(domain, part=p["part"], of=p.get("of", 2), seed=p.get("seed", 0))
     if spec.get("shift"):
+        from zoo.datasets.shift import shift_domain
+
         s = spec["shift"]
         domain = shift_domain(domain, s["name"], severity=s.get("severity", 3), seed=s.get("seed", 0))
     return domain

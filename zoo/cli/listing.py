@@ -1,7 +1,9 @@
 """``medzoo list [backbones|algorithms|datasets|suites]``: what can be named in a suite, and from where.
 
-Listing reads entry-point metadata only (nothing is imported), so a broken plugin shows as ``broken``
-instead of breaking the listing. ``--describe`` imports each entry to show the first line of its docstring.
+medzoo's own entries are listed from entry-point metadata (not imported). Third-party plugin entries are
+imported here, each guarded, so one that fails to import, names a missing attribute or has the wrong type
+shows as ``broken`` with its distribution and error instead of breaking the listing (``MEDZOO_NO_PLUGINS=1``
+skips them). ``--describe`` imports every entry to show the first line of its docstring.
 
 Usage::
 
@@ -56,6 +58,7 @@ def entries_table(kinds: list[str], describe: bool = False) -> Table:
     table.add_column("description" if describe else "target / error", overflow="fold")
     for kind in kinds:
         registry = registry_for(kind)
+        registry.load_all(builtins=False)  # a plugin's status is only known once it was imported
         for entry in registry.entries():
             detail = entry.error or (_summary(registry, entry.name) if describe and not entry.disabled else str(entry.target))
             style = STATUS_STYLE.get(entry.status, "")

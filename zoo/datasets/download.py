@@ -20,6 +20,7 @@ Usage::
 from __future__ import annotations
 
 import hashlib
+import http.client
 import json
 import logging
 import os
@@ -53,6 +54,18 @@ def _sidecar(path: Path) -> Path:
     return path.with_name(f".{path.name}.md5.json")
 
 
+def _read_sidecar(sidecar: Path) -> dict:
+    """The sidecar's record, or {} when there is none (or it is unreadable: then the file is re-hashed)."""
+    if not sidecar.is_file():
+        return {}
+    try:
+        record = json.loads(sidecar.read_text())
+    except (OSError, ValueError) as exc:
+        logger.debug("ignoring unreadable md5 sidecar %s: %s", sidecar, exc)
+        return {}
+    return record if isinstance(record, dict) else {}
+
+
 def file_md5(path: str | os.PathLike) -> str:
     """The md5 hex digest of ``path``, cached by (resolved path, size, mtime_ns).
 
@@ -66,13 +79,10 @@ def file_md5(path: str | os.PathLike) -> str:
     if key in _MD5_CACHE:
         return _MD5_CACHE[key]
     sidecar = _sidecar(path)
-    try:
-        record = json.loads(sidecar.read_text())
-        if (record.get("size"), record.get("mtime_ns")) == (st.st_size, st.st_mtime_ns):
-            _MD5_CACHE[key] = str(record["md5"])
-            return _MD5_CACHE[key]
-    except (OSError, ValueError, KeyError, AttributeError):
-        pass  # no sidecar yet, or an unreadable one: hash the file (below) and rewrite it
+    record = _read_sidecar(sidecar)
+    if (record.get("size"), record.get("mtime_ns")) == (st.st_size, st.st_mtime_ns) and "md5" in record:
+        _MD5_CACHE[key] = str(record["md5"])
+        return _MD5_CACHE[key]
     digest = hashlib.md5()
     with open(path, "rb") as fh:
         for chunk in iter(lambda: fh.read(CHUNK), b""):
@@ -124,7 +134,7 @@ def download_file(url: str, dest: str | os.PathLike, md5: str | None = None, des
                             out.write(chunk)
                             digest.update(chunk)
                             bar.update(len(chunk))
-            except (urllib.error.URLError, OSError, ValueError) as exc:  # HTTPError is a URLError
+            except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as exc:  # HTTPError: URLError
                 reason = getattr(exc, "reason", None) or exc
                 raise DataError(f"download of {url} failed ({reason}); check the network (or a proxy), or download "
                                 f"it by hand into {dest.parent}") from exc

@@ -59,3 +59,18 @@ def medmnist_dir(data_dir: str | os.PathLike | None = None) -> Path:
         medmnist_dir("/mnt/data") / "pneumoniamnist_64.npz"
     """
     return resolve_data_dir(data_dir) / MEDMNIST_SUBDIR
+
+
+def portable_path(path: str | os.PathLike, data_dir: str | os.PathLike | None = None) -> str:
+    """``path`` relative to the data directory when inside it (so provenance compares across machines).
+
+    Usage::
+
+        portable_path("/mnt/data/busi/busi.npz", "/mnt/data")   # 'busi/busi.npz'
+        portable_path("/elsewhere/x.npz", "/mnt/data")          # '/elsewhere/x.npz'
+    """
+    p = Path(path)
+    try:
+        return p.relative_to(resolve_data_dir(data_dir)).as_posix()
+    except ValueError:
+        return str(p)

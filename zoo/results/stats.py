@@ -85,7 +85,9 @@ def mean_std(values: Sequence[float]) -> tuple[float, float]:
     n = len(values)
     if n == 0:
         return math.nan, math.nan
-    mean = math.fsum(values) / n
+    # Shifted by the first value: identical values give exactly that value and std 0, without float noise.
+    shift = values[0]
+    mean = shift + math.fsum(x - shift for x in values) / n
     if n == 1:
         return mean, math.nan
     return mean, math.sqrt(math.fsum((x - mean) ** 2 for x in values) / (n - 1))

@@ -235,6 +235,8 @@ class ResultStore:
                     data = handle.read()
         except FileNotFoundError:
             return []
+        except OSError as err:  # e.g. the root is a file, or unreadable
+            raise DataError(f"cannot read results from {self.path}: {(err.strerror or str(err)).lower()}") from None
         return parse_jsonl(data, self.path, validate=validate)
 
     def finished_run_ids(self) -> set[str]:

@@ -22,6 +22,7 @@ from typing import Any, Iterable, Sequence
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from zoo.errors import ConfigError
 from zoo.results.stats import group_value, summarize
@@ -99,14 +100,14 @@ def results_table(records: Iterable[dict[str, Any]], metrics: Sequence[str] = ME
         Console().print(results_table(records, metrics=("accuracy", "auroc"), split="target_test"))
     """
     header, body, default_title = _cells(records, metrics, split, by, percent)
-    table = Table(title=title or default_title)
+    table = Table(title=Text(title or default_title))  # Text: no rich markup, "[pretrained=true]" stays
     n_groups = len(header) - 1 - len(metrics)
     for index, name in enumerate(header):
-        table.add_column(name, justify="left" if index < n_groups else "right", no_wrap=index >= n_groups)
+        table.add_column(Text(name), justify="left" if index < n_groups else "right", no_wrap=index >= n_groups)
     for row in body:
-        table.add_row(*row)
+        table.add_row(*map(Text, row))
     if not body:
-        table.caption = f"no results with metrics for split {split!r}"
+        table.caption = Text(f"no results with metrics for split {split!r}")
     return table
 
 
@@ -141,7 +142,7 @@ def to_markdown(records: Iterable[dict[str, Any]], metrics: Sequence[str] = METR
 
 
 def _number(value: float) -> str:
-    return "" if value is None or math.isnan(value) else repr(float(value))
+    return "" if value is None or math.isnan(value) else format(float(value), ".12g")  # no 0.09999999999999998
 
 
 def to_csv(records: Iterable[dict[str, Any]], metrics: Sequence[str] = METRICS, split: str = "target_test",

@@ -69,7 +69,7 @@ def _peak_memory_mb(device: torch.device) -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
 
 
-class _Batches:
+class TrainStreams:
     """The train streams of one run: labeled source, labeled target budget, unlabeled target."""
 
     def __init__(self, accelerator, data: TaskData, batch_size: int, seed: int) -> None:
@@ -119,6 +119,37 @@ def _eval_loaders(accelerator, data: TaskData, batch_size: int) -> tuple[dict, d
     return val, test
 
 
+def train_epoch(accelerator, model, batches: TrainStreams, normalizer, optimizer, scheduler, stage, steps: int, bar=None):
+    """``steps`` optimizer steps of one stage; returns (summed step outputs, images seen by all processes).
+
+    Step outputs are summed as detached tensors and read once per epoch: no per-step host sync.
+    """
+    src_stream, tgt_stream = _stage_streams(stage.data)
+    model.train()
+    sums: dict[str, torch.Tensor] = {}
+    images_seen = 0
+    for _ in range(steps):
+        src = tgt = None
+        if src_stream:
+            images, labels = batches.next(src_stream)
+            src = (normalizer(images), labels)  # (B, C, H, W) float, (B,)
+        if tgt_stream:
+            images, labels = batches.next(tgt_stream)
+            tgt = (normalizer(images), labels if tgt_stream == "target_labeled" else None)
+        with accelerator.autocast():
+            out = model(src, tgt, training_step=True)
+        accelerator.backward(out["loss"])
+        optimizer.step()
+        scheduler.step()
+        optimizer.zero_grad(set_to_none=True)
+        for key, value in out.items():
+            sums[key] = sums.get(key, 0.0) + value.detach().float()
+        images_seen += len((src or tgt)[0]) * accelerator.num_processes
+        if bar is not None:
+            bar.update(1)
+    return sums, images_seen
+
+
 def train_run(run: RunSpec, data: TaskData, accelerator, show_progress: bool = True) -> RunOutcome:
     """Train ``run`` on ``data`` and return its history, selected metrics and selected weights."""
     from tqdm.auto import tqdm
@@ -128,7 +159,7 @@ def train_run(run: RunSpec, data: TaskData, accelerator, show_progress: bool = T
     algorithm, normalizer = build_model(config, data)
     normalizer = normalizer.to(accelerator.device)
     model = accelerator.prepare_model(algorithm)
-    batches = _Batches(accelerator, data, train["batch_size"], run.seed)
+    batches = TrainStreams(accelerator, data, train["batch_size"], run.seed)
     val_loaders, test_loaders = _eval_loaders(accelerator, data, train["eval_batch_size"])
     steps = batches.steps_per_epoch
     if train["max_steps_per_epoch"]:
@@ -145,31 +176,12 @@ def train_run(run: RunSpec, data: TaskData, accelerator, show_progress: bool = T
                disable=not (show_progress and accelerator.is_main_process), unit="step")
     for stage, epochs in zip(stages, stage_epochs):
         algorithm.set_stage(stage)
-        src_stream, tgt_stream = _stage_streams(stage.data)
         optimizer = accelerator.prepare_optimizer(build_optimizer(algorithm.param_groups(), train, stage.lr_mult))
         scheduler = build_scheduler(optimizer, train, steps, epochs)  # stepped per process step, not prepared
         for epoch in range(epochs):
-            model.train()
-            sums: dict[str, torch.Tensor] = {}
             started = time.perf_counter()
-            for _ in range(steps):
-                src = tgt = None
-                if src_stream:
-                    images, labels = batches.next(src_stream)
-                    src = (normalizer(images), labels)
-                if tgt_stream:
-                    images, labels = batches.next(tgt_stream)
-                    tgt = (normalizer(images), labels if tgt_stream == "target_labeled" else None)
-                with accelerator.autocast():
-                    out = model(src, tgt, training_step=True)
-                accelerator.backward(out["loss"])
-                optimizer.step()
-                scheduler.step()
-                optimizer.zero_grad(set_to_none=True)
-                for key, value in out.items():
-                    sums[key] = sums.get(key, 0.0) + value.detach().float()
-                images_seen += len((src or tgt)[0]) * accelerator.num_processes
-                bar.update(1)
+            sums, images = train_epoch(accelerator, model, batches, normalizer, optimizer, scheduler, stage, steps, bar)
+            images_seen += images
             train_s += time.perf_counter() - started
             train_log = {k: float(v) / steps for k, v in sums.items()}
             if not math.isfinite(train_log["loss"]):

@@ -45,8 +45,7 @@ def _record(run: RunSpec, outcome, checkpoint: str | None, total_s: float, proce
             for split in outcome.history[0][part]
         },
     }
-    provenance = collect_provenance()
-    provenance = {**provenance, "hardware": {**provenance.get("hardware", {}), "processes": processes}}
+    provenance = collect_provenance(num_processes=processes)
     return make_record(
         run_id=run.run_id,
         suite=config["suite"],
@@ -127,4 +126,6 @@ def run_suite(
         accelerator.wait_for_everyone()
     bar.close()
     wanted = {r.run_id for r in runs}
-    return [r for r in store.records() if r["run_id"] in wanted]
+    records = [r for r in store.records() if r["run_id"] in wanted]
+    accelerator.end_training()  # tears down the process group cleanly (gloo aborts at exit otherwise)
+    return records

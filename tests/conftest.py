@@ -1,0 +1,20 @@
+"""Fixtures shared by the whole test suite (keep this file light: nothing heavy is imported here)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    """The real data folder (``$MEDZOO_DATA``, default ``/work/shared/data``); fails loudly if it is not there."""
+    root = Path(os.environ.get("MEDZOO_DATA", "/work/shared/data"))
+    if not (root / "medmnist" / "pneumoniamnist.npz").is_file():
+        pytest.fail(
+            f"no medmnist/pneumoniamnist.npz under {root}: set MEDZOO_DATA to the folder holding "
+            "medmnist/pneumoniamnist.npz (the official MedMNIST v2 file)"
+        )
+    return root

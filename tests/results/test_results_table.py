@@ -1,0 +1,107 @@
+"""Results tables: rich (terminal), Markdown and CSV renderings of the same rows."""
+
+from __future__ import annotations
+
+import csv
+import io
+import subprocess
+import sys
+
+import pytest
+from rich.console import Console
+
+from zoo.errors import ConfigError
+from zoo.results import format_results, print_results_table, results_table, to_csv, to_markdown
+from zoo.results.table import format_cell
+
+
+@pytest.fixture
+def records(record_factory):
+    out = [record_factory(f"ft{s}", seed=s, algorithm="finetune",
+                          metrics={"target_test": {"accuracy": acc, "balanced_accuracy": 0.8, "f1": 0.75,
+                                                   "auroc": auroc}})
+           for s, (acc, auroc) in enumerate([(0.8, 0.9), (0.9, None), (1.0, 0.95)])]
+    out.append(record_factory("dann0", seed=0, algorithm="dann",
+                              metrics={"target_test": {"accuracy": 0.873, "balanced_accuracy": 0.5, "f1": 0.25}}))
+    return out
+
+
+def _render(records, **kwargs) -> str:
+    console = Console(record=True, width=200, file=io.StringIO())
+    print_results_table(records, console=console, **kwargs)
+    return console.export_text()
+
+
+def test_rich_table_cells(records):
+    text = _render(records)
+    assert "quick@1, target_test: mean ± std over seeds, %" in text
+    for cell in ("Task", "Algorithm", "Backbone", "Selection", "Balanced acc.", "AUROC", "F1"):
+        assert cell in text
+    finetune = next(line for line in text.splitlines() if "finetune" in line)
+    assert "90.0 ± 10.0" in finetune and "80.0 ± 0.0" in finetune and "75.0 ± 0.0" in finetune
+    assert "92.5 ± 3.5 (n=2)" in finetune and "│ 3 " in finetune
+    dann = next(line for line in text.splitlines() if "dann" in line)
+    assert "87.3" in dann and "±" not in dann and "–" in dann  # one seed: mean only; no AUROC at all
+    assert "Suite" not in text  # a single suite goes into the title
+
+
+def test_several_suites_get_a_column(records, record_factory):
+    other = record_factory("x0", suite="full", metrics={"target_test": {"accuracy": 0.5}})
+    text = _render([*records, other], metrics=("accuracy",))
+    assert "Suite" in text and "full@1" in text and "quick@1" in text
+
+
+def test_empty_and_other_split(records):
+    assert "no results with metrics for split 'target_val'" in _render(records, split="target_val")
+    table = results_table(records, metrics=("accuracy",))
+    assert table.row_count == 2 and len(table.columns) == 6
+
+
+def test_markdown(records):
+    text = to_markdown(records, metrics=("accuracy", "auroc"))
+    lines = text.splitlines()
+    assert lines[0] == "**quick@1, target_test: mean ± std over seeds, %**"
+    assert lines[2] == "| Task | Algorithm | Backbone | Selection | n | Accuracy | AUROC |"
+    assert lines[3] == "|---|---|---|---|---:|---:|---:|"
+    assert lines[4] == "| pneu->pneu_blur | dann | simple_cnn | source_val | 1 | 87.3 | – |"
+    assert lines[5] == "| pneu->pneu_blur | finetune | simple_cnn | source_val | 3 | 90.0 ± 10.0 | 92.5 ± 3.5 (n=2) |"
+
+
+def test_csv_has_raw_numbers(records):
+    rows = list(csv.DictReader(io.StringIO(to_csv(records, metrics=("accuracy", "auroc")))))
+    assert [row["algorithm"] for row in rows] == ["dann", "finetune"]
+    finetune = rows[1]
+    assert finetune["suite"] == "quick@1" and finetune["split"] == "target_test" and finetune["n"] == "3"
+    assert float(finetune["accuracy_mean"]) == pytest.approx(0.9)
+    assert float(finetune["accuracy_std"]) == pytest.approx(0.1)
+    assert float(finetune["accuracy_ci_high"]) - 0.9 == pytest.approx(0.2484137712, abs=1e-9)
+    assert finetune["auroc_n"] == "2"
+    assert rows[0]["accuracy_std"] == "" and rows[0]["auroc_n"] == "0" and rows[0]["auroc_mean"] == ""
+
+
+def test_format_results(records):
+    assert format_results(records, "csv").startswith("suite,task,algorithm,backbone,selection,split,n,")
+    assert format_results(records, "markdown").startswith("**quick@1")
+    assert "90.0 ± 10.0" in format_results(records, "table")
+    with pytest.raises(ConfigError, match="use one of: table, markdown, csv"):
+        format_results(records, "html")
+
+
+def test_format_cell():
+    assert format_cell({"mean": 0.873, "std": 0.012, "n": 3}) == "87.3 ± 1.2"
+    assert format_cell({"mean": 0.873, "std": float("nan"), "n": 1}) == "87.3"
+    assert format_cell({"mean": 0.5, "std": 0.25, "n": 2}, 3, percent=False, decimals=2) == "0.50 ± 0.25 (n=2)"
+    assert format_cell(None) == "–"
+
+
+def test_import_is_light():
+    code = ("import sys, zoo.results; heavy = [m for m in ('torch', 'scipy', 'numpy', 'timm') if m in sys.modules];"
+            " assert not heavy, heavy")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+def test_cells_are_not_rich_markup(record_factory):
+    record = record_factory(backbone={"name": "timm/resnet18", "options": {"pretrained": True}},
+                            task_name="[bold]x[/bold]")
+    text = _render([record])
+    assert "timm/resnet18[pretrained=true]" in text and "[bold]x[/bold]" in text

@@ -1,0 +1,144 @@
+"""zoo.metrics against hand computations on tiny examples and against sklearn / MedMNIST getAUC on random data."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+from sklearn.metrics import (
+    accuracy_score,
+    balanced_accuracy_score,
+    f1_score,
+    precision_recall_fscore_support,
+    roc_auc_score,
+)
+
+from zoo.metrics import auroc, classification_metrics, softmax
+
+# Binary example: labels 0 0 1 1 1, positive-class probabilities 0.1 0.6 0.9 0.7 0.4
+# -> predictions (argmax) 0 1 1 1 0 -> confusion matrix [[1, 1], [1, 2]] (rows true, columns predicted).
+LABELS = np.array([0, 0, 1, 1, 1])
+P_POS = np.array([0.1, 0.6, 0.9, 0.7, 0.4])
+PROBS = np.stack([1 - P_POS, P_POS], axis=1)  # (5, 2)
+
+
+def _medmnist_get_auc(y_true: np.ndarray, y_score: np.ndarray) -> float:
+    """The definition in medmnist/evaluator.py getAUC (binary: last column; else mean one-vs-rest)."""
+    if y_score.shape[1] == 2:
+        return roc_auc_score(y_true, y_score[:, -1])
+    return float(np.mean([roc_auc_score((y_true == i).astype(int), y_score[:, i]) for i in range(y_score.shape[1])]))
+
+
+def test_binary_by_hand():
+    m = classification_metrics(PROBS, LABELS, num_classes=2, from_logits=False)
+    assert m["confusion_matrix"] == [[1, 1], [1, 2]]
+    assert m["accuracy"] == pytest.approx(3 / 5)
+    # class 0: precision 1/2, recall 1/2; class 1: precision 2/3, recall 2/3
+    assert m["precision_macro"] == pytest.approx((1 / 2 + 2 / 3) / 2)
+    assert m["recall_macro"] == pytest.approx((1 / 2 + 2 / 3) / 2)
+    assert m["f1_macro"] == pytest.approx((1 / 2 + 2 / 3) / 2)  # F1 = P = R for each class here
+    assert m["balanced_accuracy"] == pytest.approx(7 / 12)
+    # AUROC = share of (positive, negative) pairs ranked correctly: positives 0.9 0.7 0.4 vs negatives
+    # 0.1 0.6 -> 0.9>0.1, 0.9>0.6, 0.7>0.1, 0.7>0.6, 0.4>0.1 right, 0.4<0.6 wrong -> 5/6
+    assert m["auroc"] == pytest.approx(5 / 6)
+    assert m["per_class"]["1"] == {"precision": pytest.approx(2 / 3), "recall": pytest.approx(2 / 3),
+                                   "f1": pytest.approx(2 / 3), "support": 3}
+    assert m["n"] == 5
+
+
+def test_logits_give_the_same_as_their_probabilities():
+    logits = torch.tensor(np.log(PROBS), dtype=torch.float32, requires_grad=True)
+    from_logits = classification_metrics(logits, torch.tensor(LABELS), num_classes=2)
+    from_probs = classification_metrics(PROBS, LABELS, num_classes=2, from_logits=False)
+    for key in ("accuracy", "balanced_accuracy", "f1_macro", "auroc"):
+        assert from_logits[key] == pytest.approx(from_probs[key])
+
+
+def test_multiclass_auroc_by_hand():
+    # 3 classes, 4 samples; one-vs-rest AUCs: class 0 -> 1.0, class 1 -> 1.0, class 2 -> 0.5 (ties with one)
+    probs = np.array([[0.8, 0.1, 0.1], [0.6, 0.2, 0.2], [0.1, 0.7, 0.2], [0.3, 0.5, 0.2]])
+    labels = np.array([0, 0, 1, 2])
+    # class 0: positives 0.8 0.6 vs negatives 0.1 0.3 -> 4/4; class 1: positive 0.7 vs 0.1 0.2 0.5 -> 3/3;
+    # class 2: positive 0.2 vs 0.1 0.2 0.2 -> (1 + 0.5 + 0.5)/3 = 2/3
+    expected = (1.0 + 1.0 + 2 / 3) / 3
+    assert auroc(probs, labels, 3) == pytest.approx(expected)
+    assert classification_metrics(probs, labels, 3, from_logits=False)["auroc"] == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("k", [2, 3, 5])
+def test_random_data_matches_sklearn_and_medmnist(k):
+    rng = np.random.default_rng(k)
+    logits = rng.normal(size=(200, k)) + np.eye(k)[rng.integers(0, k, 200)]  # (200, k)
+    labels = rng.integers(0, k, 200)
+    labels[:k] = np.arange(k)  # every class present
+    m = classification_metrics(torch.tensor(logits), labels, num_classes=k, label_names=[f"c{i}" for i in range(k)])
+    probs = softmax(logits)
+    preds = probs.argmax(1)
+    assert m["accuracy"] == pytest.approx(accuracy_score(labels, preds))
+    assert m["balanced_accuracy"] == pytest.approx(balanced_accuracy_score(labels, preds))
+    p, r, f, _ = precision_recall_fscore_support(labels, preds, average="macro", zero_division=0)
+    assert (m["precision_macro"], m["recall_macro"], m["f1_macro"]) == pytest.approx((p, r, f))
+    assert m["f1_macro"] == pytest.approx(f1_score(labels, preds, average="macro", zero_division=0))
+    assert m["auroc"] == pytest.approx(_medmnist_get_auc(labels, probs))
+    if k > 2:  # multi-class AUROC = mean of one-vs-rest AUCs = sklearn's macro OvR
+        assert m["auroc"] == pytest.approx(roc_auc_score(labels, probs, multi_class="ovr", average="macro"))
+    else:
+        assert m["auroc"] == pytest.approx(roc_auc_score(labels, probs[:, 1]))
+    pk, rk, fk, sk = precision_recall_fscore_support(labels, preds, labels=list(range(k)), zero_division=0)
+    for i in range(k):
+        assert m["per_class"][f"c{i}"] == {"precision": pytest.approx(pk[i]), "recall": pytest.approx(rk[i]),
+                                           "f1": pytest.approx(fk[i]), "support": int(sk[i])}
+    assert np.array(m["confusion_matrix"]).sum() == 200
+
+
+def test_absent_class_auroc_is_mean_over_present_classes():
+    rng = np.random.default_rng(0)
+    probs = softmax(rng.normal(size=(50, 3)))
+    labels = rng.integers(0, 2, 50)  # class 2 never occurs
+    m = classification_metrics(probs, labels, num_classes=3, from_logits=False)
+    expected = np.mean([roc_auc_score(labels == c, probs[:, c]) for c in (0, 1)])
+    assert m["auroc"] == pytest.approx(expected)
+    assert m["per_class"]["2"]["support"] == 0
+    assert len(m["confusion_matrix"]) == 3
+
+
+def test_single_class_present_gives_nan_auroc_not_a_crash():
+    probs = np.array([[0.9, 0.1], [0.4, 0.6], [0.7, 0.3]])
+    m = classification_metrics(probs, [0, 0, 0], num_classes=2, from_logits=False)
+    assert math.isnan(m["auroc"])
+    assert m["accuracy"] == pytest.approx(2 / 3)
+    assert m["balanced_accuracy"] == pytest.approx(2 / 3)  # recall of the only class present
+    json.dumps(m)  # NaN and all values stay JSON-serialisable
+
+
+def test_non_finite_scores_give_nan_auroc():
+    probs = np.array([[np.nan, 0.1], [0.4, 0.6]])
+    assert math.isnan(classification_metrics(probs, [0, 1], num_classes=2, from_logits=False)["auroc"])
+
+
+def test_labels_of_shape_n_by_1_and_bad_inputs():
+    m = classification_metrics(PROBS, LABELS.reshape(-1, 1), num_classes=2, from_logits=False)
+    assert m["accuracy"] == pytest.approx(3 / 5)
+    with pytest.raises(ValueError, match=r"shape \(N, 3\)"):
+        classification_metrics(PROBS, LABELS, num_classes=3)
+    with pytest.raises(ValueError, match="labels must lie in"):
+        classification_metrics(PROBS, [0, 1, 2, 0, 1], num_classes=2)
+    with pytest.raises(ValueError, match="label_names"):
+        classification_metrics(PROBS, LABELS, num_classes=2, label_names=["a"])
+    with pytest.raises(ValueError, match="5 score rows but 4 labels"):
+        classification_metrics(PROBS, LABELS[:4], num_classes=2)
+
+
+def test_softmax_is_stable():
+    probs = softmax(np.array([[1000.0, 0.0], [0.0, 0.0]]))
+    np.testing.assert_allclose(probs, [[1.0, 0.0], [0.5, 0.5]])
+
+
+def test_import_zoo_does_not_import_sklearn():
+    code = "import sys, zoo, zoo.metrics; assert 'sklearn' not in sys.modules, 'sklearn imported eagerly'"
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -39,9 +39,9 @@ def test_binary_by_hand():
     assert m["confusion_matrix"] == [[1, 1], [1, 2]]
     assert m["accuracy"] == pytest.approx(3 / 5)
     # class 0: precision 1/2, recall 1/2; class 1: precision 2/3, recall 2/3
-    assert m["precision_macro"] == pytest.approx((1 / 2 + 2 / 3) / 2)
-    assert m["recall_macro"] == pytest.approx((1 / 2 + 2 / 3) / 2)
-    assert m["f1_macro"] == pytest.approx((1 / 2 + 2 / 3) / 2)  # F1 = P = R for each class here
+    assert m["precision"] == pytest.approx((1 / 2 + 2 / 3) / 2)
+    assert m["recall"] == pytest.approx((1 / 2 + 2 / 3) / 2)
+    assert m["f1"] == pytest.approx((1 / 2 + 2 / 3) / 2)  # F1 = P = R for each class here
     assert m["balanced_accuracy"] == pytest.approx(7 / 12)
     # AUROC = share of (positive, negative) pairs ranked correctly: positives 0.9 0.7 0.4 vs negatives
     # 0.1 0.6 -> 0.9>0.1, 0.9>0.6, 0.7>0.1, 0.7>0.6, 0.4>0.1 right, 0.4<0.6 wrong -> 5/6
@@ -55,7 +55,7 @@ def test_logits_give_the_same_as_their_probabilities():
     logits = torch.tensor(np.log(PROBS), dtype=torch.float32, requires_grad=True)
     from_logits = classification_metrics(logits, torch.tensor(LABELS), num_classes=2)
     from_probs = classification_metrics(PROBS, LABELS, num_classes=2, from_logits=False)
-    for key in ("accuracy", "balanced_accuracy", "f1_macro", "auroc"):
+    for key in ("accuracy", "balanced_accuracy", "f1", "auroc"):
         assert from_logits[key] == pytest.approx(from_probs[key])
 
 
@@ -82,8 +82,8 @@ def test_random_data_matches_sklearn_and_medmnist(k):
     assert m["accuracy"] == pytest.approx(accuracy_score(labels, preds))
     assert m["balanced_accuracy"] == pytest.approx(balanced_accuracy_score(labels, preds))
     p, r, f, _ = precision_recall_fscore_support(labels, preds, average="macro", zero_division=0)
-    assert (m["precision_macro"], m["recall_macro"], m["f1_macro"]) == pytest.approx((p, r, f))
-    assert m["f1_macro"] == pytest.approx(f1_score(labels, preds, average="macro", zero_division=0))
+    assert (m["precision"], m["recall"], m["f1"]) == pytest.approx((p, r, f))
+    assert m["f1"] == pytest.approx(f1_score(labels, preds, average="macro", zero_division=0))
     assert m["auroc"] == pytest.approx(_medmnist_get_auc(labels, probs))
     if k > 2:  # multi-class AUROC = mean of one-vs-rest AUCs = sklearn's macro OvR
         assert m["auroc"] == pytest.approx(roc_auc_score(labels, probs, multi_class="ovr", average="macro"))

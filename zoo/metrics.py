@@ -118,7 +118,7 @@ def classification_metrics(
     Usage::
 
         m = classification_metrics(torch.randn(100, 3), torch.randint(0, 3, (100,)), num_classes=3)
-        m["accuracy"], m["balanced_accuracy"], m["f1_macro"], m["auroc"], m["per_class"]["2"]["support"]
+        m["accuracy"], m["balanced_accuracy"], m["f1"], m["auroc"], m["per_class"]["2"]["support"]
     """
     from sklearn.metrics import (
         accuracy_score,
@@ -153,9 +153,9 @@ def classification_metrics(
     return {
         "accuracy": float(accuracy_score(labels_np, preds)),
         "balanced_accuracy": float(balanced),
-        "precision_macro": float(precision),
-        "recall_macro": float(recall),
-        "f1_macro": float(f1),
+        "precision": float(precision),
+        "recall": float(recall),
+        "f1": float(f1),
         "auroc": auroc(probs, labels_np, num_classes),
         "n": int(len(labels_np)),
         "confusion_matrix": confusion_matrix(labels_np, preds, labels=every).tolist(),  # rows true, cols predicted

@@ -59,3 +59,38 @@ def assert_one_line_error(proc: subprocess.CompletedProcess, *fragments: str, co
     for fragment in fragments:
         assert fragment in line, f"{fragment!r} not in the error line\n{context}"
     return line
+
+
+_MANY_DRIVER = r"""
+import contextlib, io, json, sys, traceback
+from zoo.cli.main import main
+results = []
+for argv in json.loads(sys.argv[1]):
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            rc = main(argv)
+        except SystemExit as exc:
+            rc = exc.code if isinstance(exc.code, int) else 1
+        except BaseException:
+            traceback.print_exc()
+            rc = 1
+    results.append({"argv": argv, "returncode": rc, "stdout": out.getvalue(), "stderr": err.getvalue()})
+sys.__stdout__.write("\n@@RESULTS@@" + json.dumps(results))
+"""
+
+
+def run_medzoo_many(argvs: list[list[str]], cwd: Path, env: dict[str, str] | None = None,
+                    timeout: float = TIMEOUT_S) -> list[subprocess.CompletedProcess]:
+    """Run several ``medzoo`` command lines through ``zoo.cli.main.main`` in ONE fresh interpreter.
+
+    Each gets its own captured stdout/stderr and return code (what ``sys.exit(main())`` would exit with);
+    an escaping exception is printed as a traceback into its stderr. Saves a torch import per command.
+    """
+    import json
+
+    proc = subprocess.run([sys.executable, "-c", _MANY_DRIVER, json.dumps(argvs)], cwd=cwd, env=cli_env(env),
+                          capture_output=True, text=True, timeout=timeout)
+    assert "@@RESULTS@@" in proc.stdout, f"driver failed (exit {proc.returncode}):\n{proc.stdout}\n{proc.stderr}"
+    results = json.loads(proc.stdout.rsplit("@@RESULTS@@", 1)[1])
+    return [subprocess.CompletedProcess(r["argv"], r["returncode"], r["stdout"], r["stderr"]) for r in results]

@@ -11,6 +11,7 @@ Usage::
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 from zoo.backbones.base import Backbone, BackboneConfig
@@ -25,14 +26,28 @@ def _check_backbone(obj: Any) -> str | None:
 BACKBONES = Registry("backbone", group="medzoo.backbones", check=_check_backbone)
 
 
+def _check_options(name: str, factory: Any, kwargs: dict[str, Any], positional: int) -> None:
+    """Refuse options the factory does not take, before calling it (a TypeError inside would be a bug)."""
+    try:
+        params = inspect.signature(factory).parameters
+    except (TypeError, ValueError):  # builtins or C callables: nothing to check against
+        return
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        return
+    accepted = [p for p in list(params)[positional:] if params[p].kind is not inspect.Parameter.VAR_POSITIONAL]
+    unknown = sorted(set(kwargs) - set(accepted))
+    if unknown:
+        raise ConfigError(
+            f"backbone '{name}' has no option {', '.join(unknown)}; it takes: {', '.join(accepted) or '(none)'}"
+        )
+
+
 def create_backbone(name: str, **kwargs: Any) -> Backbone:
     """Build the backbone ``name`` (``family/arch`` passes ``arch`` to the family's factory)."""
     family, sep, arch = name.partition("/")
     factory = BACKBONES.get(family if sep else name)
-    try:
-        backbone = factory(arch, **kwargs) if sep else factory(**kwargs)
-    except TypeError as exc:  # an unknown keyword in the suite file or an override
-        raise ConfigError(f"backbone '{name}': {exc}; check the backbone options in your suite") from exc
+    _check_options(name, factory, kwargs, positional=1 if sep else 0)
+    backbone = factory(arch, **kwargs) if sep else factory(**kwargs)
     missing = [a for a in ("forward_features", "num_features", "config") if not hasattr(backbone, a)]
     if missing:
         raise ConfigError(f"backbone '{name}' does not follow the contract: missing {', '.join(missing)}")

@@ -149,6 +149,10 @@ class TimmBackbone(Backbone):
 
         In the generic case a child holding all stages (``blocks``/``stages``/``layers``) is expanded, and
         children without parameters (pooling, flatten, identity head) are skipped.
+
+        Usage::
+
+            for block in backbone.blocks()[:-1]: block.requires_grad_(False)   # train only the last stage
         """
         m = self.model
         if _is_resnet_stem(m) and all(hasattr(m, f"layer{i}") for i in range(1, 5)):

@@ -1,100 +1,93 @@
-"""``medzoo doctor``: the environment, devices, plugins and data files, found and verified, in one report.
+"""``medzoo doctor``: is this environment ready? Versions, devices, data files found and verified, plugins.
 
-It answers "why does my run fail here?" before a run starts: package versions, whether CUDA is usable,
-which data directory is read, which MedMNIST files are there and whether their md5 matches the published
-checksum, and how many plugin entries are broken. Exits 1 when something needs fixing (a corrupt file, a
-broken plugin), so CI can run it.
+Every MedMNIST file found in the data folder is checked against its published md5; other ``.npz`` files
+(a user's own arrays) are listed with their sizes. Exits 1 if a found file is corrupt or a plugin is broken.
 
 Usage::
 
     medzoo doctor
-    medzoo doctor --data-dir /mnt/data
+    medzoo doctor --data-dir ~/medmnist-data
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
 import platform
-from importlib.resources import files
-from pathlib import Path
+from importlib.metadata import PackageNotFoundError, version
 
 from rich.table import Table
 
 from zoo.cli.common import add_data_dir
 
-PACKAGES = ("torch", "torchvision", "timm", "accelerate", "datasets", "huggingface-hub", "safetensors", "numpy")
+PACKAGES = ("torch", "torchvision", "timm", "accelerate", "huggingface-hub", "datasets", "scikit-learn",
+            "imbalanced-learn", "safetensors", "numpy")
 
 
-def _medmnist_checksums() -> dict[str, str]:
-    """Official file name -> md5, from the table shipped with medzoo (comment lines start with '#')."""
-    text = files("zoo.datasets").joinpath("medmnist_info.tsv").read_text(encoding="utf-8")
-    rows = csv.DictReader((line for line in text.splitlines() if not line.startswith("#")), delimiter="\t")
-    return {row["file"]: row["md5"] for row in rows}
+def _environment_table() -> Table:
+    import torch
+
+    table = Table(title="environment", show_header=False)
+    table.add_row("medzoo", version("medzoo"))
+    table.add_row("python", platform.python_version())
+    for package in PACKAGES:
+        try:
+            table.add_row(package, version(package))
+        except PackageNotFoundError:
+            table.add_row(package, "[red]not installed[/red]")
+    if torch.cuda.is_available():
+        devices = ", ".join(torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count()))
+        table.add_row("devices", f"{torch.cuda.device_count()} CUDA: {devices}")
+    else:
+        table.add_row("devices", f"CPU only ({torch.get_num_threads()} threads)")
+    bf16 = torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+    table.add_row("mixed precision", "fp16, bf16" if bf16 else ("fp16" if torch.cuda.is_available() else "bf16 (CPU autocast)"))
+    return table
 
 
-def _data_rows(data_dir: Path) -> tuple[list[tuple[str, str, str]], int]:
-    """(file, status, detail) for every MedMNIST file present; and the number of bad ones."""
+def _data_table(data_dir) -> tuple[Table, int]:
     from zoo.datasets.download import file_md5
-    from zoo.datasets.paths import medmnist_dir
+    from zoo.datasets.medmnist import medmnist_table
+    from zoo.datasets.paths import medmnist_dir, resolve_data_dir
 
-    folder = medmnist_dir(data_dir)
-    checksums = _medmnist_checksums()
-    rows, bad = [], 0
-    for path in sorted(folder.glob("*.npz")) if folder.is_dir() else []:
-        expected = checksums.get(path.name)
-        if expected is None:
-            rows.append((str(path), "unknown", "not an official MedMNIST file name"))
+    root = resolve_data_dir(data_dir)
+    table = Table(title=f"data in {root}")
+    for column in ("file", "dataset", "status"):
+        table.add_column(column)
+    bad = 0
+    folder = medmnist_dir(root)
+    for meta in medmnist_table().values():
+        path = folder / meta.file
+        if not path.is_file():
             continue
-        ok = file_md5(path) == expected
+        ok = file_md5(path) == meta.md5
         bad += not ok
-        rows.append((str(path), "ok" if ok else "CORRUPT", "md5 matches" if ok else f"md5 differs from {expected}; delete it"))
-    return rows, bad
+        status = "[green]md5 verified[/green]" if ok else f"[red]md5 mismatch (expected {meta.md5}); download it again[/red]"
+        table.add_row(str(path.relative_to(root)), f"{meta.flag} {meta.size}px {meta.modality}", status)
+    for path in sorted(p for p in root.rglob("*.npz") if p.parent != folder) if root.is_dir() else []:
+        table.add_row(str(path.relative_to(root)), "user arrays (dataset: npz)", f"{path.stat().st_size / 2**20:.1f} MiB")
+    if not table.row_count:
+        table.add_row("(nothing found)", "", f"put MedMNIST files in {folder} or pass --data-dir")
+    return table, bad
 
 
 def run(args: argparse.Namespace) -> int:
-    import torch
-
-    from zoo import __version__
     from zoo.cli.common import stdout_console
-    from zoo.datasets.paths import resolve_data_dir
     from zoo.plugins import plugin_entries
-    from zoo.provenance import package_versions
 
     console = stdout_console()
-    env = Table(title="environment", show_header=False)
-    env.add_row("medzoo", __version__)
-    env.add_row("python", f"{platform.python_version()} ({platform.platform()})")
-    for name, version in package_versions(PACKAGES).items():
-        env.add_row(name, version or "[red]not installed[/red]")
-    cuda = torch.cuda.is_available()
-    devices = ", ".join(torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())) if cuda else "none (CPU)"
-    env.add_row("cuda devices", devices)
-    console.print(env)
-
-    broken = [e for e in plugin_entries(load=True) if e.error]
-    for entry in broken:
-        console.print(f"[red]broken {entry.kind} '{entry.name}'[/red] from {entry.source}: {entry.error}")
-
-    data_dir = resolve_data_dir(args.data_dir)
-    rows, bad = _data_rows(data_dir)
-    data = Table(title=f"data in {data_dir}")
-    for column in ("file", "status", "detail"):
-        data.add_column(column, overflow="fold")
-    for row in rows:
-        data.add_row(*row)
-    if rows:
-        console.print(data)
-    else:
-        console.print(f"no MedMNIST files under {data_dir}/medmnist (set MEDZOO_DATA or --data-dir)")
-    return 1 if broken or bad else 0
+    console.print(_environment_table())
+    data, bad = _data_table(args.data_dir)
+    console.print(data)
+    broken = [e for e in plugin_entries(load=False) if e.error]
+    console.print(f"plugins: {len(broken)} broken" + (f" ({', '.join(e.name for e in broken)}; see `medzoo plugins`)" if broken else ""))
+    return 1 if bad or broken else 0
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser(
-        "doctor", help="check the environment, devices, plugins and data files",
-        description="Report package versions, devices, broken plugins and data files (md5-verified).",
-        epilog="examples:\n  medzoo doctor\n  medzoo doctor --data-dir /mnt/data",
+        "doctor", help="check the environment, devices and data files",
+        description="Check versions, devices, data files (md5-verified) and plugins.",
+        epilog="examples:\n  medzoo doctor\n  MEDZOO_DATA=../shared/data medzoo doctor",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_data_dir(parser)

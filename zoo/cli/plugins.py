@@ -12,6 +12,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import sys
 
 from rich.table import Table
 
@@ -19,7 +20,7 @@ from zoo.cli.listing import STATUS_STYLE
 
 
 def run(args: argparse.Namespace) -> int:
-    from zoo.cli.common import stderr_console, stdout_console
+    from zoo.cli.common import stdout_console
     from zoo.plugins import autoload_enabled, plugin_entries
 
     entries = plugin_entries(load=True)
@@ -40,7 +41,9 @@ def run(args: argparse.Namespace) -> int:
     broken = [e for e in entries if e.error]
     if broken and args.strict:
         names = ", ".join(f"{e.kind} '{e.name}' ({e.source})" for e in broken)
-        stderr_console().print(f"medzoo: error: {len(broken)} broken plugin entr{'y' if len(broken) == 1 else 'ies'}: {names}")
+        # One unwrapped line, like every other medzoo error (a console would wrap it at its width).
+        print(f"medzoo: error: {len(broken)} broken plugin entr{'y' if len(broken) == 1 else 'ies'}: {names}",
+              file=sys.stderr)
         return 1
     return 0
 

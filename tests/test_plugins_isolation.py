@@ -114,9 +114,29 @@ def _row(stdout: str, entry: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def listing(site) -> subprocess.CompletedProcess:
-    log = site.parent / "list-imports.log"
-    proc = _medzoo(site, ["list"], MZP_IMPORT_LOG=str(log))
+def commands(site, tmp_path_factory) -> dict[str, subprocess.CompletedProcess]:
+    """Every command of a user who has these plugins installed, run in ONE fresh interpreter.
+
+    ``list`` runs first, in a fresh process; each command gets its own output and return code
+    (see ``helpers.cli.run_medzoo_many``). One torch import instead of eight keeps this file fast.
+    """
+    out = tmp_path_factory.mktemp("run-out")
+    argvs = {
+        "list": ["list"],
+        "strict": ["plugins", "--strict"],
+        "doctor": ["doctor", "--data-dir", str(site.parent / "no-data")],
+        **{f"run:{c.id}": ["run", str(site.parent / f"{c.id}.yaml"), "-o", str(out / c.id), "--no-progress"]
+           for c in CASES},
+    }
+    procs = run_medzoo_many(list(argvs.values()), cwd=site.parent, env={"PYTHONPATH": str(site)})
+    for case in CASES:
+        assert not (out / case.id / "results.jsonl").exists()
+    return dict(zip(argvs, procs))
+
+
+@pytest.fixture(scope="module")
+def listing(commands) -> subprocess.CompletedProcess:
+    proc = commands["list"]
     assert proc.returncode == 0, proc.stderr
     return proc
 
@@ -166,8 +186,8 @@ def test_list_still_shows_good_plugin_and_builtins(listing):
         assert "broken" not in _row(listing.stdout, builtin)
 
 
-def test_plugins_strict_fails_and_names_every_broken_distribution(site):
-    proc = _medzoo(site, ["plugins", "--strict"])
+def test_plugins_strict_fails_and_names_every_broken_distribution(commands):
+    proc = commands["strict"]
     assert proc.returncode != 0
     assert "Traceback" not in proc.stdout + proc.stderr
     lines = [line for line in proc.stderr.splitlines() if line.strip()]
@@ -179,20 +199,19 @@ def test_plugins_strict_fails_and_names_every_broken_distribution(site):
     assert "loaded" in _row(proc.stdout, GOOD.entry)
 
 
-@pytest.fixture(scope="module")
-def runs(site, tmp_path_factory) -> dict[str, subprocess.CompletedProcess]:
-    """``medzoo run <suite naming the broken entry>`` for every case, in one fresh interpreter."""
-    out = tmp_path_factory.mktemp("run-out")
-    argvs = [["run", str(site.parent / f"{c.id}.yaml"), "-o", str(out / c.id), "--no-progress"] for c in CASES]
-    procs = run_medzoo_many(argvs, cwd=site.parent, env={"PYTHONPATH": str(site)})
+def test_doctor_counts_plugins_that_fail_to_import(commands):
+    proc = commands["doctor"]
+    assert "Traceback" not in proc.stdout + proc.stderr
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    out = " ".join(proc.stdout.split())
+    assert f"{len(CASES)} broken" in out, proc.stdout
     for case in CASES:
-        assert not (out / case.id / "results.jsonl").exists()
-    return {case.id: proc for case, proc in zip(CASES, procs)}
+        assert case.entry in out, f"doctor does not name {case.entry}:\n{proc.stdout}"
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
-def test_run_naming_broken_entry_is_one_line_naming_the_distribution(runs, case):
-    assert_one_line_error(runs[case.id], case.dist, f"'{case.entry}'")
+def test_run_naming_broken_entry_is_one_line_naming_the_distribution(commands, case):
+    assert_one_line_error(commands[f"run:{case.id}"], case.dist, f"'{case.entry}'")
 
 
 def test_no_plugins_switch_hides_every_plugin(site):

@@ -221,3 +221,16 @@ def test_discover_hook_runs_once_on_first_access():
     assert "found" in reg
     reg.entries()
     assert calls == [1]
+
+
+def test_every_kind_has_one_registry_fed_by_its_entry_point_group():
+    # `medzoo list KIND` answers unknown kinds without importing the registries, from this tuple.
+    from zoo.cli.listing import KINDS, registry_for
+    from zoo.plugins import all_registries
+
+    registries = all_registries()
+    assert set(KINDS) == set(registries) | {"suites"}
+    for kind, registry in registries.items():
+        assert registry.group == f"medzoo.{kind}", (kind, registry.group)
+        assert registry_for(kind) is registry
+    assert "quick" in registry_for("suites").names()

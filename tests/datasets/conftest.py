@@ -19,7 +19,8 @@ import pytest
 @pytest.fixture(scope="session")
 def real_data() -> Path:
     """The shared real-data folder (read-only)."""
-    root = Path(os.environ.get("MEDZOO_DATA", "/work/shared/data"))
+    # absolute: a relative MEDZOO_DATA (CI: ../shared/data) must not be re-joined onto the data dir by loaders
+    root = Path(os.environ.get("MEDZOO_DATA", "/work/shared/data")).absolute()
     if not root.is_dir():
         pytest.fail(f"real data folder {root} not found; set MEDZOO_DATA to the shared data folder "
                     "(e.g. MEDZOO_DATA=../shared/data)")

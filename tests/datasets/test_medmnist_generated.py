@@ -50,7 +50,8 @@ def test_table_matches_the_shared_official_list(real_file):
 
 def test_modalities_are_the_documented_ones():
     expected = {"pathmnist": "histopathology", "chestmnist": "chest X-ray", "dermamnist": "dermatoscopy",
-                "octmnist": "OCT", "pneumoniamnist": "chest X-ray", "retinamnist": "fundus", "breastmnist": "ultrasound",
+                "octmnist": "OCT", "pneumoniamnist": "chest X-ray", "retinamnist": "fundus",
+                "breastmnist": "ultrasound",
                 "bloodmnist": "blood cell microscopy", "tissuemnist": "kidney cortex microscopy",
                 "organamnist": "abdominal CT", "organcmnist": "abdominal CT", "organsmnist": "abdominal CT"}
     assert {f: mm.medmnist_file(f).modality for f in TWELVE} == expected

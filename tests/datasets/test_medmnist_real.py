@@ -7,6 +7,7 @@ import torch
 
 from zoo.datasets import download
 from zoo.datasets import medmnist as mm
+from zoo.errors import DataError
 
 # from medmnist/PROVENANCE.md
 EXPECTED = {
@@ -86,5 +87,5 @@ def test_a_modified_copy_is_rejected(tmp_path, real_file):
     import os
 
     os.utime(copy, ns=(copy.stat().st_atime_ns, copy.stat().st_mtime_ns + 10**9))
-    with pytest.raises(mm.DataError, match="has md5 .* but the official breastmnist.npz has 750601b1"):
+    with pytest.raises(DataError, match="has md5 .* but the official breastmnist.npz has 750601b1"):
         mm.breastmnist(data_dir=tmp_path)

@@ -118,6 +118,12 @@ def run_id_of(config: dict[str, Any]) -> str:
 
 
 # -- overrides ---------------------------------------------------------------------------------------
+def override_path(key: str) -> tuple[str, ...]:
+    """The key path an override sets: ``train.epochs`` -> ``('defaults', 'train', 'epochs')``."""
+    parts = key.strip().split(".")
+    return tuple(parts if parts[0] in TOP_LEVEL else ["defaults"] + parts)
+
+
 def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
     """Apply ``a.b.c=value`` overrides (values parsed as YAML); bare default keys need no ``defaults.``."""
     data = copy.deepcopy(data)
@@ -129,9 +135,7 @@ def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any
             value = yaml.safe_load(raw)
         except yaml.YAMLError:
             value = raw
-        parts = key.strip().split(".")
-        if parts[0] not in TOP_LEVEL:
-            parts = ["defaults"] + parts
+        parts = list(override_path(key))
         node = data
         for part in parts[:-1]:
             node = node.setdefault(part, {})
@@ -189,7 +193,7 @@ def _validate_settings(doc: YamlDoc, settings: dict[str, Any], at: tuple) -> dic
     if isinstance(selection, str):
         merged["selection"] = selection = {"rule": selection, "metric": "accuracy"}
     if selection.get("rule") not in SELECTION_RULES:
-        raise doc.error(at + ("selection",), f"selection rule must be one of {sorted(SELECTION_RULES)}, got {selection.get('rule')!r}")
+        raise doc.error(at + ("selection", "rule"), f"selection rule must be one of {sorted(SELECTION_RULES)}, got {selection.get('rule')!r}")
     for key in ("image_size", "channels"):
         if merged[key] is not None:
             _check_type(doc, at + (key,), merged[key], (int,), "an integer")
@@ -243,6 +247,8 @@ def validate_suite(doc: YamlDoc, overrides: list[str] | None = None, preset: str
             raise ConfigError(f"suite '{data['suite']}' has no preset '{preset}'; presets: {', '.join(presets) or '(none)'}")
         data = {**data, "defaults": _merge(data.get("defaults") or {}, presets[preset])}
     data = apply_overrides(data, overrides or [])
+    for item in overrides or []:  # a bad value from the command line is reported as that override
+        doc.origins[override_path(item.partition("=")[0])] = f"override '{item}'"
     domains = data["domains"]
     _check_type(doc, ("domains",), domains, (dict,), "a mapping of domain name -> spec")
     for name, spec in domains.items():

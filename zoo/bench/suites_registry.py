@@ -16,6 +16,7 @@ from importlib.metadata import entry_points
 from importlib.resources import files
 from pathlib import Path
 
+from zoo.errors import RegistryConflictError
 from zoo.registry import BUILTIN_DIST, Registry
 
 SUITE_PATH_ENV = "MEDZOO_SUITE_PATH"
@@ -23,11 +24,16 @@ SUITE_PATH_ENV = "MEDZOO_SUITE_PATH"
 
 def _add_folder(registry: Registry, folder: Path, dist: str, version: str = "") -> None:
     for path in sorted(folder.glob("*.yaml")):
-        registry.add(path.stem, path, dist=dist, version=version)
+        try:
+            registry.add(path.stem, path, dist=dist, version=version)
+        except RegistryConflictError:  # e.g. a quick.yaml in $MEDZOO_SUITE_PATH: shown as broken, not fatal
+            registry.add_conflict(path.stem, str(path), dist=dist, version=version)
 
 
 def _discover_suites(registry: Registry) -> None:
-    _add_folder(registry, Path(str(files("zoo.suites"))), BUILTIN_DIST)
+    from zoo import __version__
+
+    _add_folder(registry, Path(str(files("zoo.suites"))), BUILTIN_DIST, __version__)
     for folder in filter(None, os.environ.get(SUITE_PATH_ENV, "").split(os.pathsep)):
         _add_folder(registry, Path(folder), f"${SUITE_PATH_ENV}")
     from zoo.plugins import autoload_enabled, _dist_of

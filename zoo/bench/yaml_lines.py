@@ -27,9 +27,16 @@ class YamlDoc:
     path: Path
     data: Any
     lines: dict[KeyPath, int] = field(default_factory=dict)
+    # Key paths set from the command line (``train.epochs=1``) -> how to name them, e.g. "override 'x=1'":
+    # an error in such a value points at the override the user typed, not at the file.
+    origins: dict[KeyPath, str] = field(default_factory=dict)
 
     def where(self, keys: KeyPath) -> str:
-        """``file:line`` of the deepest known prefix of ``keys`` (the file alone if none is known)."""
+        """The override that set ``keys`` (or a parent of it); else ``file:line`` of its deepest known prefix."""
+        for cut in range(len(keys), -1, -1):  # an override replaces its whole subtree: it wins at any depth
+            origin = self.origins.get(tuple(keys[:cut]))
+            if origin is not None:
+                return origin
         for cut in range(len(keys), -1, -1):
             line = self.lines.get(tuple(keys[:cut]))
             if line is not None:

@@ -72,13 +72,14 @@ def _data_table(data_dir) -> tuple[Table, int]:
 
 def run(args: argparse.Namespace) -> int:
     from zoo.cli.common import stdout_console
-    from zoo.plugins import plugin_entries
+    from zoo.plugins import all_registries
 
     console = stdout_console()
     console.print(_environment_table())
     data, bad = _data_table(args.data_dir)
     console.print(data)
-    broken = [e for e in plugin_entries(load=False) if e.error]
+    # A plugin's import errors are only known once it was imported: load third-party entries, as `list` does.
+    broken = [e for registry in all_registries().values() for e in registry.load_all(builtins=False)]
     console.print(f"plugins: {len(broken)} broken" + (f" ({', '.join(e.name for e in broken)}; see `medzoo plugins`)" if broken else ""))
     return 1 if bad or broken else 0
 

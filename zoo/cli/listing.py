@@ -14,6 +14,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import difflib
 
 from rich.table import Table
 
@@ -26,16 +27,17 @@ STATUS_STYLE = {"broken": "bold red", "disabled": "yellow", "loaded": "green", "
 
 def registry_for(kind: str) -> Registry:
     """The registry of ``kind`` (plural, as on the command line)."""
-    from zoo.plugins import all_registries
-
+    if kind not in KINDS:  # answered before the registries (and torch) are imported
+        close = difflib.get_close_matches(kind, KINDS, n=1)
+        hint = f"; did you mean '{close[0]}'?" if close else ""
+        raise UnknownNameError(f"unknown kind '{kind}'{hint} choose one of: {', '.join(KINDS)}")
     if kind == "suites":
         from zoo.bench.suites_registry import SUITES
 
         return SUITES
-    registries = all_registries()
-    if kind not in registries:
-        raise UnknownNameError(f"unknown kind '{kind}'; choose one of: {', '.join(KINDS)}")
-    return registries[kind]
+    from zoo.plugins import all_registries
+
+    return all_registries()[kind]
 
 
 def _summary(registry: Registry, name: str) -> str:
@@ -83,6 +85,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         epilog="examples:\n  medzoo list\n  medzoo list algorithms --describe",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("kind", nargs="?", choices=KINDS, help="only this kind")
+    # No argparse ``choices``: an unknown kind gets medzoo's one-line error with a did-you-mean hint.
+    parser.add_argument("kind", nargs="?", metavar="KIND", help=f"only this kind: {', '.join(KINDS)}")
     parser.add_argument("--describe", action="store_true", help="import each entry and show its docstring summary")
     parser.set_defaults(func=run)

@@ -47,7 +47,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    # ``medzoo run quick -o out train.epochs=1``: argparse stops filling the ``overrides`` positional at the
+    # first option, so key=value words after an option come back unparsed; they are overrides all the same.
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        unknown = [a for a in extra if a.startswith("-") or "=" not in a] if hasattr(args, "overrides") else extra
+        if unknown:
+            parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+        args.overrides = [*args.overrides, *extra]
     if not getattr(args, "func", None):
         parser.print_help()
         return 0

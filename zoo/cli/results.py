@@ -14,17 +14,32 @@ from pathlib import Path
 from zoo.errors import DataError
 
 
+def _has_results_file(path: Path) -> bool:
+    """A results file given directly, or a folder holding one (directly or below, as ``load_records`` reads)."""
+    from zoo.results.store import RESULTS_FILENAME
+
+    return path.is_file() or (path / RESULTS_FILENAME).is_file() or any(path.rglob(RESULTS_FILENAME))
+
+
 def run(args: argparse.Namespace) -> int:
-    from zoo.results.store import load_records
+    from zoo.results.store import RESULTS_FILENAME, load_records
     from zoo.results.table import print_results_table, to_csv, to_markdown
 
     paths = args.paths or [args.output_dir]
     missing = [str(p) for p in paths if not Path(p).exists()]
     if missing:
         raise DataError(f"no results at {', '.join(missing)}; run `medzoo run SUITE` first or pass the results folder")
+    where = ", ".join(str(p) for p in paths)
+    if not any(_has_results_file(Path(p)) for p in paths):
+        raise DataError(f"no {RESULTS_FILENAME} in {where}; run `medzoo run SUITE -o FOLDER` first or pass the results folder")
     records = load_records(paths)
+    if not records:
+        raise DataError(f"no finished runs in {where}; run `medzoo run SUITE` first (each finished run adds one line)")
     if args.suite:
+        suites = sorted({r["suite"]["name"] for r in records})
         records = [r for r in records if r["suite"]["name"] == args.suite]
+        if not records:
+            raise DataError(f"no runs of suite '{args.suite}' in {where}; suites there: {', '.join(suites)}")
     if args.format == "csv":
         print(to_csv(records, split=args.split), end="")
     elif args.format == "markdown":

@@ -29,7 +29,7 @@ from zoo.datasets.base import SPLITS, Domain, Split
 from zoo.datasets.download import file_md5
 from zoo.datasets.partition import complete_splits, split_pool
 from zoo.datasets.paths import portable_path, resolve_path
-from zoo.errors import DataError
+from zoo.errors import ConfigError, DataError
 
 # ITU-R 601-2 luma, in integer form exactly as PIL's convert("L"): (R*299 + G*587 + B*114 + 500) // 1000
 _LUMA = (299, 587, 114)
@@ -66,7 +66,7 @@ def convert_channels(images: torch.Tensor, channels: int | None) -> torch.Tensor
     if channels is None or images.shape[1] == channels:
         return images
     if channels not in (1, 3):
-        raise DataError(f"channels must be 1 (gray) or 3 (RGB), got {channels}")
+        raise ConfigError(f"channels must be 1 (gray) or 3 (RGB), got {channels!r}")
     if channels == 3:
         return images.expand(-1, 3, -1, -1).contiguous()  # (N, 1, H, W) -> (N, 3, H, W)
     weights = torch.tensor(_LUMA, dtype=torch.int32).view(1, 3, 1, 1)
@@ -130,13 +130,19 @@ def read_npz(path: Path) -> dict[str, np.ndarray]:
             raise DataError(f"{path} is truncated or corrupt ({exc}); re-create or re-download it") from exc
 
 
-def _label_names(arrays: dict[str, np.ndarray], given: list[str] | None, labels: list[torch.Tensor]) -> list[str]:
+def _checked_names(arrays: dict[str, np.ndarray], given: list[str] | None, labels: dict[str, torch.Tensor],
+                   where: str) -> list[str]:
+    """Label names (argument > file's ``label_names`` > "0".."K-1"), with every label checked against them."""
     if given is not None:
-        return [str(n) for n in given]
-    if "label_names" in arrays:
-        return [str(n) for n in np.asarray(arrays["label_names"]).reshape(-1).tolist()]
-    top = max((int(t.max()) for t in labels if len(t)), default=0)
-    return [str(i) for i in range(top + 1)]
+        names = [str(n) for n in given]
+    elif "label_names" in arrays:
+        names = [str(n) for n in np.asarray(arrays["label_names"]).reshape(-1).tolist()]
+    else:
+        top = max((int(t.max()) for t in labels.values() if len(t)), default=0)
+        names = [str(i) for i in range(top + 1)]
+    for key, values in labels.items():
+        check_label_range(values, len(names), f"{where}:{key}")
+    return names
 
 
 def load_npz_domain(
@@ -174,10 +180,11 @@ def load_npz_domain(
             images = to_nchw(arrays[f"{split}_images"], f"{where}:{split}_images")
             splits[split] = Split(images, _matching(to_labels(arrays[f"{split}_labels"], f"{where}:{split}_labels"),
                                                    images, f"{where}:{split}"))
+        names = _checked_names(arrays, label_names, {f"{k}_labels": v.labels for k, v in splits.items()}, where)
         how: dict[str, Any] = {"method": "file", "kept": sorted(splits)}
-        splits = complete_splits(splits, val, test, seed, where)
-        if set(how["kept"]) != set(SPLITS):
+        if set(splits) != set(SPLITS):
             how.update(method="file+stratified", val=val, test=test, seed=seed)
+        splits = complete_splits(splits, val, test, seed, where)
     else:
         for key in ("images", "labels"):
             if key not in arrays:
@@ -185,11 +192,9 @@ def load_npz_domain(
                                 "images (N,H,W[,C]) uint8 and labels (N,) int, or train_/val_/test_ arrays")
         images = to_nchw(arrays["images"], f"{where}:images")
         labels = _matching(to_labels(arrays["labels"], f"{where}:labels"), images, where)
+        names = _checked_names(arrays, label_names, {"labels": labels}, where)
         splits = split_pool(images, labels, val, test, seed, where)
         how = {"method": "stratified", "val": val, "test": test, "seed": seed}
-    names = _label_names(arrays, label_names, [s.labels for s in splits.values()])
-    for split_name, split in splits.items():
-        check_label_range(split.labels, len(names), f"{where}:{split_name} labels")
     splits = {k: Split(convert_channels(s.images, channels), s.labels) for k, s in splits.items()}
     info = {"file": portable_path(file, data_dir), "md5": file_md5(file), "split": how}
     return Domain(name=name or file.stem, splits=splits, label_names=names, modality=modality,

@@ -24,9 +24,9 @@ import http.client
 import json
 import logging
 import os
-import tempfile
 import urllib.error
 import urllib.request
+import uuid
 from pathlib import Path
 
 from zoo.errors import DataError
@@ -119,12 +119,13 @@ def download_file(url: str, dest: str | os.PathLike, md5: str | None = None, des
     except OSError as exc:
         raise DataError(f"cannot create folder {dest.parent} for {dest.name} ({exc}); choose a writable data dir "
                         f"with --data-dir or MEDZOO_DATA") from exc
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
-    tmp = Path(tmp_name)
-    digest = hashlib.md5()
+    # same folder => os.replace is atomic; opened "x" with a unique name (not mkstemp) so the file gets the
+    # usual umask permissions and a shared data folder stays readable by others
+    tmp = dest.with_name(f".{dest.name}.{uuid.uuid4().hex[:12]}.part")
+    digest, received = hashlib.md5(), 0
     logger.info("downloading %s -> %s", url, dest)
     try:
-        with os.fdopen(fd, "wb") as out:
+        with open(tmp, "xb") as out:
             try:
                 with urllib.request.urlopen(url, timeout=TIMEOUT_S) as response:
                     total = int(response.headers.get("Content-Length") or 0) or None
@@ -133,15 +134,22 @@ def download_file(url: str, dest: str | os.PathLike, md5: str | None = None, des
                         for chunk in iter(lambda: response.read(CHUNK), b""):
                             out.write(chunk)
                             digest.update(chunk)
+                            received += len(chunk)
                             bar.update(len(chunk))
-            except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as exc:  # HTTPError: URLError
-                reason = getattr(exc, "reason", None) or exc
+            # HTTPError is a URLError; a connection dropped mid-body is an HTTPException
+            except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as exc:
+                code = getattr(exc, "code", None)  # HTTPError: say the status ("HTTP 404 Not Found")
+                reason = f"HTTP {code} {exc.reason}" if code else (getattr(exc, "reason", None) or exc)
                 raise DataError(f"download of {url} failed ({reason}); check the network (or a proxy), or download "
                                 f"it by hand into {dest.parent}") from exc
+        if total is not None and received != total:
+            raise DataError(f"download of {url} stopped after {received} of {total} bytes; retry, or download it "
+                            f"by hand into {dest.parent}")
         actual = digest.hexdigest()
         if md5 is not None and actual != md5.lower():
             raise DataError(f"downloaded {dest.name} from {url} has md5 {actual}, expected {md5}: the download is "
-                            f"corrupt or the server sent another file; retry, or download it by hand into {dest.parent}")
+                            f"corrupt or the server sent another file; retry, or download it by hand into "
+                            f"{dest.parent}")
         os.replace(tmp, dest)
     finally:
         tmp.unlink(missing_ok=True)  # after a successful replace the temp name no longer exists

@@ -108,7 +108,8 @@ def _scan(root: Path) -> tuple[str, dict[str, dict[str, list[Path]]]]:
     ignored = [d.name for d in dirs if d.name.lower() not in SPLIT_ALIASES]
     if ignored:
         logger.warning("%s: ignoring folders %s next to the split folders", root, ", ".join(ignored))
-    return "split-folders", {split: {d.name: _images_in(d) for d in _subdirs(folder)} for split, folder in split_dirs.items()}
+    tree = {split: {d.name: _images_in(d) for d in _subdirs(folder)} for split, folder in split_dirs.items()}
+    return "split-folders", tree
 
 
 def load_image_folder(
@@ -141,15 +142,18 @@ def load_image_folder(
     layout, tree = _scan(root)
     found = sorted({cls for classes in tree.values() for cls in classes})
     if not found:
-        raise DataError(f"{root} has no class folders; lay it out as {root}/<class>/*.png or {root}/train/<class>/*.png")
+        raise DataError(f"{root} has no class folders; lay it out as {root}/<class>/*.png or "
+                        f"{root}/train/<class>/*.png")
     names = [str(n) for n in label_names] if label_names is not None else found
     unknown = [c for c in found if c not in names]
     if unknown:
-        raise DataError(f"{root} has class folders {unknown} not in label_names {names}; add them or remove the folders")
+        raise DataError(f"{root} has class folders {unknown} not in label_names {names}; add them or remove "
+                        "the folders")
     for split, classes in tree.items():
         empty = [c for c, files in classes.items() if not files]
         if empty and layout == "class-folders":
-            raise DataError(f"class folder(s) {', '.join(empty)} in {root} hold no images ({', '.join(IMAGE_EXTENSIONS)})")
+            raise DataError(f"class folder(s) {', '.join(empty)} in {root} hold no images "
+                            f"({', '.join(IMAGE_EXTENSIONS)})")
     decoded: dict[str, tuple[list[np.ndarray], list[int], list[str]]] = {}
     for split, classes in tree.items():
         items = [(f, names.index(c)) for c, files in classes.items() for f in files]
@@ -158,7 +162,8 @@ def load_image_folder(
     if not any(arrays for arrays, _, _ in decoded.values()):
         raise DataError(f"{root} holds no images ({', '.join(IMAGE_EXTENSIONS)})")
     all_sources = [s for _, _, sources in decoded.values() for s in sources]
-    stacked = stack_chw([a for arrays, _, _ in decoded.values() for a in arrays], all_sources, str(root))  # (N, C, H, W)
+    every = [a for arrays, _, _ in decoded.values() for a in arrays]  # [(C, H, W)] in split order
+    stacked = stack_chw(every, all_sources, str(root))  # (N, C, H, W)
     splits, start = {}, 0
     for split, (arrays, labels, _) in decoded.items():
         splits[split] = Split(stacked[start:start + len(arrays)], torch.tensor(labels, dtype=torch.long))

@@ -61,7 +61,8 @@ def _load(source: str, path: str, **kwargs: Any) -> Any:
     import datasets
 
     try:
-        if Path(source).is_dir() and ((Path(source) / "dataset_dict.json").exists() or (Path(source) / "state.json").exists()):
+        saved = [Path(source) / marker for marker in ("dataset_dict.json", "state.json")]  # save_to_disk output
+        if any(p.exists() for p in saved):
             loaded = datasets.load_from_disk(source)
         else:
             loaded = datasets.load_dataset(source, **kwargs)
@@ -95,7 +96,8 @@ def _split_mapping(available: list[str], splits: dict[str, str] | None, path: st
     if clash:
         raise ConfigError(f"{path}: several splits map to {clash}; pass splits={{...}} naming one per medzoo split")
     if "train" not in targets:
-        raise DataError(f"{path} has no train split (splits: {', '.join(available)}); pass splits={{'<name>': 'train'}}")
+        raise DataError(f"{path} has no train split (splits: {', '.join(available)}); pass "
+                        "splits={'<name>': 'train'}")
     return mapping
 
 
@@ -105,10 +107,10 @@ def _to_chw(value: Any, channels: int | None, image_size: int | None, where: str
 
     if isinstance(value, Image.Image):
         return pil_to_chw(value, channels, image_size)
-    if isinstance(value, dict) and value.get("bytes"):
+    if isinstance(value, dict) and (value.get("bytes") or value.get("path")):  # an undecoded Image feature
         import io
 
-        with Image.open(io.BytesIO(value["bytes"])) as img:
+        with Image.open(io.BytesIO(value["bytes"]) if value.get("bytes") else value["path"]) as img:
             return pil_to_chw(img, channels, image_size)
     arr = np.asarray(value)
     if arr.dtype != np.uint8:

@@ -47,7 +47,12 @@ MEDMNIST_CITATION = (
 
 @dataclass(frozen=True)
 class MedMNISTFile:
-    """One row of ``medmnist_info.tsv``: the published facts about one official file."""
+    """One row of ``medmnist_info.tsv``: the published facts about one official file.
+
+    Usage::
+
+        meta = medmnist_file("bloodmnist", 64); meta.file, meta.md5, meta.n["train"]   # 'bloodmnist_64.npz', ...
+    """
 
     flag: str
     size: int
@@ -64,11 +69,22 @@ class MedMNISTFile:
 
     @property
     def multi_label(self) -> bool:
+        """True for ChestMNIST (14 findings per image), whose loader needs ``label=``.
+
+        Usage::
+
+            medmnist_file("chestmnist").multi_label     # True
+        """
         return "multi-label" in self.task
 
     @property
     def download_url(self) -> str:
-        """The official URL, or ``$MEDZOO_MEDMNIST_URL/<file>`` when that mirror is set."""
+        """The official URL, or ``$MEDZOO_MEDMNIST_URL/<file>`` when that mirror is set.
+
+        Usage::
+
+            medmnist_file("breastmnist").download_url   # 'https://zenodo.org/records/10519652/files/...'
+        """
         base = os.environ.get(URL_ENV, "").strip()
         return f"{base.rstrip('/')}/{self.file}" if base else self.url
 
@@ -127,8 +143,8 @@ def _finding_index(meta: MedMNISTFile, label: str | int | None) -> int | None:
                               "finding of a multi-label dataset such as chestmnist)")
         return None
     if label is None:
-        raise ConfigError(f"{meta.flag} is multi-label ({len(meta.label_names)} findings per image); add 'label: <name>' "
-                          f"(e.g. label: {meta.label_names[0]}) to make a binary absent/present task of one finding; "
+        raise ConfigError(f"{meta.flag} is multi-label ({len(meta.label_names)} findings per image); add "
+                          f"'label: <name>' (e.g. label: {meta.label_names[0]}) to make a binary absent/present task of one finding; "
                           f"findings: {findings}")
     names = [n.lower() for n in meta.label_names]
     if isinstance(label, int) and 0 <= label < len(names):
@@ -211,7 +227,8 @@ def _read_split(arrays: dict[str, np.ndarray], split: str, meta: MedMNISTFile, p
     raw = arrays[f"{split}_labels"]
     if finding is not None:  # multi-label (N, K) 0/1 -> binary (N,) of one finding
         if raw.ndim != 2 or raw.shape[1] != len(meta.label_names):
-            raise DataError(f"{where}_labels has shape {raw.shape}, expected (N, {len(meta.label_names)}); re-download it")
+            raise DataError(f"{where}_labels has shape {raw.shape}, expected (N, {len(meta.label_names)}); "
+                            "re-download it")
         labels = to_labels(raw[:, finding], f"{where}_labels")
         check_label_range(labels, 2, f"{where}_labels")
     else:

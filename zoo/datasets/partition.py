@@ -75,7 +75,8 @@ def _check_fractions(val: float, test: float) -> None:
         raise ConfigError(f"val and test fractions must be > 0 with val + test < 1, got val={val}, test={test}")
 
 
-def split_pool(images: torch.Tensor, labels: torch.Tensor, val: float, test: float, seed: int, where: str) -> dict[str, Split]:
+def split_pool(images: torch.Tensor, labels: torch.Tensor, val: float, test: float, seed: int,
+               where: str) -> dict[str, Split]:
     """Make stratified train/val/test splits (fractions ``1-val-test``/``val``/``test``) of one pool.
 
     ``where`` names the source in the ``DataError`` raised when a split would be empty (too few images).

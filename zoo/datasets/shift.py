@@ -87,7 +87,12 @@ def _bias_field(x: torch.Tensor, alpha: float, g: torch.Generator, order: int = 
 
 @dataclass(frozen=True)
 class Shift:
-    """One acquisition shift: its per-severity parameters (1..5), function, provenance and suitable modalities."""
+    """One acquisition shift: its per-severity parameters (1..5), function, provenance and suitable modalities.
+
+    Usage::
+
+        SHIFTS["gamma"].param(severity=3, size=28)     # 1.3
+    """
 
     name: str
     params: tuple[float, float, float, float, float]
@@ -97,6 +102,12 @@ class Shift:
     spatial: bool = False  # params are lengths at REFERENCE_SIZE px, scaled to the image size
 
     def param(self, severity: int, size: int) -> float:
+        """The parameter at ``severity`` (1..5) for ``size`` px images (spatial ones scaled from 224 px).
+
+        Usage::
+
+            SHIFTS["gaussian_blur"].param(5, 224)   # 3.5 (sigma in pixels)
+        """
         value = self.params[severity - 1]
         return value * size / REFERENCE_SIZE if self.spatial else value
 
@@ -233,5 +244,6 @@ def shift_domain(domain: Domain, name: str, severity: int, seed: int = 0) -> Dom
     for split_name, split in domain.splits.items():
         g = torch.Generator().manual_seed(_split_seed(seed, split_name))
         splits[split_name] = Split(apply_shift(split.images, name, severity, generator=g), split.labels)
-    info = {"shift": {"name": name, "severity": severity, "seed": seed, "param": round(param, 6), "source": spec.source}}
+    info = {"shift": {"name": name, "severity": severity, "seed": seed, "param": round(param, 6),
+                      "source": spec.source}}
     return domain.with_splits(splits, name=f"{domain.name}_{name}{severity}", info=info)

@@ -3,7 +3,8 @@
 Each image is a class-dependent pattern (a bright blob at an angle ``2*pi*k/K`` around the centre plus a
 grating oriented at ``pi*k/K``) with random jitter and phase. Both cues are easy for a small CNN; the blob
 alone is enough for a nearest-centroid classifier on raw pixels. ``shift`` changes only appearance:
-lower contrast, a brightness offset, a fixed high-frequency texture, more noise and (RGB) a colour tint.
+lower contrast, a brightness offset, uneven illumination (a left-right ramp), a fixed high-frequency
+texture, more noise and (RGB) a colour tint.
 So ``synthetic_domain(shift=0)`` and ``synthetic_domain(shift=1)`` share the label space and the content,
 but differ the way two scanners do: a source-only model loses accuracy on the shifted one.
 
@@ -53,7 +54,8 @@ def _appearance(x: torch.Tensor, channels: int, shift: float, g: torch.Generator
     t = math.tanh(shift)  # 0 for no shift, saturating towards 1
     size = x.shape[-1]
     texture = torch.rand(size, size, generator=torch.Generator().manual_seed(_TEXTURE_SEED)) - 0.5  # (H, W)
-    x = 0.5 + (x - 0.5) / (1.0 + shift) + 0.2 * t + 0.3 * t * texture  # contrast, brightness, texture
+    ramp = torch.linspace(-0.5, 0.5, size).view(1, size)  # (1, W): uneven illumination, left dark, right bright
+    x = 0.5 + (x - 0.5) / (1.0 + shift) + 0.15 * t + 0.5 * t * ramp + 0.3 * t * texture  # (N, H, W)
     tint = torch.tensor([1.0, 1.0 - 0.3 * t, 1.0 - 0.6 * t] if channels == 3 else [1.0]).view(1, channels, 1, 1)
     x = x[:, None] * tint  # (N, C, H, W)
     x = x + (0.04 + 0.06 * t) * torch.randn(x.shape, generator=g)

@@ -188,6 +188,8 @@ def _build(
         )
     except RuntimeError as exc:  # e.g. "No pretrained weights exist for ..."
         raise ConfigError(f"timm could not build '{arch}': {exc}".replace("\n", " ")) from exc
+    except TypeError as exc:  # an option the timm model does not take (from a suite file or an override)
+        raise ConfigError(f"timm model '{arch}' does not take these options ({exc}); check the backbone options") from exc
     except OSError as exc:  # weights neither reachable nor cached (huggingface_hub raises FileNotFoundError)
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise DataError(

@@ -7,6 +7,10 @@ from pathlib import Path
 
 import pytest
 
+# Tests never reach a hub: set before any test imports huggingface_hub/datasets (they read it at import).
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+
 
 @pytest.fixture(scope="session")
 def data_dir() -> Path:

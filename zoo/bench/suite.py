@@ -39,8 +39,13 @@ TRAIN_DEFAULTS: dict[str, Any] = {
     "milestones": [],
     "gamma": 0.1,
     "max_steps_per_epoch": 0,
+    "mixed_precision": "no",
 }
-TRAIN_CHOICES = {"optimizer": {"adam", "adamw", "sgd"}, "scheduler": {"none", "cosine", "multistep"}}
+TRAIN_CHOICES = {
+    "optimizer": {"adam", "adamw", "sgd"},
+    "scheduler": {"none", "cosine", "multistep"},
+    "mixed_precision": {"no", "fp16", "bf16"},
+}
 SELECTION_RULES = {"auto", "source_val", "target_val", "target_val_oracle"}
 DEFAULTS: dict[str, Any] = {
     "backbone": {"name": "simple_cnn"},

@@ -33,12 +33,14 @@ def run(args: argparse.Namespace) -> int:
     from zoo.results.table import print_results_table
     from zoo.runner.suite_runner import run_suite
 
-    suite = load_suite(args.suite, overrides=args.overrides, preset=args.preset)
+    overrides = list(args.overrides)
+    if args.mixed_precision:  # sugar for the override: precision changes results, so it is part of the run id
+        overrides.append(f"train.mixed_precision={args.mixed_precision}")
+    suite = load_suite(args.suite, overrides=overrides, preset=args.preset)
     records = run_suite(
         suite,
         output_dir=args.output_dir,
         data_dir=args.data_dir,
-        mixed_precision=args.mixed_precision,
         cpu=args.cpu,
         tasks=args.task,
         algorithms=args.algorithm,
@@ -63,7 +65,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--preset", help="a preset of the suite, e.g. full")
     parser.add_argument("--task", action="append", help="only this task (repeatable)")
     parser.add_argument("--algorithm", action="append", help="only this algorithm (repeatable)")
-    parser.add_argument("--mixed-precision", choices=("no", "fp16", "bf16"), default="no", help="autocast precision")
+    parser.add_argument("--mixed-precision", choices=("no", "fp16", "bf16"), default=None,
+                        help="autocast precision (same as train.mixed_precision=...)")
     parser.add_argument("--cpu", action="store_true", help="train on CPU even if a GPU is available")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     add_data_dir(parser)

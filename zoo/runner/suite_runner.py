@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from zoo.bench.suite import RunSpec, Suite
+from zoo.errors import ConfigError
 
 logger = logging.getLogger(__name__)
 
@@ -78,7 +79,6 @@ def run_suite(
     suite: Suite,
     output_dir: Path,
     data_dir: Path | None = None,
-    mixed_precision: str = "no",
     cpu: bool = False,
     tasks: list[str] | None = None,
     algorithms: list[str] | None = None,
@@ -93,12 +93,22 @@ def run_suite(
     from zoo.runner.loop import train_run
 
     runs = suite.runs(tasks=tasks, algorithms=algorithms)  # validates names and hparams before any work
+    finished = ResultStore(output_dir).finished_run_ids() if Path(output_dir).is_dir() else set()
+    first_of_task = {}
+    for run in runs:
+        if run.run_id not in finished:
+            first_of_task.setdefault(run.task.name, run)
+    for run in first_of_task.values():  # files, checksums and label spaces of every task, before any training
+        build_task_data(run.config, data_dir)
+    precisions = {run.config["train"]["mixed_precision"] for run in runs}
+    if len(precisions) > 1:
+        raise ConfigError(f"tasks of one suite run must share train.mixed_precision, got {sorted(precisions)}")
+    mixed_precision = precisions.pop() if precisions else "no"
     store = ResultStore(output_dir)
     accelerator = make_accelerator(mixed_precision, cpu)
     if accelerator.is_main_process:
         store.check_writable()
     accelerator.wait_for_everyone()
-    finished = store.finished_run_ids()
     todo = [r for r in runs if r.run_id not in finished]
     if accelerator.is_main_process:
         logger.info(

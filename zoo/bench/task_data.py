@@ -88,12 +88,14 @@ def _resize(domain: Domain, image_size: int | None, channels: int | None) -> Dom
     return domain.with_splits(splits, info={"resized": {"image_size": image_size, "channels": channels}})
 
 
-def _call_factory(name: str, spec: dict[str, Any], data_dir: Path | None) -> Domain:
+def _call_factory(name: str, spec: dict[str, Any], data_dir: Path | None, download: bool) -> Domain:
     factory = DATASETS.get(spec["dataset"])
     kwargs = {k: v for k, v in spec.items() if k not in MEDZOO_KEYS}
     params = inspect.signature(factory).parameters
     if data_dir is not None and "data_dir" in params and "data_dir" not in kwargs:
         kwargs["data_dir"] = data_dir
+    if download and "download" in params and "download" not in kwargs:
+        kwargs["download"] = True
     try:
         return factory(**kwargs)
     except TypeError as exc:
@@ -101,9 +103,9 @@ def _call_factory(name: str, spec: dict[str, Any], data_dir: Path | None) -> Dom
 
 
 @lru_cache(maxsize=16)
-def _build_domain_cached(name: str, spec_json: str, data_dir: str | None) -> Domain:
+def _build_domain_cached(name: str, spec_json: str, data_dir: str | None, download: bool) -> Domain:
     spec = json.loads(spec_json)
-    domain = _call_factory(name, spec, Path(data_dir) if data_dir else None)
+    domain = _call_factory(name, spec, Path(data_dir) if data_dir else None, download)
     if spec.get("partition"):
         from zoo.datasets.partition import partition_domain
 
@@ -117,9 +119,9 @@ def _build_domain_cached(name: str, spec_json: str, data_dir: str | None) -> Dom
     return domain
 
 
-def build_domain(name: str, spec: dict[str, Any], data_dir: Path | None = None) -> Domain:
-    """Build (and cache for the process) one domain of a suite."""
-    return _build_domain_cached(name, json.dumps(spec, sort_keys=True), str(data_dir) if data_dir else None)
+def build_domain(name: str, spec: dict[str, Any], data_dir: Path | None = None, download: bool = False) -> Domain:
+    """Build (and cache for the process) one domain of a suite; ``download`` fetches missing official files."""
+    return _build_domain_cached(name, json.dumps(spec, sort_keys=True), str(data_dir) if data_dir else None, download)
 
 
 def _map_labels(source: Domain, target: Domain, label_map: dict[str, str] | None) -> Domain:
@@ -159,7 +161,7 @@ def _concat(domains: list[Domain]) -> Domain:
     return first.with_splits(splits, name=name, info={"sources": [d.name for d in domains]})
 
 
-def build_task_data(config: dict[str, Any], data_dir: Path | None = None) -> TaskData:
+def build_task_data(config: dict[str, Any], data_dir: Path | None = None, download: bool = False) -> TaskData:
     """Everything a run trains and evaluates on, from the run's resolved config."""
     from zoo.datasets.partition import label_budget
 
@@ -167,10 +169,10 @@ def build_task_data(config: dict[str, Any], data_dir: Path | None = None) -> Tas
     check_disjoint(task["sources"], task["target"])
     size, channels = config.get("image_size"), config.get("channels")
     (target_name, target_spec), = task["target"].items()
-    target = _resize(build_domain(target_name, target_spec, data_dir), size, channels)
+    target = _resize(build_domain(target_name, target_spec, data_dir, download), size, channels)
     sources = []
     for name, spec in task["sources"].items():
-        source = _resize(build_domain(name, spec, data_dir), size, channels)
+        source = _resize(build_domain(name, spec, data_dir, download), size, channels)
         if source.image_size != target.image_size or source.channels != target.channels:
             raise ConfigError(
                 f"source '{name}' images are {source.channels}x{source.image_size}px but target '{target_name}' "

@@ -24,7 +24,7 @@ EPILOG = """examples:
   medzoo list                       every backbone, algorithm, dataset and suite
   medzoo run quick                  the few-minute CPU benchmark, with a results table
   medzoo run quick train.epochs=1 seeds=[0]
-  accelerate launch --num_processes 2 -m zoo.cli.main run quick
+  accelerate launch --multi_gpu --num_processes 2 -m zoo.cli.main run quick
   medzoo results                    mean +- std over seeds of everything in ./medzoo-runs
   medzoo doctor                     environment, devices, data files found and verified
 """

@@ -41,6 +41,7 @@ def run(args: argparse.Namespace) -> int:
         suite,
         output_dir=args.output_dir,
         data_dir=args.data_dir,
+        download=args.download,
         cpu=args.cpu,
         tasks=args.task,
         algorithms=args.algorithm,
@@ -51,7 +52,10 @@ def run(args: argparse.Namespace) -> int:
     if PartialState().is_main_process:
         from zoo.cli.common import stdout_console
 
-        print_results_table(records, console=stdout_console())
+        console = stdout_console()
+        print_results_table(records, console=console)
+        console.print(f"{len(records)} runs in {args.output_dir / 'results.jsonl'} "
+                      f"(checkpoints in {args.output_dir / 'runs'}); `medzoo results -o {args.output_dir}` shows them again")
     return 0
 
 
@@ -67,6 +71,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--algorithm", action="append", help="only this algorithm (repeatable)")
     parser.add_argument("--mixed-precision", choices=("no", "fp16", "bf16"), default=None,
                         help="autocast precision (same as train.mixed_precision=...)")
+    parser.add_argument("--download", action="store_true",
+                        help="download missing official dataset files (md5-verified) into the data folder")
     parser.add_argument("--cpu", action="store_true", help="train on CPU even if a GPU is available")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     add_data_dir(parser)

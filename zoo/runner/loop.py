@@ -73,15 +73,17 @@ class TrainStreams:
     """The train streams of one run: labeled source, labeled target budget, unlabeled target."""
 
     def __init__(self, accelerator, data: TaskData, batch_size: int, seed: int) -> None:
-        prepare = accelerator.prepare_data_loader
-        self.source = prepare(make_loader(data.source.splits["train"], batch_size, True, seed, drop_last=True))
-        self.target_unlabeled = prepare(make_loader(data.target.splits["train"], batch_size, True, seed + 1, drop_last=True))
+        def stream(split, stream_seed: int):
+            # Full batches only, except that a split smaller than one global batch (a small label budget,
+            # a small user dataset) keeps its only batch instead of giving an epoch of zero steps.
+            small = len(split) < batch_size * accelerator.num_processes
+            return accelerator.prepare_data_loader(make_loader(split, batch_size, True, stream_seed, drop_last=not small))
+
+        self.source = stream(data.source.splits["train"], seed)
+        self.target_unlabeled = stream(data.target.splits["train"], seed + 1)
         self.target_labeled = None
         if data.target_labeled is not None and len(data.target_labeled) > 0:
-            # A small budget may hold fewer images than a batch: never drop the only batch.
-            small = len(data.target_labeled) < batch_size * accelerator.num_processes
-            loader = make_loader(data.target_labeled, batch_size, True, seed + 2, drop_last=not small)
-            self.target_labeled = prepare(loader)
+            self.target_labeled = stream(data.target_labeled, seed + 2)
         self.steps_per_epoch = len(self.source)
         self._iters: dict[str, Any] = {}
 

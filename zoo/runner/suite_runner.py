@@ -11,6 +11,7 @@ Usage::
 from __future__ import annotations
 
 import logging
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -21,12 +22,37 @@ from zoo.errors import ConfigError
 logger = logging.getLogger(__name__)
 
 
+def _launched_without_device() -> bool:
+    """True under a multi-process launch (``accelerate launch``, torchrun) on a machine with no usable device.
+
+    Accelerate only joins CPU processes into one gloo group when asked for the CPU; otherwise, with no GPU,
+    every launched process would silently run the whole suite on its own, each as "process 0 of 1".
+    """
+    if int(os.environ.get("WORLD_SIZE", "1") or 1) <= 1:
+        return False
+    import torch
+
+    devices = getattr(torch, "accelerator", None)  # torch >= 2.6: any device backend (cuda, xpu, npu, mps...)
+    if devices is None:
+        return not torch.cuda.is_available()
+    # MPS has no distributed backend: several processes on a Mac can only share work on the CPU.
+    return not devices.is_available() or devices.current_accelerator().type == "mps"
+
+
 def make_accelerator(mixed_precision: str = "no", cpu: bool = False):
-    """One Accelerator for the whole suite; DDP tolerates parameters a stage leaves unused."""
+    """One Accelerator for the whole suite; DDP tolerates parameters a stage leaves unused.
+
+    Several launched processes without a GPU train together on the CPU (gloo), as the README promises.
+
+    Usage::
+
+        accelerator = make_accelerator("no")      # under `accelerate launch --num_processes 2`: 2 CPU ranks
+    """
     from accelerate import Accelerator
     from accelerate.utils import DistributedDataParallelKwargs
 
     ddp = DistributedDataParallelKwargs(find_unused_parameters=True)
+    cpu = cpu or _launched_without_device()
     return Accelerator(mixed_precision=mixed_precision, cpu=cpu, kwargs_handlers=[ddp])
 
 
@@ -79,6 +105,7 @@ def run_suite(
     suite: Suite,
     output_dir: Path,
     data_dir: Path | None = None,
+    download: bool = False,
     cpu: bool = False,
     tasks: list[str] | None = None,
     algorithms: list[str] | None = None,
@@ -93,22 +120,23 @@ def run_suite(
     from zoo.runner.loop import train_run
 
     runs = suite.runs(tasks=tasks, algorithms=algorithms)  # validates names and hparams before any work
-    finished = ResultStore(output_dir).finished_run_ids() if Path(output_dir).is_dir() else set()
+    precisions = {run.config["train"]["mixed_precision"] for run in runs}
+    if len(precisions) > 1:
+        raise ConfigError(f"tasks of one suite run must share train.mixed_precision, got {sorted(precisions)}")
+    accelerator = make_accelerator(precisions.pop() if precisions else "no", cpu)
+    mixed_precision = accelerator.mixed_precision
+    store = ResultStore(output_dir)
+    if accelerator.is_main_process:
+        store.check_writable()  # first: a wrong -o should not cost a data check
+    accelerator.wait_for_everyone()
+    finished = store.finished_run_ids()
     first_of_task = {}
     for run in runs:
         if run.run_id not in finished:
             first_of_task.setdefault(run.task.name, run)
-    for run in first_of_task.values():  # files, checksums and label spaces of every task, before any training
-        build_task_data(run.config, data_dir)
-    precisions = {run.config["train"]["mixed_precision"] for run in runs}
-    if len(precisions) > 1:
-        raise ConfigError(f"tasks of one suite run must share train.mixed_precision, got {sorted(precisions)}")
-    mixed_precision = precisions.pop() if precisions else "no"
-    store = ResultStore(output_dir)
-    accelerator = make_accelerator(mixed_precision, cpu)
-    if accelerator.is_main_process:
-        store.check_writable()
-    accelerator.wait_for_everyone()
+    with accelerator.main_process_first():  # one process downloads and verifies; the others then read
+        for run in first_of_task.values():  # files, checksums and label spaces of every task, before training
+            build_task_data(run.config, data_dir, download)
     todo = [r for r in runs if r.run_id not in finished]
     if accelerator.is_main_process:
         logger.info(
@@ -120,7 +148,7 @@ def run_suite(
     for run in bar:
         bar.set_postfix_str(f"{run.task.name} {run.algorithm} seed {run.seed}")
         started = time.perf_counter()
-        data = build_task_data(run.config, data_dir)
+        data = build_task_data(run.config, data_dir, download)
         outcome = train_run(run, data, accelerator, show_progress=show_progress)
         if accelerator.is_main_process:
             run_dir = store.run_dir(run.run_id)

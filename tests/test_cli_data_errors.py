@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers.cli import assert_one_line_error, run_medzoo
+from helpers.cli import assert_one_line_error, run_medzoo
 
 def _previous_record() -> bytes:
     """A valid record of an earlier run, as one results line."""

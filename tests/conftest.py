@@ -15,7 +15,7 @@ os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 @pytest.fixture(scope="session")
 def data_dir() -> Path:
     """The real data folder (``$MEDZOO_DATA``, default ``/work/shared/data``); fails loudly if it is not there."""
-    root = Path(os.environ.get("MEDZOO_DATA", "/work/shared/data"))
+    root = Path(os.environ.get("MEDZOO_DATA", "/work/shared/data")).resolve()  # subprocesses run elsewhere
     if not (root / "medmnist" / "pneumoniamnist.npz").is_file():
         pytest.fail(
             f"no medmnist/pneumoniamnist.npz under {root}: set MEDZOO_DATA to the folder holding "

@@ -7,10 +7,17 @@ precision, accumulation, gathering, checkpoints). So an algorithm never calls ``
 - ``training_step(source_batch, target_batch) -> dict``: ``"loss"`` is a scalar tensor, other entries are
   logged as they are. A batch is ``(x, y)``: ``x`` (N, C, H, W) float, already normalised; ``y`` (N,) long,
   or ``None`` for unlabeled target data. A batch the current stage does not use is ``None``.
+  Multi-source: a task with several sources trains on their concatenation. An algorithm that needs to know
+  which source each sample came from sets ``SOURCE_DOMAINS = True`` and then always gets source batches
+  ``(x, y, d)``, ``d`` (N,) long in ``[0, number of sources)`` (all zeros for a single source); every other
+  algorithm gets ``(x, y)`` whatever the number of sources.
 - ``predict(x) -> logits`` (N, num_classes).
 - ``param_groups()``: ``[{"params": [...], "lr_mult": float}, ...]``; the runner multiplies its lr.
 - ``HPARAMS``: name -> ``HParam(default, space)``, declared next to the code.
 - ``stages(target_budget)``: the training stages and which data each stage sees.
+- Optional hooks, no-ops by default: ``validate_hparams(hparams)`` (a classmethod, called before any model is
+  built: raise a one-line ``ConfigError``) and ``set_progress(step, total_steps)`` (the runner calls it before
+  every training step with the step index within the stage and the stage's total, e.g. for schedules).
 
 Usage::
 
@@ -90,16 +97,28 @@ class Algorithm(nn.Module):
 
     HPARAMS: ClassVar[dict[str, HParam]] = {}
     PAPER: ClassVar[str] = ""  # the reference the method implements
+    SOURCE_DOMAINS: ClassVar[bool] = False  # True: source batches are (x, y, d), d = index of the source domain
 
     def __init__(self, backbone: Backbone, num_classes: int, hparams: dict[str, Any] | None = None) -> None:
         super().__init__()
         self.hparams = resolve_hparams(self.HPARAMS, hparams, type(self).__name__)
+        self.validate_hparams(self.hparams)
         self.backbone = backbone
         self.num_classes = num_classes
         self.classifier = nn.Linear(backbone.num_features, num_classes)
         self.stage: Stage | None = None
 
     # -- the contract -----------------------------------------------------------------------------
+    @classmethod
+    def validate_hparams(cls, hparams: dict[str, Any]) -> None:
+        """Check values beyond their types (ranges, non-empty lists); raise a one-line ``ConfigError``.
+
+        Called by the suite resolver and by ``__init__``, so a bad value fails before any training starts.
+        """
+
+    def set_progress(self, step: int, total_steps: int) -> None:
+        """Called by the runner before each training step: ``step`` in ``[0, total_steps)`` of this stage."""
+
     def stages(self, target_budget: float) -> list[Stage]:
         """Default: one stage of supervised training on the labeled source.
 

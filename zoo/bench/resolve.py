@@ -51,6 +51,7 @@ def resolve_run(suite: Suite, task: TaskSpec, algorithm: str, seed: int, setting
     domain_specs = {name: suite.domains[name] for name in task.sources}
     check_disjoint(domain_specs, {task.target: suite.domains[task.target]})
     hparams = resolve_hparams(algo_cls.HPARAMS, settings["hparams"].get(algorithm), algorithm)
+    algo_cls.validate_hparams(hparams)  # ranges and values, before any model is built
     probe = algo_cls.__new__(algo_cls)  # stages() depends only on hparams and the budget (contract)
     probe.hparams = hparams
     stages = [s.name for s in algo_cls.stages(probe, task.target_budget)]

@@ -150,11 +150,16 @@ def _map_labels(source: Domain, target: Domain, label_map: dict[str, str] | None
 
 
 def _concat(domains: list[Domain]) -> Domain:
+    """Several source domains as one; each split's ``domains`` holds the index of the source of each row."""
     if len(domains) == 1:
         return domains[0]
     first = domains[0]
     splits = {
-        key: Split(torch.cat([d.splits[key].images for d in domains]), torch.cat([d.splits[key].labels for d in domains]))
+        key: Split(
+            torch.cat([d.splits[key].images for d in domains]),
+            torch.cat([d.splits[key].labels for d in domains]),
+            torch.cat([torch.full((len(d.splits[key]),), i, dtype=torch.long) for i, d in enumerate(domains)]),
+        )
         for key in first.splits
     }
     name = "+".join(d.name for d in domains)

@@ -22,10 +22,15 @@ SPLITS = ("train", "val", "test")
 
 @dataclass
 class Split:
-    """One split of a domain: ``images`` (N, C, H, W) uint8 and ``labels`` (N,) int64."""
+    """One split of a domain: ``images`` (N, C, H, W) uint8 and ``labels`` (N,) int64.
+
+    ``domains`` (N,) int64, optional: the index of the source domain each row came from, set when several
+    source domains are concatenated into one (multi-source tasks); ``None`` for a single domain.
+    """
 
     images: torch.Tensor
     labels: torch.Tensor
+    domains: torch.Tensor | None = None
 
     def __post_init__(self) -> None:
         if self.images.dtype != torch.uint8 or self.images.ndim != 4:
@@ -33,13 +38,18 @@ class Split:
         if self.labels.ndim != 1 or len(self.labels) != len(self.images):
             raise ValueError(f"labels must be (N,) matching {len(self.images)} images, got {tuple(self.labels.shape)}")
         self.labels = self.labels.long()
+        if self.domains is not None:
+            if self.domains.shape != self.labels.shape:
+                raise ValueError(f"domains must be (N,) matching {len(self.labels)} labels, got {tuple(self.domains.shape)}")
+            self.domains = self.domains.long()
 
     def __len__(self) -> int:
         return len(self.labels)
 
     def subset(self, indices: torch.Tensor) -> "Split":
         """A new split holding the rows ``indices`` (a 1-D long tensor)."""
-        return Split(self.images[indices], self.labels[indices])
+        domains = None if self.domains is None else self.domains[indices]
+        return Split(self.images[indices], self.labels[indices], domains)
 
     def class_counts(self, num_classes: int) -> list[int]:
         return torch.bincount(self.labels, minlength=num_classes).tolist()

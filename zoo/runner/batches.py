@@ -22,19 +22,30 @@ from zoo.datasets.base import Split
 
 
 class TensorBatches(Dataset):
-    """A map-style dataset over a ``Split`` that fetches whole batches with one tensor index."""
+    """A map-style dataset over a ``Split`` that fetches whole batches with one tensor index.
 
-    def __init__(self, split: Split) -> None:
+    With ``with_domains`` a batch is ``(images, labels, domains)``: ``domains`` (B,) int64 is the source
+    domain index of each sample (``split.domains``, or zeros for a single domain).
+    """
+
+    def __init__(self, split: Split, with_domains: bool = False) -> None:
         self.images, self.labels = split.images, split.labels
+        self.domains = None
+        if with_domains:
+            self.domains = split.domains if split.domains is not None else torch.zeros_like(split.labels)
 
     def __len__(self) -> int:
         return len(self.labels)
 
-    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, ...]:
+        if self.domains is not None:
+            return self.images[index], self.labels[index], self.domains[index]
         return self.images[index], self.labels[index]
 
-    def __getitems__(self, indices: Sequence[int]) -> tuple[torch.Tensor, torch.Tensor]:
+    def __getitems__(self, indices: Sequence[int]) -> tuple[torch.Tensor, ...]:
         idx = torch.as_tensor(indices, dtype=torch.long)
+        if self.domains is not None:
+            return self.images[idx], self.labels[idx], self.domains[idx]  # ..., (B,) int64 source index
         return self.images[idx], self.labels[idx]  # (B, C, H, W) uint8, (B,) int64
 
 
@@ -43,11 +54,15 @@ def keep_batch(batch: tuple[torch.Tensor, torch.Tensor]) -> tuple[torch.Tensor, 
     return batch
 
 
-def make_loader(split: Split, batch_size: int, shuffle: bool, seed: int = 0, drop_last: bool = False) -> DataLoader:
-    """A DataLoader over ``split`` with seeded shuffling (no worker processes: indexing is the whole cost)."""
+def make_loader(split: Split, batch_size: int, shuffle: bool, seed: int = 0, drop_last: bool = False,
+                with_domains: bool = False) -> DataLoader:
+    """A DataLoader over ``split`` with seeded shuffling (no worker processes: indexing is the whole cost).
+
+    ``with_domains`` adds each sample's source-domain index as a third batch element (see ``TensorBatches``).
+    """
     generator = torch.Generator().manual_seed(seed)
     return DataLoader(
-        TensorBatches(split),
+        TensorBatches(split, with_domains),
         batch_size=batch_size,
         shuffle=shuffle,
         drop_last=drop_last,

@@ -70,16 +70,21 @@ def _peak_memory_mb(device: torch.device) -> float:
 
 
 class TrainStreams:
-    """The train streams of one run: labeled source, labeled target budget, unlabeled target."""
+    """The train streams of one run: labeled source, labeled target budget, unlabeled target.
 
-    def __init__(self, accelerator, data: TaskData, batch_size: int, seed: int) -> None:
-        def stream(split, stream_seed: int):
+    ``source_domains``: source batches carry each sample's source-domain index as a third element
+    (for algorithms declaring ``SOURCE_DOMAINS``, see ``zoo.algorithms.base``).
+    """
+
+    def __init__(self, accelerator, data: TaskData, batch_size: int, seed: int, source_domains: bool = False) -> None:
+        def stream(split, stream_seed: int, with_domains: bool = False):
             # Full batches only, except that a split smaller than one global batch (a small label budget,
             # a small user dataset) keeps its only batch instead of giving an epoch of zero steps.
             small = len(split) < batch_size * accelerator.num_processes
-            return accelerator.prepare_data_loader(make_loader(split, batch_size, True, stream_seed, drop_last=not small))
+            loader = make_loader(split, batch_size, True, stream_seed, drop_last=not small, with_domains=with_domains)
+            return accelerator.prepare_data_loader(loader)
 
-        self.source = stream(data.source.splits["train"], seed)
+        self.source = stream(data.source.splits["train"], seed, source_domains)
         self.target_unlabeled = stream(data.target.splits["train"], seed + 1)
         self.target_labeled = None
         if data.target_labeled is not None and len(data.target_labeled) > 0:
@@ -121,20 +126,26 @@ def _eval_loaders(accelerator, data: TaskData, batch_size: int) -> tuple[dict, d
     return val, test
 
 
-def train_epoch(accelerator, model, batches: TrainStreams, normalizer, optimizer, scheduler, stage, steps: int, bar=None):
+def train_epoch(accelerator, model, batches: TrainStreams, normalizer, optimizer, scheduler, stage, steps: int, bar=None,
+                first_step: int = 0, total_steps: int | None = None):
     """``steps`` optimizer steps of one stage; returns (summed step outputs, images seen by all processes).
 
-    Step outputs are summed as detached tensors and read once per epoch: no per-step host sync.
+    Step outputs are summed as detached tensors and read once per epoch: no per-step host sync. Before each
+    step the algorithm's ``set_progress(first_step + i, total_steps)`` is called (``total_steps``: the
+    stage's, default ``steps``), e.g. for DANN's warm-start schedule.
     """
     src_stream, tgt_stream = _stage_streams(stage.data)
+    algorithm = accelerator.unwrap_model(model)
+    total_steps = total_steps or steps
     model.train()
     sums: dict[str, torch.Tensor] = {}
     images_seen = 0
-    for _ in range(steps):
+    for i in range(steps):
+        algorithm.set_progress(first_step + i, total_steps)
         src = tgt = None
         if src_stream:
-            images, labels = batches.next(src_stream)
-            src = (normalizer(images), labels)  # (B, C, H, W) float, (B,)
+            images, labels, *domains = batches.next(src_stream)  # domains: [(B,)] only with source_domains
+            src = (normalizer(images), labels, *domains)  # (B, C, H, W) float, (B,)[, (B,)]
         if tgt_stream:
             images, labels = batches.next(tgt_stream)
             tgt = (normalizer(images), labels if tgt_stream == "target_labeled" else None)
@@ -161,7 +172,7 @@ def train_run(run: RunSpec, data: TaskData, accelerator, show_progress: bool = T
     algorithm, normalizer = build_model(config, data)
     normalizer = normalizer.to(accelerator.device)
     model = accelerator.prepare_model(algorithm)
-    batches = TrainStreams(accelerator, data, train["batch_size"], run.seed)
+    batches = TrainStreams(accelerator, data, train["batch_size"], run.seed, source_domains=algorithm.SOURCE_DOMAINS)
     val_loaders, test_loaders = _eval_loaders(accelerator, data, train["eval_batch_size"])
     steps = batches.steps_per_epoch
     if train["max_steps_per_epoch"]:
@@ -182,7 +193,8 @@ def train_run(run: RunSpec, data: TaskData, accelerator, show_progress: bool = T
         scheduler = build_scheduler(optimizer, train, steps, epochs)  # stepped per process step, not prepared
         for epoch in range(epochs):
             started = time.perf_counter()
-            sums, images = train_epoch(accelerator, model, batches, normalizer, optimizer, scheduler, stage, steps, bar)
+            sums, images = train_epoch(accelerator, model, batches, normalizer, optimizer, scheduler, stage, steps, bar,
+                                       first_step=epoch * steps, total_steps=epochs * steps)
             images_seen += images
             train_s += time.perf_counter() - started
             train_log = {k: float(v) / steps for k, v in sums.items()}

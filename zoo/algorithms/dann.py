@@ -1,0 +1,56 @@
+"""DANN: domain-adversarial training with a gradient reversal layer and its warm-start schedule.
+
+Ganin, Ustinova, Ajakan, Germain, Larochelle, Laviolette, Marchand & Lempitsky, "Domain-Adversarial Training
+of Neural Networks", JMLR 17(59), 2016. Loss: ``CE(source) + weight * L_adv``, where ``L_adv`` is the binary
+domain loss of a discriminator that sees the features through a gradient reversal layer whose coefficient
+grows as ``2 / (1 + exp(-gamma p)) - 1`` with the stage's progress ``p`` (the runner's ``set_progress``).
+Unsupervised: target labels are never used, whatever the task's budget (see ``zoo.algorithms.uda``).
+
+Usage::
+
+    algo = DANN(zoo.create_backbone("simple_cnn", in_chans=1), num_classes=2, hparams={"weight": 1.0})
+    algo.set_progress(50, 100)
+    out = algo.training_step((x_s, y_s), (x_t, None))      # loss, ce, align, domain_acc, grl_coeff
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from zoo.algorithms.base import HParam
+from zoo.algorithms.uda import UDA_HPARAMS, AdaptationAlgorithm, check_number
+from zoo.losses import DomainAdversarialLoss, DomainDiscriminator, WarmStartGradientReverseLayer
+
+
+class DANN(AdaptationAlgorithm):
+    """Source cross-entropy + gradient-reversed domain-discriminator loss."""
+
+    PAPER = "Ganin et al., Domain-Adversarial Training of Neural Networks, JMLR 2016"
+    HPARAMS = {
+        **UDA_HPARAMS,
+        "disc_hidden": HParam(1024, ("int", 64, 4096), "hidden width of the domain discriminator MLP"),
+        "grl_gamma": HParam(10.0, ("uniform", 1.0, 20.0), "gamma of the warm-start schedule of the GRL"),
+    }
+
+    def __init__(self, backbone, num_classes: int, hparams: dict[str, Any] | None = None) -> None:
+        super().__init__(backbone, num_classes, hparams)
+        grl = WarmStartGradientReverseLayer(gamma=self.hparams["grl_gamma"], lo=0.0, hi=1.0)
+        self.domain_loss = DomainAdversarialLoss(DomainDiscriminator(backbone.num_features, self.hparams["disc_hidden"]), grl)
+
+    @classmethod
+    def validate_hparams(cls, hparams: dict[str, Any]) -> None:
+        super().validate_hparams(hparams)
+        check_number(hparams, "disc_hidden", cls.__name__, low=1)
+        check_number(hparams, "grl_gamma", cls.__name__, strict=True)
+
+    def set_progress(self, step: int, total_steps: int) -> None:
+        self.domain_loss.grl.set_progress(step / max(1, total_steps))
+
+    def extra_modules(self) -> dict[str, torch.nn.Module]:
+        return {"discriminator": self.domain_loss.discriminator}
+
+    def alignment(self, f_s, logits_s, f_t, logits_t, source_batch) -> dict[str, torch.Tensor]:
+        out = self.domain_loss(f_s, f_t)
+        return {**out, "grl_coeff": f_s.new_tensor(self.domain_loss.grl.coeff)}

@@ -23,6 +23,7 @@ from zoo.bench.suite import RunSpec, Suite, TaskSpec, run_id_of
 from zoo.bench.task_data import check_disjoint
 from zoo.datasets import DATASETS
 from zoo.errors import ConfigError
+from zoo.runner.init_from import resolve_init
 
 
 def resolve_selection(selection: dict[str, Any], budget: float, task: str) -> dict[str, Any]:
@@ -74,4 +75,6 @@ def resolve_run(suite: Suite, task: TaskSpec, algorithm: str, seed: int, setting
         "image_size": settings["image_size"],
         "channels": settings["channels"],
     }
+    if settings["init"] is not None:  # only when set: run ids of runs without it stay as they were
+        config["init"] = resolve_init(settings["init"])
     return RunSpec(run_id=run_id_of(config), task=task, algorithm=algorithm, seed=seed, config=config)

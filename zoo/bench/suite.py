@@ -55,6 +55,7 @@ DEFAULTS: dict[str, Any] = {
     "image_size": None,
     "channels": None,
     "hparams": {},
+    "init": None,  # a finished run's checkpoint to start from (zoo.runner.init_from)
 }
 
 
@@ -203,6 +204,8 @@ def _validate_settings(doc: YamlDoc, settings: dict[str, Any], at: tuple) -> dic
         if merged[key] is not None:
             _check_type(doc, at + (key,), merged[key], (int,), "an integer")
     _check_type(doc, at + ("hparams",), merged["hparams"], (dict,), "a mapping algorithm -> {name: value}")
+    if merged["init"] is not None:
+        _check_type(doc, at + ("init",), merged["init"], (str,), "the path of a medzoo run folder or checkpoint")
     return merged
 
 

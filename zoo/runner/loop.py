@@ -30,6 +30,7 @@ from zoo.bench.task_data import TaskData
 from zoo.errors import MedzooError
 from zoo.runner.batches import Normalizer, cycle, make_loader
 from zoo.runner.evaluate import evaluate_loaders
+from zoo.runner.init_from import load_init
 from zoo.runner.optim import build_optimizer, build_scheduler
 from zoo.runner.selection import select_epoch, selection_split
 
@@ -59,6 +60,7 @@ def build_model(config: dict[str, Any], data: TaskData) -> tuple[Algorithm, Norm
     options.setdefault("in_chans", data.target.channels)
     backbone = create_backbone(config["backbone"]["name"], **options)
     algorithm = ALGORITHMS.get(config["algorithm"])(backbone, data.num_classes, config["hparams"])
+    load_init(algorithm, config.get("init"))
     cfg = backbone.config
     return algorithm, Normalizer(cfg.mean, cfg.std, cfg.in_chans)
 

@@ -117,6 +117,7 @@ def run_suite(
     from zoo.bench.task_data import build_task_data
     from zoo.results.store import ResultStore
     from zoo.runner.checkpoint import save_checkpoint
+    from zoo.runner.init_from import check_init
     from zoo.runner.loop import train_run
 
     runs = suite.runs(tasks=tasks, algorithms=algorithms)  # validates names and hparams before any work
@@ -136,11 +137,12 @@ def run_suite(
             first_of_task.setdefault(run.task.name, run)
     with accelerator.main_process_first():  # one process downloads and verifies; the others then read
         for run in first_of_task.values():  # files, checksums and label spaces of every task, before training
-            build_task_data(run.config, data_dir, download)
+            data = build_task_data(run.config, data_dir, download)
+            check_init(run.config.get("init"), data.label_names, run.config["backbone"], run.task.name)
     todo = [r for r in runs if r.run_id not in finished]
     if accelerator.is_main_process:
         logger.info(
-            "suite %s v%d: %d runs, %d already finished, %d to train on %s x%d (%s precision)",
+            "suite %s v%d: %d runs, %d already finished, %d to train on %s x%d (mixed precision: %s)",
             suite.name, suite.version, len(runs), len(runs) - len(todo), len(todo),
             accelerator.device, accelerator.num_processes, mixed_precision,
         )

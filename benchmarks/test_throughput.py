@@ -28,7 +28,8 @@ from zoo.algorithms.source_only import SourceOnly
 from zoo.backbones.simple_cnn import SimpleCNN
 from zoo.bench.task_data import TaskData
 from zoo.runner.batches import Normalizer, make_loader
-from zoo.runner.loop import TrainStreams, train_epoch
+from zoo.runner.loop import BatchFeeder, train_epoch
+from zoo.runner.streams import TrainStreams
 from zoo.runner.optim import build_optimizer, build_scheduler
 
 BATCH = 128
@@ -75,7 +76,8 @@ def _runner_parts(pneumonia):
     normalizer = Normalizer((0.5,), (0.5,), in_chans=1)
     stage = Stage("train", "source")
     algorithm.set_stage(stage)
-    return lambda: train_epoch(accelerator, model, streams, normalizer, optimizer, scheduler, stage, STEPS)
+    feeder = BatchFeeder(streams, stage, normalizer)
+    return lambda: train_epoch(accelerator, model, feeder, optimizer, scheduler, STEPS)
 
 
 def test_runner_training_throughput_vs_plain_loop(benchmark, pneumonia):

@@ -124,3 +124,11 @@ def test_an_unknown_option_is_still_refused(tmp_path):
     proc = run_medzoo(["run", "quick", "--bogus"], cwd=tmp_path)
     assert proc.returncode == 2 and "unrecognized arguments: --bogus" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_a_shift_that_is_not_an_acquisition_shift_spec(tmp_path):
+    (tmp_path / "s.yaml").write_text("suite: s\nversion: 1\ndomains:\n  a: {dataset: synthetic}\n"
+                                     "  b: {dataset: synthetic, seed: 1, shift: 0.3}\n"
+                                     "tasks:\n  - {name: t, source: a, target: b, algorithms: [source_only]}\n")
+    proc = run_medzoo(["run", "s.yaml"], cwd=tmp_path)
+    assert_one_line_error(proc, "s.yaml:5", "acquisition shift", "{name: gamma, severity: 3, seed: 0}", "0.3")

@@ -105,3 +105,28 @@ def test_cells_are_not_rich_markup(record_factory):
                             task_name="[bold]x[/bold]")
     text = _render([record])
     assert "timm/resnet18[pretrained=true]" in text and "[bold]x[/bold]" in text
+
+
+def test_per_class_columns_read_the_per_class_report(record_factory):
+    recs = [record_factory(f"r{s}", seed=s, metrics={"target_test": {
+        "accuracy": 0.8, "per_class": {"malignant": {"recall": r, "precision": 0.5}, "benign": {"recall": 0.9}}}})
+        for s, r in enumerate([0.25, 0.75])]
+    md = to_markdown(recs, metrics=("accuracy", "recall:malignant", "recall:benign", "recall:nosuch"))
+    header, _, row = md.strip().splitlines()[2:5]
+    assert "Recall (malignant)" in header and "Recall (benign)" in header
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    assert cells[-4:] == ["80.0 ± 0.0", "50.0 ± 35.4", "90.0 ± 0.0", "–"]
+
+
+def test_results_cli_metrics_option(tmp_path, record_factory):
+    import json
+
+    from helpers.cli import run_medzoo
+
+    path = tmp_path / "results.jsonl"
+    path.write_text(json.dumps(record_factory("r0", metrics={"target_test": {
+        "accuracy": 0.8, "per_class": {"malignant": {"recall": 0.4}}}})) + "\n")
+    proc = run_medzoo(["results", str(path), "--format", "csv", "--metrics", "accuracy,recall:malignant"], cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    rows = list(csv.DictReader(io.StringIO(proc.stdout)))
+    assert rows and float(rows[0]["recall:malignant_mean"]) == pytest.approx(0.4), rows

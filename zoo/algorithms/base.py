@@ -14,7 +14,9 @@ precision, accumulation, gathering, checkpoints). So an algorithm never calls ``
 - ``predict(x) -> logits`` (N, num_classes).
 - ``param_groups()``: ``[{"params": [...], "lr_mult": float}, ...]``; the runner multiplies its lr.
 - ``HPARAMS``: name -> ``HParam(default, space)``, declared next to the code.
-- ``stages(target_budget)``: the training stages and which data each stage sees.
+- ``stages(target_budget)``: the training stages and which data each stage sees (``features=True``: a
+  head-only stage on cached backbone features, see ``Stage``).
+- ``cross_entropy(logits, y)``: the supervised loss to use, so that ``train.imbalance: class_weight`` applies.
 - Optional hooks, no-ops by default: ``validate_hparams(hparams)`` (a classmethod, called before any model is
   built: raise a one-line ``ConfigError``) and ``set_progress(step, total_steps)`` (the runner calls it before
   every training step with the step index within the stage and the stage's total, e.g. for schedules).
@@ -35,6 +37,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from zoo.backbones.base import Backbone
@@ -73,13 +76,20 @@ class Stage:
     """One training stage: its name, the data it sees, and an lr multiplier for the whole stage.
 
     ``epochs`` of ``None`` means the run's ``train.epochs``. An epoch is always as many steps as one pass
-    over the source training split, so stages on a small labeled target budget still get enough steps.
+    over the source training split (the labeled target split when the task has no source), so stages on a
+    small labeled target budget still get enough steps.
+
+    ``features=True`` (labeled ``source`` or ``target_labeled`` data only): the backbone is frozen and the
+    runner computes its features once, in eval mode and without augmentation, then feeds ``(f, y)`` batches
+    with ``f`` (N, D) instead of images, so every epoch costs only the head. Imbalance resampling in
+    feature space (SMOTE) applies to these stages.
     """
 
     name: str
     data: StageData
     epochs: int | None = None
     lr_mult: float = 1.0
+    features: bool = False  # head-only stage on cached backbone features: batches are ((N, D) features, labels)
 
 
 def resolve_hparams(declared: dict[str, HParam], given: dict[str, Any] | None, owner: str) -> dict[str, Any]:
@@ -107,6 +117,7 @@ class Algorithm(nn.Module):
         self.num_classes = num_classes
         self.classifier = nn.Linear(backbone.num_features, num_classes)
         self.stage: Stage | None = None
+        self.class_weights: torch.Tensor | None = None  # (K,) set by the runner for imbalance: class_weight
 
     # -- the contract -----------------------------------------------------------------------------
     @classmethod
@@ -133,6 +144,17 @@ class Algorithm(nn.Module):
 
     def training_step(self, source_batch: Batch | None, target_batch: Batch | None) -> dict[str, torch.Tensor]:
         raise NotImplementedError
+
+    def set_class_weights(self, weights: torch.Tensor | None) -> None:
+        """Per-class weights (K,) of the supervised cross-entropy (``train.imbalance: class_weight``), or None.
+
+        The runner sets them, on the training device, before each stage from that stage's labeled data.
+        """
+        self.class_weights = weights
+
+    def cross_entropy(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """The supervised loss every built-in uses: cross-entropy, class-weighted when weights are set."""
+        return F.cross_entropy(logits, labels, weight=self.class_weights)  # (N, K), (N,) -> scalar
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         return self.backbone.forward_features(x)  # (N, C, H, W) -> (N, D)

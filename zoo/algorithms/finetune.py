@@ -13,7 +13,6 @@ Usage::
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 
 from zoo.algorithms.base import Algorithm, Batch, HParam, Stage
 from zoo.errors import ConfigError
@@ -44,5 +43,5 @@ class Finetune(Algorithm):
         # Stage "source" feeds source batches; stage "target" feeds labeled target batches.
         x, y = source_batch if self.stage is None or self.stage.data == "source" else target_batch
         logits = self.predict(x)  # (N, K)
-        loss = F.cross_entropy(logits, y)
+        loss = self.cross_entropy(logits, y)
         return {"loss": loss, "acc": (logits.argmax(1) == y).float().mean().detach()}

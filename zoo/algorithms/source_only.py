@@ -12,7 +12,6 @@ Usage::
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 
 from zoo.algorithms.base import Algorithm, Batch
 
@@ -25,5 +24,5 @@ class SourceOnly(Algorithm):
     def training_step(self, source_batch: Batch | None, target_batch: Batch | None) -> dict[str, torch.Tensor]:
         x, y = source_batch  # x (N, C, H, W), y (N,)
         logits = self.predict(x)  # (N, K)
-        loss = F.cross_entropy(logits, y)
+        loss = self.cross_entropy(logits, y)
         return {"loss": loss, "acc": (logits.argmax(1) == y).float().mean().detach()}

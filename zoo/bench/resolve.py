@@ -26,17 +26,42 @@ from zoo.errors import ConfigError
 from zoo.runner.init_from import resolve_init
 
 
-def resolve_selection(selection: dict[str, Any], budget: float, task: str) -> dict[str, Any]:
+def resolve_selection(selection: dict[str, Any], budget: float, task: str, has_source: bool = True) -> dict[str, Any]:
     """``auto`` becomes ``source_val`` for unsupervised tasks and ``target_val`` when target labels exist."""
     rule = selection["rule"]
     if rule == "auto":
         rule = "source_val" if budget == 0 else "target_val"
+    if rule == "source_val" and not has_source:
+        raise ConfigError(f"task '{task}': selection 'source_val' needs a source domain and this task has none; "
+                          "use target_val")
     if rule == "target_val" and budget == 0:
         raise ConfigError(
             f"task '{task}': selection 'target_val' needs target labels but target_budget is 0; "
             "use source_val (or target_val_oracle, reported as an upper bound)"
         )
     return {"rule": rule, "metric": selection.get("metric", "accuracy")}
+
+
+FEATURE_RESAMPLING = ("smote", "borderline_smote", "smote_tomek")
+
+
+def check_stages(stages: list, task: TaskSpec, algorithm: str, train: dict[str, Any]) -> None:
+    """The data each stage needs exists in the task, and the train options fit the stages."""
+    for stage in stages:
+        if not task.sources and stage.data.startswith("source"):
+            raise ConfigError(
+                f"task '{task.name}' has no source domain but {algorithm}'s stage '{stage.name}' trains on source "
+                "data; add a source to the task, or use a fine-tuning strategy (full_ft, linear_probe, lp_ft, ...)"
+            )
+    if train["imbalance"] in FEATURE_RESAMPLING and not any(s.features for s in stages):
+        raise ConfigError(
+            f"train.imbalance '{train['imbalance']}' resamples cached features for head training, and {algorithm} "
+            "has no feature stage; use it with linear_probe or lp_ft, or use class_weight / balanced_sampler"
+        )
+    if train["augment"] != "none":
+        from zoo.augment import build_augment
+
+        build_augment(train["augment"])  # an unknown policy: one line with did-you-mean
 
 
 def resolve_run(suite: Suite, task: TaskSpec, algorithm: str, seed: int, settings: dict[str, Any]) -> RunSpec:
@@ -47,15 +72,18 @@ def resolve_run(suite: Suite, task: TaskSpec, algorithm: str, seed: int, setting
     # get(), not entry(): an unknown name answers did-you-mean and a broken plugin names its distribution
     # here, before the first run trains, not when a later run of the suite reaches it.
     BACKBONES.get(family)
-    for name in (*task.sources, task.target):
+    for name in (*task.sources, *(s["domain"] for s in task.pretrain), task.target):
         DATASETS.get(suite.domains[name]["dataset"])
-    domain_specs = {name: suite.domains[name] for name in task.sources}
+    # Neither a source nor a pretraining domain may share an image with the target.
+    domain_specs = {name: suite.domains[name] for name in (*task.sources, *(s["domain"] for s in task.pretrain))}
     check_disjoint(domain_specs, {task.target: suite.domains[task.target]})
     hparams = resolve_hparams(algo_cls.HPARAMS, settings["hparams"].get(algorithm), algorithm)
     algo_cls.validate_hparams(hparams)  # ranges and values, before any model is built
     probe = algo_cls.__new__(algo_cls)  # stages() depends only on hparams and the budget (contract)
     probe.hparams = hparams
-    stages = [s.name for s in algo_cls.stages(probe, task.target_budget)]
+    stage_list = algo_cls.stages(probe, task.target_budget)
+    check_stages(stage_list, task, algorithm, settings["train"])
+    stages = [s.name for s in stage_list]
     config = {
         "suite": {"name": suite.name, "version": suite.version},
         "task": {
@@ -71,10 +99,15 @@ def resolve_run(suite: Suite, task: TaskSpec, algorithm: str, seed: int, setting
         "backbone": backbone,
         "train": dict(settings["train"]),
         "seed": seed,
-        "selection": resolve_selection(settings["selection"], task.target_budget, task.name),
+        "selection": resolve_selection(settings["selection"], task.target_budget, task.name, bool(task.sources)),
         "image_size": settings["image_size"],
         "channels": settings["channels"],
     }
+    if task.pretrain:  # only when set, like init: run ids of tasks without it stay as they were
+        config["task"]["pretrain"] = [{**step, "domain": {step["domain"]: suite.domains[step["domain"]]}}
+                                      for step in task.pretrain]
+    if task.pretrain and settings["init"] is not None:
+        raise ConfigError(f"task '{task.name}': use either init (start from a finished run) or pretrain steps, not both")
     if settings["init"] is not None:  # only when set: run ids of runs without it stay as they were
         config["init"] = resolve_init(settings["init"])
     return RunSpec(run_id=run_id_of(config), task=task, algorithm=algorithm, seed=seed, config=config)

@@ -40,11 +40,14 @@ TRAIN_DEFAULTS: dict[str, Any] = {
     "gamma": 0.1,
     "max_steps_per_epoch": 0,
     "mixed_precision": "no",
+    "augment": "none",  # a policy of zoo.augment, applied to training image batches
+    "imbalance": "none",  # zoo.imbalance: class_weight, balanced_sampler, smote, borderline_smote, smote_tomek
 }
 TRAIN_CHOICES = {
     "optimizer": {"adam", "adamw", "sgd"},
     "scheduler": {"none", "cosine", "multistep"},
     "mixed_precision": {"no", "fp16", "bf16"},
+    "imbalance": {"none", "class_weight", "balanced_sampler", "smote", "borderline_smote", "smote_tomek"},
 }
 SELECTION_RULES = {"auto", "source_val", "target_val", "target_val_oracle"}
 DEFAULTS: dict[str, Any] = {
@@ -69,6 +72,7 @@ class TaskSpec:
     target_budget: float
     algorithms: tuple[str, ...]
     label_map: dict[str, str] | None = None
+    pretrain: tuple[dict[str, Any], ...] = ()  # progressive transfer steps before the algorithm (zoo.runner.pretrain)
 
 
 @dataclass(frozen=True)
@@ -209,13 +213,49 @@ def _validate_settings(doc: YamlDoc, settings: dict[str, Any], at: tuple) -> dic
     return merged
 
 
+PRETRAIN_KEYS = {"domain", "epochs", "lr_mult", "train"}
+
+
+def _validate_pretrain(doc: YamlDoc, raw: Any, at: tuple, domains: dict[str, Any]) -> tuple[dict[str, Any], ...]:
+    """``pretrain``: a list of steps, each a domain name or ``{domain, epochs, lr_mult, train}``."""
+    from zoo.algorithms.freezing import check_trainable_spec
+
+    steps = raw if isinstance(raw, list) else [raw]
+    out = []
+    for j, step in enumerate(steps):
+        where = at + (j,) if isinstance(raw, list) else at
+        if isinstance(step, str):
+            step = {"domain": step}
+        _check_type(doc, where, step, (dict,), "a domain name or a mapping with a 'domain'")
+        unknown = set(step) - PRETRAIN_KEYS
+        if unknown:
+            raise doc.error(where, f"unknown pretrain key '{sorted(unknown)[0]}'; known: {', '.join(sorted(PRETRAIN_KEYS))}")
+        if step.get("domain") not in domains:
+            raise doc.error(where, f"pretrain step #{j + 1}: unknown domain {step.get('domain')!r}; defined: {', '.join(domains)}")
+        epochs = step.get("epochs")
+        if epochs is not None and (isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1):
+            raise doc.error(where, f"pretrain step #{j + 1}: 'epochs' must be an integer >= 1, got {epochs!r}")
+        lr_mult = step.get("lr_mult", 1.0)
+        if isinstance(lr_mult, bool) or not isinstance(lr_mult, (int, float)) or not lr_mult > 0:
+            raise doc.error(where, f"pretrain step #{j + 1}: 'lr_mult' must be a number > 0, got {lr_mult!r}")
+        try:
+            check_trainable_spec(step.get("train", "all"), f"pretrain step #{j + 1}")
+        except ConfigError as err:
+            raise doc.error(where, str(err)) from None
+        out.append({"domain": step["domain"], "epochs": epochs, "lr_mult": float(lr_mult), "train": step.get("train", "all")})
+    return tuple(out)
+
+
 def _validate_task(doc: YamlDoc, raw: Any, i: int, domains: dict[str, Any]) -> TaskSpec:
     at = ("tasks", i)
     _check_type(doc, at, raw, (dict,), "a mapping")
-    for key in ("name", "source", "target", "algorithms"):
+    for key in ("name", "target", "algorithms"):
         if key not in raw:
             raise doc.error(at, f"task #{i + 1} has no '{key}'")
-    sources = raw["source"] if isinstance(raw["source"], list) else [raw["source"]]
+    if "source" not in raw and "pretrain" not in raw:
+        raise doc.error(at, f"task #{i + 1} has no 'source' (or 'pretrain' steps, for fine-tuning a pretrained net)")
+    raw_sources = raw.get("source", [])
+    sources = raw_sources if isinstance(raw_sources, list) else [raw_sources]
     for name, key in [(s, "source") for s in sources] + [(raw["target"], "target")]:
         if name not in domains:
             raise doc.error(at + (key,), f"task '{raw['name']}': unknown domain '{name}'; defined: {', '.join(domains)}")
@@ -223,10 +263,14 @@ def _validate_task(doc: YamlDoc, raw: Any, i: int, domains: dict[str, Any]) -> T
     _check_type(doc, at + ("target_budget",), budget, (int, float), "a fraction in [0, 1]")
     if not 0 <= budget <= 1:
         raise doc.error(at + ("target_budget",), f"'target_budget' must be in [0, 1], got {budget}")
+    if not sources and budget == 0:
+        raise doc.error(at + ("target_budget",), f"task '{raw['name']}' has no source, so it needs target labels: "
+                                                 "set target_budget > 0")
     algorithms = raw["algorithms"] if isinstance(raw["algorithms"], list) else [raw["algorithms"]]
     label_map = raw.get("label_map")
     if label_map is not None:
         _check_type(doc, at + ("label_map",), label_map, (dict,), "a mapping source label -> target label")
+    pretrain = _validate_pretrain(doc, raw["pretrain"], at + ("pretrain",), domains) if "pretrain" in raw else ()
     return TaskSpec(
         name=str(raw["name"]),
         sources=tuple(str(s) for s in sources),
@@ -234,6 +278,7 @@ def _validate_task(doc: YamlDoc, raw: Any, i: int, domains: dict[str, Any]) -> T
         target_budget=float(budget),
         algorithms=tuple(str(a) for a in algorithms),
         label_map={str(k): str(v) for k, v in label_map.items()} if label_map else None,
+        pretrain=pretrain,
     )
 
 
@@ -263,6 +308,12 @@ def validate_suite(doc: YamlDoc, overrides: list[str] | None = None, preset: str
         _check_type(doc, ("domains", name), spec, (dict,), "a mapping with a 'dataset'")
         if "dataset" not in spec:
             raise doc.error(("domains", name), f"domain '{name}' has no 'dataset'")
+        if "shift" in spec and not (isinstance(spec["shift"], dict) and "name" in spec["shift"]):
+            raise doc.error(("domains", name, "shift"), f"domain '{name}': 'shift' is an acquisition shift, a mapping "
+                                                        f"like {{name: gamma, severity: 3, seed: 0}}; got {spec['shift']!r}")
+        if "partition" in spec and not isinstance(spec["partition"], dict):
+            raise doc.error(("domains", name, "partition"), f"domain '{name}': 'partition' must be a mapping like "
+                                                            f"{{part: 0, of: 2, seed: 0}}; got {spec['partition']!r}")
     _check_type(doc, ("tasks",), data["tasks"], (list,), "a list of tasks")
     defaults = _validate_settings(doc, data.get("defaults") or {}, ("defaults",))
     tasks, task_defaults = [], {}

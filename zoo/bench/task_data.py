@@ -33,7 +33,7 @@ MEDZOO_KEYS = ("dataset", "partition", "shift")
 class TaskData:
     """Tensors of one task: labels of ``source`` already mapped into the target's label space."""
 
-    source: Domain
+    source: Domain | None  # None for a fine-tuning task without a source (pretrain steps only)
     target: Domain
     target_labeled: Split | None  # the budgeted labeled subset of target train (None for budget 0)
     target_val_labeled: Split | None  # the budgeted labeled subset of target val
@@ -166,6 +166,23 @@ def _concat(domains: list[Domain]) -> Domain:
     return first.with_splits(splits, name=name, info={"sources": [d.name for d in domains]})
 
 
+def build_matching_domain(name: str, spec: dict[str, Any], target: Domain, config: dict[str, Any],
+                          data_dir: Path | None = None, download: bool = False) -> Domain:
+    """Domain ``name`` at the run's image size and channels; a one-line error if it cannot match ``target``.
+
+    Usage::
+
+        source = build_matching_domain("xray", spec, data.target, run.config)
+    """
+    source = _resize(build_domain(name, spec, data_dir, download), config.get("image_size"), config.get("channels"))
+    if source.image_size != target.image_size or source.channels != target.channels:
+        raise ConfigError(
+            f"domain '{name}' images are {source.channels}x{source.image_size}px but target '{target.name}' "
+            f"are {target.channels}x{target.image_size}px; set image_size (and channels) in the suite defaults"
+        )
+    return source
+
+
 def build_task_data(config: dict[str, Any], data_dir: Path | None = None, download: bool = False) -> TaskData:
     """Everything a run trains and evaluates on, from the run's resolved config."""
     from zoo.datasets.partition import label_budget
@@ -175,18 +192,13 @@ def build_task_data(config: dict[str, Any], data_dir: Path | None = None, downlo
     size, channels = config.get("image_size"), config.get("channels")
     (target_name, target_spec), = task["target"].items()
     target = _resize(build_domain(target_name, target_spec, data_dir, download), size, channels)
-    sources = []
-    for name, spec in task["sources"].items():
-        source = _resize(build_domain(name, spec, data_dir, download), size, channels)
-        if source.image_size != target.image_size or source.channels != target.channels:
-            raise ConfigError(
-                f"source '{name}' images are {source.channels}x{source.image_size}px but target '{target_name}' "
-                f"are {target.channels}x{target.image_size}px; set image_size (and channels) in the suite defaults"
-            )
-        sources.append(_map_labels(source, target, task.get("label_map")))
+    sources = [
+        _map_labels(build_matching_domain(name, spec, target, config, data_dir, download), target, task.get("label_map"))
+        for name, spec in task["sources"].items()
+    ]
     budget, seed = task["target_budget"], config["seed"]
     labeled = val_labeled = None
     if budget > 0:
         labeled = label_budget(target.splits["train"], budget, seed)
         val_labeled = label_budget(target.splits["val"], budget, seed)
-    return TaskData(_concat(sources), target, labeled, val_labeled)
+    return TaskData(_concat(sources) if sources else None, target, labeled, val_labeled)

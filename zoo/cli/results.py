@@ -40,14 +40,15 @@ def run(args: argparse.Namespace) -> int:
         records = [r for r in records if r["suite"]["name"] == args.suite]
         if not records:
             raise DataError(f"no runs of suite '{args.suite}' in {where}; suites there: {', '.join(suites)}")
+    metrics = {"metrics": tuple(m.strip() for m in args.metrics.split(",") if m.strip())} if args.metrics else {}
     if args.format == "csv":
-        print(to_csv(records, split=args.split), end="")
+        print(to_csv(records, split=args.split, **metrics), end="")
     elif args.format == "markdown":
-        print(to_markdown(records, split=args.split), end="")
+        print(to_markdown(records, split=args.split, **metrics), end="")
     else:
         from zoo.cli.common import stdout_console
 
-        print_results_table(records, console=stdout_console(), split=args.split)
+        print_results_table(records, console=stdout_console(), split=args.split, **metrics)
     return 0
 
 
@@ -55,13 +56,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser(
         "results", help="summarise results over seeds",
         description="Summarise finished runs: mean +- std over seeds per task x algorithm x backbone x selection.",
-        epilog="examples:\n  medzoo results\n  medzoo results medzoo-runs --format markdown",
+        epilog="examples:\n  medzoo results\n  medzoo results medzoo-runs --format markdown\n"
+               "  medzoo results --metrics balanced_accuracy,f1,recall:malignant   # per-class: METRIC:CLASS",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("paths", nargs="*", type=Path, help="results folders or .jsonl files (default: --output-dir)")
     parser.add_argument("--suite", help="only this suite")
     parser.add_argument("--split", default="target_test", help="which split's metrics (default target_test)")
     parser.add_argument("--format", choices=("table", "csv", "markdown"), default="table")
+    parser.add_argument("--metrics", help="comma-separated columns (default accuracy,balanced_accuracy,f1,auroc); "
+                                          "METRIC:CLASS reads the per-class report, e.g. recall:malignant")
     from zoo.cli.common import add_output_dir
 
     add_output_dir(parser)

@@ -2,17 +2,17 @@
 
 Each image is a class-dependent pattern (a bright blob at an angle ``2*pi*k/K`` around the centre plus a
 grating oriented at ``pi*k/K``) with random jitter and phase. Both cues are easy for a small CNN; the blob
-alone is enough for a nearest-centroid classifier on raw pixels. ``shift`` changes only appearance:
+alone is enough for a nearest-centroid classifier on raw pixels. ``appearance`` changes only appearance:
 lower contrast, a brightness offset, uneven illumination (a left-right ramp), a fixed high-frequency
 texture, more noise and (RGB) a colour tint.
-So ``synthetic_domain(shift=0)`` and ``synthetic_domain(shift=1)`` share the label space and the content,
+So ``synthetic_domain(appearance=0)`` and ``synthetic_domain(appearance=1)`` share the label space and the content,
 but differ the way two scanners do: a source-only model loses accuracy on the shifted one.
 
 Usage::
 
     from zoo.datasets.synthetic import synthetic_domain
     source = synthetic_domain(seed=0)                   # train/val/test of (N, 1, 28, 28) uint8
-    target = synthetic_domain(seed=1, shift=1.0)        # same classes, different appearance
+    target = synthetic_domain(seed=1, appearance=1.0)       # same classes, different appearance
 """
 
 from __future__ import annotations
@@ -67,18 +67,19 @@ def synthetic_domain(
     n_per_class: int = 64,
     image_size: int = 28,
     channels: int = 1,
-    shift: float = 0.0,
+    appearance: float = 0.0,
     seed: int = 0,
     name: str | None = None,
 ) -> Domain:
     """A synthetic domain: ``n_per_class`` images per class, split 60/20/20 (stratified, seeded).
 
-    ``shift`` >= 0 sets the appearance change (0: none, 1: strong); ``seed`` draws the content, the
+    ``appearance`` >= 0 sets the scanner change (0: none, 1: strong; in a suite, ``shift:`` is medzoo's
+    acquisition shift, applied on top); ``seed`` draws the content, the
     noise and the split. Takes milliseconds, so tests and ``medzoo doctor`` can use it freely.
 
     Usage::
 
-        dom = synthetic_domain(num_classes=3, n_per_class=20, image_size=32, channels=3, shift=0.5)
+        dom = synthetic_domain(num_classes=3, n_per_class=20, image_size=32, channels=3, appearance=0.5)
         dom.splits["train"].images.shape     # (36, 3, 32, 32)
     """
     if not isinstance(num_classes, int) or num_classes < 2:
@@ -90,16 +91,17 @@ def synthetic_domain(
         raise ConfigError(f"synthetic image_size must be an integer >= 8, got {image_size!r}")
     if channels not in (1, 3):
         raise ConfigError(f"synthetic channels must be 1 or 3, got {channels!r}")
-    if not isinstance(shift, (int, float)) or not math.isfinite(shift) or shift < 0:
-        raise ConfigError(f"synthetic shift must be a number >= 0, got {shift!r}")
+    if isinstance(appearance, bool) or not isinstance(appearance, (int, float)) or not math.isfinite(appearance) \
+            or appearance < 0:
+        raise ConfigError(f"synthetic appearance must be a number >= 0, got {appearance!r}")
     g = torch.Generator().manual_seed(int(seed))
     labels = torch.arange(num_classes).repeat_interleave(n_per_class)  # (N,)
-    images = _appearance(_patterns(labels, num_classes, image_size, g), channels, float(shift), g)  # (N, C, H, W)
+    images = _appearance(_patterns(labels, num_classes, image_size, g), channels, float(appearance), g)  # (N, C, H, W)
     label_names = [f"class_{k}" for k in range(num_classes)]
     params = {"num_classes": num_classes, "n_per_class": n_per_class, "image_size": image_size,
-              "channels": channels, "shift": float(shift), "seed": seed}
+              "channels": channels, "appearance": float(appearance), "seed": seed}
     return Domain(
-        name=name or (f"synthetic_shift{shift:g}" if shift else "synthetic"),
+        name=name or (f"synthetic_appearance{appearance:g}" if appearance else "synthetic"),
         splits=split_pool(images, labels, val=0.2, test=0.2, seed=seed, where="synthetic domain"),
         label_names=label_names,
         modality="synthetic",

@@ -187,8 +187,8 @@ def validate_record(obj: Any) -> list[str]:
         "suite": {"name": (True, _nonempty_str, "a non-empty string"),
                   "version": (True, _version_ok, "a string or an integer")},
         "task": {"name": (True, _nonempty_str, "a non-empty string"),
-                 "source": (True, lambda v: isinstance(v, list) and bool(v) and all(map(_nonempty_str, v)),
-                            "a non-empty list of domain names"),
+                 "source": (True, lambda v: isinstance(v, list) and all(map(_nonempty_str, v)),
+                            "a list of domain names"),
                  "target": (True, _nonempty_str, "a domain name"),
                  "target_budget": (True, _optional(_nonneg_number),
                                    "a number of target labels >= 0 (0 = unsupervised) or null")},
@@ -211,6 +211,9 @@ def validate_record(obj: Any) -> list[str]:
     for name, spec in checks.items():
         if name in obj and _check_dict(obj[name], name, problems):
             _check_keys(obj[name], name, spec, problems)
+    task = obj.get("task")
+    if isinstance(task, dict) and task.get("source") == [] and not task.get("pretrain"):
+        problems.append("task.source: expected a non-empty list of domain names (or task.pretrain steps), got []")
     if "metrics" in obj:
         _check_metrics(obj["metrics"], problems)
     if "created_at" in obj:

@@ -131,7 +131,10 @@ def bootstrap_interval(values: Sequence[float], confidence: float = 0.95, n_boot
 
 
 def _metric_value(record: dict[str, Any], split: str, metric: str) -> float | None:
-    value = record.get("metrics", {}).get(split, {}).get(metric)
+    """``metrics[split][metric]``; ``"recall:malignant"`` reads the per-class report (``per_class[cls][recall]``)."""
+    metrics = record.get("metrics", {}).get(split, {})
+    name, _, cls = metric.partition(":")
+    value = metrics.get("per_class", {}).get(cls, {}).get(name) if cls else metrics.get(metric)
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         return None
     return float(value)

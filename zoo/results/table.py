@@ -35,7 +35,9 @@ EMPTY = "–"
 
 
 def _header(name: str) -> str:
-    return _HEADERS.get(name, name.replace("_", " ").capitalize())
+    metric, _, cls = name.partition(":")  # "recall:malignant" -> "Recall (malignant)"
+    text = _HEADERS.get(metric, metric.replace("_", " ").capitalize())
+    return f"{text} ({cls})" if cls else text
 
 
 def _collect(records: Iterable[dict[str, Any]], metrics: Sequence[str], split: str, by: Sequence[str],

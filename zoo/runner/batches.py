@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Iterator, Sequence
 
 import torch
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader, Dataset, WeightedRandomSampler
 
 from zoo.datasets.base import Split
 
@@ -55,19 +55,26 @@ def keep_batch(batch: tuple[torch.Tensor, torch.Tensor]) -> tuple[torch.Tensor, 
 
 
 def make_loader(split: Split, batch_size: int, shuffle: bool, seed: int = 0, drop_last: bool = False,
-                with_domains: bool = False) -> DataLoader:
+                with_domains: bool = False, sample_weights: torch.Tensor | None = None) -> DataLoader:
     """A DataLoader over ``split`` with seeded shuffling (no worker processes: indexing is the whole cost).
 
     ``with_domains`` adds each sample's source-domain index as a third batch element (see ``TensorBatches``).
+    ``sample_weights`` (N,) draws samples with replacement in proportion to them instead of shuffling
+    (class-balanced sampling); the seeded generator makes every process draw the same sequence, which
+    Accelerate then shards by batch.
     """
     generator = torch.Generator().manual_seed(seed)
+    sampler = None
+    if sample_weights is not None:
+        sampler = WeightedRandomSampler(sample_weights.double(), len(split), replacement=True, generator=generator)
     return DataLoader(
         TensorBatches(split, with_domains),
         batch_size=batch_size,
-        shuffle=shuffle,
+        shuffle=shuffle and sampler is None,
+        sampler=sampler,
         drop_last=drop_last,
         collate_fn=keep_batch,
-        generator=generator if shuffle else None,
+        generator=generator if shuffle and sampler is None else None,
     )
 
 

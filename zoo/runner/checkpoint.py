@@ -22,7 +22,7 @@ WEIGHTS = "model.safetensors"
 META = "config.json"
 
 
-def _atomic_write(path: Path, write) -> None:
+def atomic_write(path: Path, write) -> None:
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     try:
         write(tmp)
@@ -35,9 +35,9 @@ def save_checkpoint(run_dir: Path, state: dict[str, torch.Tensor], meta: dict[st
     """Write ``model.safetensors`` and ``config.json`` into ``run_dir``; returns the weights path."""
     run_dir.mkdir(parents=True, exist_ok=True)
     weights = run_dir / WEIGHTS
-    _atomic_write(weights, lambda p: save_file(state, str(p), metadata={"format": "pt"}))
+    atomic_write(weights, lambda p: save_file(state, str(p), metadata={"format": "pt"}))
     text = json.dumps(meta, indent=2, sort_keys=True, default=str)
-    _atomic_write(run_dir / META, lambda p: p.write_text(text, encoding="utf-8"))
+    atomic_write(run_dir / META, lambda p: p.write_text(text, encoding="utf-8"))
     return weights
 
 

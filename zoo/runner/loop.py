@@ -3,7 +3,9 @@
 The loop never mentions a specific algorithm (DESIGN.md principle 1). It owns the device, the optimizer
 and schedule of each stage, mixed precision, gathering and the selected weights; the algorithm only
 returns losses from ``training_step``. An epoch is one pass over the source training split; stages that
-see only a small labeled target set cycle it for the same number of steps.
+see only a small labeled target set cycle it for the same number of steps. ``train.augment`` augments
+training image batches, ``train.imbalance`` reweights, resamples or rebalances the labeled data, and a
+``features`` stage trains the head on cached backbone features (``zoo.runner.features``).
 
 Usage::
 
@@ -28,11 +30,12 @@ from zoo.backbones import create_backbone
 from zoo.bench.suite import RunSpec
 from zoo.bench.task_data import TaskData
 from zoo.errors import MedzooError
-from zoo.runner.batches import Normalizer, cycle, make_loader
+from zoo.runner.batches import Normalizer
 from zoo.runner.evaluate import evaluate_loaders
 from zoo.runner.init_from import load_init
 from zoo.runner.optim import build_optimizer, build_scheduler
 from zoo.runner.selection import select_epoch, selection_split
+from zoo.runner.streams import TrainStreams, eval_loaders, labeled_split, stage_streams
 
 logger = logging.getLogger(__name__)
 
@@ -54,11 +57,18 @@ class RunOutcome:
     backbone_config: dict[str, Any] = field(default_factory=dict)
 
 
-def build_model(config: dict[str, Any], data: TaskData) -> tuple[Algorithm, Normalizer]:
-    """The algorithm (with its backbone and head) and the batch normaliser the backbone expects."""
+def build_model(config: dict[str, Any], data: TaskData, backbone_state: dict[str, torch.Tensor] | None = None
+                ) -> tuple[Algorithm, Normalizer]:
+    """The algorithm (with its backbone and head) and the batch normaliser the backbone expects.
+
+    ``backbone_state``: weights from the task's pretraining steps (``zoo.runner.pretrain``), loaded before
+    the algorithm is built, so that what it snapshots at construction (L2-SP's anchor) is the pretrained net.
+    """
     options = {k: v for k, v in config["backbone"].items() if k != "name"}
     options.setdefault("in_chans", data.target.channels)
     backbone = create_backbone(config["backbone"]["name"], **options)
+    if backbone_state is not None:
+        backbone.load_state_dict(backbone_state)
     algorithm = ALGORITHMS.get(config["algorithm"])(backbone, data.num_classes, config["hparams"])
     load_init(algorithm, config.get("init"))
     cfg = backbone.config
@@ -71,64 +81,39 @@ def _peak_memory_mb(device: torch.device) -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
 
 
-class TrainStreams:
-    """The train streams of one run: labeled source, labeled target budget, unlabeled target.
+class BatchFeeder:
+    """The ``(source_batch, target_batch)`` of each step of one stage: on the device, augmented, normalised.
 
-    ``source_domains``: source batches carry each sample's source-domain index as a third element
-    (for algorithms declaring ``SOURCE_DOMAINS``, see ``zoo.algorithms.base``).
+    Image stages draw uint8 batches from the run's ``TrainStreams``, augment them (``train.augment``, training
+    batches only) and normalise them; a ``features`` stage draws ``(features, labels)`` from its cache.
     """
 
-    def __init__(self, accelerator, data: TaskData, batch_size: int, seed: int, source_domains: bool = False) -> None:
-        def stream(split, stream_seed: int, with_domains: bool = False):
-            # Full batches only, except that a split smaller than one global batch (a small label budget,
-            # a small user dataset) keeps its only batch instead of giving an epoch of zero steps.
-            small = len(split) < batch_size * accelerator.num_processes
-            loader = make_loader(split, batch_size, True, stream_seed, drop_last=not small, with_domains=with_domains)
-            return accelerator.prepare_data_loader(loader)
+    def __init__(self, streams: TrainStreams, stage, normalizer, augment=None, generator=None, features=None) -> None:
+        self.streams, self.normalizer, self.augment, self.generator = streams, normalizer, augment, generator
+        self.source, self.target = stage_streams(stage.data)
+        self.target_labeled = self.target == "target_labeled"
+        self.features = features
 
-        self.source = stream(data.source.splits["train"], seed, source_domains)
-        self.target_unlabeled = stream(data.target.splits["train"], seed + 1)
-        self.target_labeled = None
-        if data.target_labeled is not None and len(data.target_labeled) > 0:
-            self.target_labeled = stream(data.target_labeled, seed + 2)
-        self.steps_per_epoch = len(self.source)
-        self._iters: dict[str, Any] = {}
+    def _images(self, images: torch.Tensor) -> torch.Tensor:
+        if self.augment is not None:
+            images = self.augment(images, self.generator)  # (B, C, H, W) uint8 -> same, per-sample random
+        return self.normalizer(images)  # (B, C, H, W) float
 
-    def next(self, stream: str):
-        if stream not in self._iters:
-            loader = getattr(self, stream)
-            if loader is None:
-                raise MedzooError("this stage needs labeled target data but the task's target_budget is 0")
-            self._iters[stream] = cycle(loader)
-        return next(self._iters[stream])
-
-
-def _stage_streams(data_kind: str) -> tuple[str | None, str | None]:
-    """(source stream, target stream) a stage draws from; target labels are passed only when labeled."""
-    return {
-        "source": ("source", None),
-        "target_labeled": (None, "target_labeled"),
-        "source+target_unlabeled": ("source", "target_unlabeled"),
-        "source+target_labeled": ("source", "target_labeled"),
-    }[data_kind]
+    def __call__(self):
+        if self.features is not None:  # head-only stage: (B, D) features, (B,) labels
+            batch = next(self.features)
+            return (batch, None) if self.source else (None, batch)
+        src = tgt = None
+        if self.source:
+            images, labels, *domains = self.streams.next(self.source)  # domains: [(B,)] only with SOURCE_DOMAINS
+            src = (self._images(images), labels, *domains)  # (B, C, H, W) float, (B,)[, (B,)]
+        if self.target:
+            images, labels = self.streams.next(self.target)
+            tgt = (self._images(images), labels if self.target_labeled else None)
+        return src, tgt
 
 
-def _eval_loaders(accelerator, data: TaskData, batch_size: int) -> tuple[dict, dict]:
-    prepare = accelerator.prepare_data_loader
-    val = {
-        "source_val": prepare(make_loader(data.source.splits["val"], batch_size, False)),
-        "target_val": prepare(make_loader(data.target.splits["val"], batch_size, False)),
-    }
-    if data.target_val_labeled is not None:
-        val["target_val_budget"] = prepare(make_loader(data.target_val_labeled, batch_size, False))
-    test = {
-        "source_test": prepare(make_loader(data.source.splits["test"], batch_size, False)),
-        "target_test": prepare(make_loader(data.target.splits["test"], batch_size, False)),
-    }
-    return val, test
-
-
-def train_epoch(accelerator, model, batches: TrainStreams, normalizer, optimizer, scheduler, stage, steps: int, bar=None,
+def train_epoch(accelerator, model, feeder: BatchFeeder, optimizer, scheduler, steps: int, bar=None,
                 first_step: int = 0, total_steps: int | None = None):
     """``steps`` optimizer steps of one stage; returns (summed step outputs, images seen by all processes).
 
@@ -136,7 +121,6 @@ def train_epoch(accelerator, model, batches: TrainStreams, normalizer, optimizer
     step the algorithm's ``set_progress(first_step + i, total_steps)`` is called (``total_steps``: the
     stage's, default ``steps``), e.g. for DANN's warm-start schedule.
     """
-    src_stream, tgt_stream = _stage_streams(stage.data)
     algorithm = accelerator.unwrap_model(model)
     total_steps = total_steps or steps
     model.train()
@@ -144,13 +128,7 @@ def train_epoch(accelerator, model, batches: TrainStreams, normalizer, optimizer
     images_seen = 0
     for i in range(steps):
         algorithm.set_progress(first_step + i, total_steps)
-        src = tgt = None
-        if src_stream:
-            images, labels, *domains = batches.next(src_stream)  # domains: [(B,)] only with source_domains
-            src = (normalizer(images), labels, *domains)  # (B, C, H, W) float, (B,)[, (B,)]
-        if tgt_stream:
-            images, labels = batches.next(tgt_stream)
-            tgt = (normalizer(images), labels if tgt_stream == "target_labeled" else None)
+        src, tgt = feeder()
         with accelerator.autocast():
             out = model(src, tgt, training_step=True)
         accelerator.backward(out["loss"])
@@ -165,17 +143,35 @@ def train_epoch(accelerator, model, batches: TrainStreams, normalizer, optimizer
     return sums, images_seen
 
 
-def train_run(run: RunSpec, data: TaskData, accelerator, show_progress: bool = True) -> RunOutcome:
+def _stage_class_weights(data: TaskData, stage, device) -> torch.Tensor | None:
+    from zoo.imbalance import class_weights
+
+    split = labeled_split(data, stage.data)
+    return None if split is None else class_weights(split.labels, data.num_classes).to(device)
+
+
+def train_run(run: RunSpec, data: TaskData, accelerator, show_progress: bool = True,
+              backbone_state: dict[str, torch.Tensor] | None = None) -> RunOutcome:
     """Train ``run`` on ``data`` and return its history, selected metrics and selected weights."""
     from tqdm.auto import tqdm
 
+    from zoo.runner.features import feature_stream
+
     config, train = run.config, run.config["train"]
     set_seed(run.seed)  # same initial weights in every process
-    algorithm, normalizer = build_model(config, data)
+    algorithm, normalizer = build_model(config, data, backbone_state)
     normalizer = normalizer.to(accelerator.device)
     model = accelerator.prepare_model(algorithm)
-    batches = TrainStreams(accelerator, data, train["batch_size"], run.seed, source_domains=algorithm.SOURCE_DOMAINS)
-    val_loaders, test_loaders = _eval_loaders(accelerator, data, train["eval_batch_size"])
+    imbalance = train["imbalance"]
+    batches = TrainStreams(accelerator, data, train["batch_size"], run.seed, source_domains=algorithm.SOURCE_DOMAINS,
+                           balanced=imbalance == "balanced_sampler")
+    augment = None
+    if train["augment"] != "none":
+        from zoo.augment import build_augment
+
+        augment = build_augment(train["augment"])
+    augment_generator = torch.Generator().manual_seed(run.seed + 10_000)  # its own stream: data order unchanged
+    val_loaders, test_loaders = eval_loaders(accelerator, data, train["eval_batch_size"])
     steps = batches.steps_per_epoch
     if train["max_steps_per_epoch"]:
         steps = min(steps, train["max_steps_per_epoch"])
@@ -191,11 +187,20 @@ def train_run(run: RunSpec, data: TaskData, accelerator, show_progress: bool = T
                disable=not (show_progress and accelerator.is_main_process), unit="step")
     for stage, epochs in zip(stages, stage_epochs):
         algorithm.set_stage(stage)
+        if imbalance == "class_weight":
+            algorithm.set_class_weights(_stage_class_weights(data, stage, accelerator.device))
+        features = None
+        started = time.perf_counter()
+        if stage.features:  # the backbone is frozen from here on: its features are computed once
+            features = feature_stream(accelerator, model, labeled_split(data, stage.data), normalizer,
+                                      train["batch_size"], run.seed, train["eval_batch_size"], imbalance, data.num_classes)
+        train_s += time.perf_counter() - started
+        feeder = BatchFeeder(batches, stage, normalizer, augment, augment_generator, features)
         optimizer = accelerator.prepare_optimizer(build_optimizer(algorithm.param_groups(), train, stage.lr_mult))
         scheduler = build_scheduler(optimizer, train, steps, epochs)  # stepped per process step, not prepared
         for epoch in range(epochs):
             started = time.perf_counter()
-            sums, images = train_epoch(accelerator, model, batches, normalizer, optimizer, scheduler, stage, steps, bar,
+            sums, images = train_epoch(accelerator, model, feeder, optimizer, scheduler, steps, bar,
                                        first_step=epoch * steps, total_steps=epochs * steps)
             images_seen += images
             train_s += time.perf_counter() - started
@@ -234,6 +239,7 @@ def train_run(run: RunSpec, data: TaskData, accelerator, show_progress: bool = T
             "images_per_s": round(images_seen / train_s, 1) if train_s else 0.0,
             "peak_memory_mb": round(_peak_memory_mb(accelerator.device), 1),
         },
-        stages=[{"name": s.name, "data": s.data, "epochs": e, "lr_mult": s.lr_mult} for s, e in zip(stages, stage_epochs)],
+        stages=[{"name": s.name, "data": s.data, "epochs": e, "lr_mult": s.lr_mult, "features": s.features}
+                for s, e in zip(stages, stage_epochs)],
         backbone_config=algorithm.backbone.config.to_dict(),
     )

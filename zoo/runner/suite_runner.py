@@ -56,6 +56,29 @@ def make_accelerator(mixed_precision: str = "no", cpu: bool = False):
     return Accelerator(mixed_precision=mixed_precision, cpu=cpu, kwargs_handlers=[ddp])
 
 
+def check_buildable(run: RunSpec, data, data_dir: Path | None, download: bool) -> None:
+    """Build the run's model once (no training) and check each pretraining domain and layer spec.
+
+    What only a built model can tell (``last:9`` on a 5-block backbone, a layer name that does not exist,
+    a pretraining domain of another image size) then fails in one line before the first run trains.
+    """
+    from zoo.algorithms.freezing import trainable_backbone_modules
+    from zoo.bench.task_data import build_matching_domain
+    from zoo.runner.loop import build_model
+
+    algorithm, _ = build_model(run.config, data)
+    if run.config["train"]["augment"] != "none":  # e.g. stain jitter on 1-channel images: refused here
+        import torch
+
+        from zoo.augment import build_augment
+
+        build_augment(run.config["train"]["augment"])(data.target.splits["train"].images[:2], torch.Generator())
+    for i, step in enumerate(run.config["task"].get("pretrain") or []):
+        (name, spec), = step["domain"].items()
+        build_matching_domain(name, spec, data.target, run.config, data_dir, download)
+        trainable_backbone_modules(algorithm.backbone, step["train"], owner=f"pretrain step #{i + 1} ({name})")
+
+
 def _record(run: RunSpec, outcome, checkpoint: str | None, total_s: float, processes: int) -> dict[str, Any]:
     from zoo.provenance import collect_provenance
     from zoo.results.record import make_record
@@ -82,7 +105,9 @@ def _record(run: RunSpec, outcome, checkpoint: str | None, total_s: float, proce
             "target": next(iter(task["target"])),
             "target_budget": task["target_budget"],
             "label_map": task["label_map"],
-            "domains": {**task["sources"], **task["target"]},
+            "pretrain": [next(iter(step["domain"])) for step in task.get("pretrain") or []],
+            "domains": {**task["sources"], **{k: v for s in task.get("pretrain") or [] for k, v in s["domain"].items()},
+                        **task["target"]},
         },
         algorithm=run.algorithm,
         backbone={"name": config["backbone"]["name"],
@@ -118,6 +143,7 @@ def run_suite(
     from zoo.results.store import ResultStore
     from zoo.runner.checkpoint import save_checkpoint
     from zoo.runner.init_from import check_init
+    from zoo.runner.pretrain import pretrain_backbone
     from zoo.runner.loop import train_run
 
     runs = suite.runs(tasks=tasks, algorithms=algorithms)  # validates names and hparams before any work
@@ -131,14 +157,15 @@ def run_suite(
         store.check_writable()  # first: a wrong -o should not cost a data check
     accelerator.wait_for_everyone()
     finished = store.finished_run_ids()
-    first_of_task = {}
+    first_of_pair = {}
     for run in runs:
         if run.run_id not in finished:
-            first_of_task.setdefault(run.task.name, run)
+            first_of_pair.setdefault((run.task.name, run.algorithm), run)
     with accelerator.main_process_first():  # one process downloads and verifies; the others then read
-        for run in first_of_task.values():  # files, checksums and label spaces of every task, before training
+        for run in first_of_pair.values():  # files, checksums, label spaces and models, before any training
             data = build_task_data(run.config, data_dir, download)
             check_init(run.config.get("init"), data.label_names, run.config["backbone"], run.task.name)
+            check_buildable(run, data, data_dir, download)
     todo = [r for r in runs if r.run_id not in finished]
     if accelerator.is_main_process:
         logger.info(
@@ -151,7 +178,10 @@ def run_suite(
         bar.set_postfix_str(f"{run.task.name} {run.algorithm} seed {run.seed}")
         started = time.perf_counter()
         data = build_task_data(run.config, data_dir, download)
-        outcome = train_run(run, data, accelerator, show_progress=show_progress)
+        backbone_state, pretrain_stages = pretrain_backbone(run, data.target, accelerator, store.root, data_dir,
+                                                            download, show_progress)
+        outcome = train_run(run, data, accelerator, show_progress=show_progress, backbone_state=backbone_state)
+        outcome.stages = pretrain_stages + outcome.stages
         if accelerator.is_main_process:
             run_dir = store.run_dir(run.run_id)
             meta = {"run": run.config, "label_names": data.label_names, "selection": outcome.selection,

@@ -1,0 +1,71 @@
+"""Head-only stages on cached features: the backbone runs once per stage, every epoch costs only the head.
+
+A stage with ``features=True`` (linear probe, the first stage of LP-FT) trains the classifier on a frozen
+backbone. Recomputing the same features every epoch would dominate its cost, so the runner computes
+them once, in eval mode (BatchNorm statistics and dropout frozen, no augmentation), gathers them from
+every process, optionally resamples them (SMOTE and friends, ``train.imbalance``), and serves seeded,
+sharded batches of ``(features (B, D), labels (B,))``.
+
+Usage::
+
+    stream = feature_stream(accelerator, model, split, normalizer, batch_size=128, seed=0, eval_batch_size=512)
+    f, y = next(stream)                                   # (128, D) float32, (128,) int64
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import Iterator
+
+import torch
+
+from zoo.datasets.base import Split
+from zoo.runner.batches import TensorBatches, cycle, keep_batch
+
+
+@torch.no_grad()
+def compute_features(accelerator, model, split: Split, normalizer, batch_size: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Backbone features of every image of ``split`` on every process: (N, D) float32, (N,) int64, in order."""
+    from zoo.runner.batches import make_loader
+
+    algorithm = accelerator.unwrap_model(model)
+    was_training = algorithm.training
+    algorithm.eval()
+    loader = accelerator.prepare_data_loader(make_loader(split, batch_size, shuffle=False))
+    feats, labels = [], []
+    for images, y in loader:
+        with accelerator.autocast():
+            f = algorithm.features(normalizer(images))  # (B, C, H, W) -> (B, D)
+        f, y = accelerator.gather_for_metrics((f.float().contiguous(), y.contiguous()))  # every process: all rows
+        feats.append(f)
+        labels.append(y)
+    algorithm.train(was_training)
+    return torch.cat(feats), torch.cat(labels)
+
+
+def feature_stream(accelerator, model, split: Split, normalizer, batch_size: int, seed: int, eval_batch_size: int,
+                   imbalance: str = "none", num_classes: int | None = None) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """An endless, seeded, sharded stream of ``(features, labels)`` batches over ``split``'s cached features.
+
+    ``imbalance`` in ``smote``, ``borderline_smote``, ``smote_tomek`` resamples the features first;
+    ``balanced_sampler`` draws classes equally often. Features stay on the training device.
+    """
+    from torch.utils.data import DataLoader, WeightedRandomSampler
+
+    feats, labels = compute_features(accelerator, model, split, normalizer, eval_batch_size)
+    if imbalance in ("smote", "borderline_smote", "smote_tomek"):
+        from zoo.imbalance import resample_features
+
+        feats, labels = resample_features(feats, labels, imbalance, seed=seed)
+    generator = torch.Generator().manual_seed(seed)
+    sampler = None
+    if imbalance == "balanced_sampler":
+        from zoo.imbalance import balanced_sample_weights
+
+        weights = balanced_sample_weights(labels.cpu(), num_classes or int(labels.max()) + 1)
+        sampler = WeightedRandomSampler(weights.double(), len(labels), replacement=True, generator=generator)
+    rows = SimpleNamespace(images=feats.cpu(), labels=labels.cpu(), domains=None)  # indexed like a Split
+    small = len(labels) < batch_size * accelerator.num_processes
+    loader = DataLoader(TensorBatches(rows), batch_size=batch_size, shuffle=sampler is None, sampler=sampler,
+                        drop_last=not small, collate_fn=keep_batch, generator=generator if sampler is None else None)
+    return cycle(accelerator.prepare_data_loader(loader))

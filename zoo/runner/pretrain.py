@@ -1,0 +1,150 @@
+"""Progressive transfer: supervised pretraining steps on other domains before a run's algorithm starts.
+
+A task's ``pretrain`` lists steps, each a domain with its own labels (``{domain, epochs, lr_mult, train}``),
+e.g. brain-tumour MRI (3 classes) -> PneumoniaMNIST (2) -> the target BreastMNIST. Each step trains the
+backbone with a fresh linear head for that domain's classes (cross-entropy, the run's optimizer and
+augmentation), only the layers ``train`` names (``zoo.algorithms.freezing``), keeps the epoch with the best
+accuracy on that domain's validation split, and hands the backbone to the next step; the algorithm then
+starts from the last step's backbone with its own head for the target's classes.
+
+Every step is a checkpoint, ``<output>/pretrain/<key>/backbone.safetensors`` + ``step.json``, keyed by the
+hash of everything that determines it (backbone, image size, seed, training options, and all the steps up
+to it). Runs that share a pretraining (every algorithm and seed-mate of a task) reuse it, so strategies are
+compared from identical weights, and an interrupted suite does not pretrain twice.
+
+Usage::
+
+    state, stages = pretrain_backbone(run, data.target, accelerator, Path("medzoo-runs"))
+    outcome = train_run(run, data, accelerator, backbone_state=state)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import torch
+from accelerate.utils import set_seed
+
+from zoo.algorithms.base import Stage
+from zoo.algorithms.freezing import set_trainable
+from zoo.algorithms.source_only import SourceOnly
+from zoo.backbones import create_backbone
+from zoo.bench.task_data import TaskData, build_matching_domain
+from zoo.datasets.base import Domain
+from zoo.runner.batches import Normalizer
+from zoo.runner.evaluate import evaluate_loaders
+from zoo.runner.optim import build_optimizer, build_scheduler
+from zoo.runner.streams import TrainStreams, eval_loaders
+
+logger = logging.getLogger(__name__)
+
+# Training options that change a pretraining step's weights (epochs is per step; max_steps_per_epoch too).
+KEY_TRAIN_OPTIONS = ("batch_size", "lr", "optimizer", "weight_decay", "momentum", "scheduler", "milestones", "gamma",
+                     "max_steps_per_epoch", "mixed_precision", "augment", "epochs")
+
+
+def step_key(config: dict[str, Any], upto: int) -> str:
+    """16 hex digits naming pretraining steps ``0..upto`` of ``config`` (see the module docstring)."""
+    wanted = {
+        "backbone": config["backbone"], "image_size": config.get("image_size"), "channels": config.get("channels"),
+        "seed": config["seed"], "train": {k: config["train"][k] for k in KEY_TRAIN_OPTIONS},
+        "steps": config["task"]["pretrain"][: upto + 1],
+    }
+    return hashlib.sha256(json.dumps(wanted, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def _train_step(step: dict[str, Any], domain: Domain, backbone, config: dict[str, Any], accelerator,
+                show_progress: bool) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """Train ``backbone`` + a fresh head on ``domain``; the backbone state of the best val epoch and a summary."""
+    from tqdm.auto import tqdm
+
+    from zoo.runner.loop import BatchFeeder, train_epoch
+
+    train = config["train"]
+    model = SourceOnly(backbone, domain.num_classes)
+    set_trainable(backbone, step["train"], owner=f"pretrain step on '{domain.name}'")
+    stage = Stage(f"pretrain:{domain.name}", "source", epochs=step["epochs"], lr_mult=step["lr_mult"])
+    model.set_stage(stage)
+    cfg = backbone.config
+    normalizer = Normalizer(cfg.mean, cfg.std, cfg.in_chans).to(accelerator.device)
+    prepared = accelerator.prepare_model(model)
+    data = TaskData(source=domain, target=domain, target_labeled=None, target_val_labeled=None)
+    streams = TrainStreams(accelerator, data, train["batch_size"], config["seed"])
+    val = {"val": eval_loaders(accelerator, data, train["eval_batch_size"])[0]["source_val"]}
+    augment = None
+    if train["augment"] != "none":
+        from zoo.augment import build_augment
+
+        augment = build_augment(train["augment"])
+    feeder = BatchFeeder(streams, stage, normalizer, augment, torch.Generator().manual_seed(config["seed"] + 20_000))
+    steps = streams.steps_per_epoch
+    if train["max_steps_per_epoch"]:
+        steps = min(steps, train["max_steps_per_epoch"])
+    epochs = step["epochs"] or train["epochs"]
+    optimizer = accelerator.prepare_optimizer(build_optimizer(model.param_groups(), train, stage.lr_mult))
+    scheduler = build_scheduler(optimizer, train, steps, epochs)
+    bar = tqdm(total=steps * epochs, desc=stage.name, leave=False, unit="step",
+               disable=not (show_progress and accelerator.is_main_process))
+    best, best_acc, curve = None, float("-inf"), []
+    for epoch in range(epochs):
+        train_epoch(accelerator, prepared, feeder, optimizer, scheduler, steps, bar, epoch * steps, epochs * steps)
+        acc = evaluate_loaders(accelerator, prepared, val, normalizer, domain.label_names)["val"]["accuracy"]
+        curve.append(round(acc, 6))
+        if acc > best_acc:
+            best_acc = acc
+            best = {k: v.detach().to("cpu", copy=True).contiguous() for k, v in backbone.state_dict().items()}
+    bar.close()
+    backbone.requires_grad_(True)  # the algorithm decides what trains next
+    accelerator.free_memory()
+    return best, {"epochs": epochs, "val_accuracy": best_acc, "val_accuracy_curve": curve}
+
+
+def pretrain_backbone(run, target: Domain, accelerator, output_dir: Path, data_dir: Path | None = None,
+                      download: bool = False, show_progress: bool = True
+                      ) -> tuple[dict[str, torch.Tensor] | None, list[dict[str, Any]]]:
+    """Run (or reuse) the task's pretraining steps; the final backbone state and one record per step."""
+    from safetensors.torch import load_file, save_file
+
+    from zoo.runner.checkpoint import atomic_write
+
+    config = run.config
+    steps = config["task"].get("pretrain") or []
+    if not steps:
+        return None, []
+    options = {k: v for k, v in config["backbone"].items() if k != "name"}
+    options.setdefault("in_chans", target.channels)
+    state, records = None, []
+    for k, step in enumerate(steps):
+        (name, spec), = step["domain"].items()
+        key = step_key(config, k)
+        folder = output_dir / "pretrain" / key
+        weights, meta_path = folder / "backbone.safetensors", folder / "step.json"
+        record = {"name": f"pretrain:{name}", "data": name, "epochs": step["epochs"], "lr_mult": step["lr_mult"],
+                  "train": step["train"], "checkpoint": str(weights.relative_to(output_dir))}
+        if weights.is_file() and meta_path.is_file():
+            state = load_file(str(weights))
+            records.append({**record, **json.loads(meta_path.read_text())["summary"], "reused": True})
+            continue
+        domain = build_matching_domain(name, spec, target, config, data_dir, download)
+        set_seed(config["seed"] + k)  # same head and order on every process
+        backbone = create_backbone(config["backbone"]["name"], **options)
+        if state is not None:
+            backbone.load_state_dict(state)
+        state, summary = _train_step(step, domain, backbone, config, accelerator, show_progress)
+        if accelerator.is_main_process:
+            folder.mkdir(parents=True, exist_ok=True)
+            atomic_write(weights, lambda p: save_file(state, str(p), metadata={"format": "pt"}))
+            meta = {"key": key, "step": step, "label_names": domain.label_names, "summary": summary}
+            atomic_write(meta_path, lambda p: p.write_text(json.dumps(meta, indent=2, default=str)))
+            logger.info("pretrained on %s (%d classes): best val accuracy %.4f -> %s", name, domain.num_classes,
+                        summary["val_accuracy"], weights)
+        accelerator.wait_for_everyone()
+        records.append({**record, **summary, "reused": False})
+    return state, records
+
+
+__all__ = ["pretrain_backbone", "step_key"]

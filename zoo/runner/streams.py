@@ -1,0 +1,101 @@
+"""The data streams of one run: what each stage trains on, and the splits every epoch is evaluated on.
+
+Three training streams, each a prepared (sharded) loader cycled forever: the labeled ``source``, the
+``target_unlabeled`` images (labels never passed on) and the ``target_labeled`` budget. A stage's ``data``
+names the streams it draws from (``stage_streams``). An epoch is one pass over the source stream (over the
+labeled target when the task has no source), whatever the stage, so methods get the same number of steps.
+
+Usage::
+
+    streams = TrainStreams(accelerator, data, batch_size=128, seed=0, balanced=False)
+    images, labels = streams.next("source")               # (B, C, H, W) uint8, (B,) int64
+    val, test = eval_loaders(accelerator, data, 512)      # {"source_val": loader, "target_val": ...}
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from zoo.bench.task_data import TaskData
+from zoo.datasets.base import Split
+from zoo.errors import ConfigError
+from zoo.runner.batches import cycle, make_loader
+
+STAGE_STREAMS = {
+    "source": ("source", None),
+    "target_labeled": (None, "target_labeled"),
+    "source+target_unlabeled": ("source", "target_unlabeled"),
+    "source+target_labeled": ("source", "target_labeled"),
+}
+
+
+def stage_streams(data_kind: str) -> tuple[str | None, str | None]:
+    """(source stream, target stream) a stage draws from; target labels are passed only when labeled."""
+    return STAGE_STREAMS[data_kind]
+
+
+def labeled_split(data: TaskData, data_kind: str) -> Split | None:
+    """The labeled training split of a stage: the source's, or the target budget for target-only stages."""
+    source, target = stage_streams(data_kind)
+    if source is not None:
+        return data.source.splits["train"] if data.source is not None else None
+    return data.target_labeled
+
+
+class TrainStreams:
+    """The train streams of one run: labeled source, labeled target budget, unlabeled target.
+
+    ``source_domains``: source batches carry each sample's source-domain index as a third element
+    (for algorithms declaring ``SOURCE_DOMAINS``, see ``zoo.algorithms.base``). ``balanced``: labeled
+    streams draw classes equally often (``train.imbalance: balanced_sampler``).
+    """
+
+    def __init__(self, accelerator, data: TaskData, batch_size: int, seed: int, source_domains: bool = False,
+                 balanced: bool = False) -> None:
+        def stream(split: Split | None, stream_seed: int, labeled: bool, with_domains: bool = False):
+            if split is None or len(split) == 0:
+                return None
+            weights = None
+            if balanced and labeled:
+                from zoo.imbalance import balanced_sample_weights
+
+                weights = balanced_sample_weights(split.labels, data.num_classes)
+            # Full batches only, except that a split smaller than one global batch (a small label budget,
+            # a small user dataset) keeps its only batch instead of giving an epoch of zero steps.
+            small = len(split) < batch_size * accelerator.num_processes
+            loader = make_loader(split, batch_size, True, stream_seed, drop_last=not small,
+                                 with_domains=with_domains, sample_weights=weights)
+            return accelerator.prepare_data_loader(loader)
+
+        source_train = data.source.splits["train"] if data.source is not None else None
+        self.source = stream(source_train, seed, True, source_domains)
+        self.target_unlabeled = stream(data.target.splits["train"], seed + 1, False)
+        self.target_labeled = stream(data.target_labeled, seed + 2, True)
+        epoch_stream = self.source or self.target_labeled or self.target_unlabeled
+        self.steps_per_epoch = len(epoch_stream)
+        self._iters: dict[str, Any] = {}
+
+    def next(self, stream: str):
+        """The next batch of ``stream`` (a pass ends -> reshuffled, so a stream never runs dry)."""
+        if stream not in self._iters:
+            loader = getattr(self, stream)
+            if loader is None:
+                raise ConfigError(f"this stage trains on '{stream}' data, which this task does not have "
+                                  "(target_budget 0, or no source domain)")
+            self._iters[stream] = cycle(loader)
+        return next(self._iters[stream])
+
+
+def eval_loaders(accelerator, data: TaskData, batch_size: int) -> tuple[dict, dict]:
+    """Prepared validation and test loaders: source and target splits, plus the budgeted target val split."""
+    prepare = accelerator.prepare_data_loader
+    val, test = {}, {}
+    if data.source is not None:
+        val["source_val"] = prepare(make_loader(data.source.splits["val"], batch_size, False))
+    val["target_val"] = prepare(make_loader(data.target.splits["val"], batch_size, False))
+    if data.target_val_labeled is not None:
+        val["target_val_budget"] = prepare(make_loader(data.target_val_labeled, batch_size, False))
+    if data.source is not None:
+        test["source_test"] = prepare(make_loader(data.source.splits["test"], batch_size, False))
+    test["target_test"] = prepare(make_loader(data.target.splits["test"], batch_size, False))
+    return val, test

@@ -35,19 +35,13 @@ from zoo.errors import ConfigError
 from zoo.losses.contrastive import check_margin, contrastive_terms, pair_distances
 
 
-def _check_hparams(hp: dict[str, Any], target_budget: float) -> None:
-    """One-line ``ConfigError`` for a task or hyperparameters CCSA cannot train on."""
+def _check_budget(target_budget: float) -> None:
+    """One-line ``ConfigError`` for a task CCSA cannot train on (no labeled target images to pair with)."""
     if target_budget <= 0:
         raise ConfigError(
             "ccsa needs labeled target data (it pairs source with labeled target images) but the task's "
             "target_budget is 0; set target_budget > 0, or use an unsupervised method such as cotraining"
         )
-    check_margin(hp["margin"])
-    for name in ("alpha", "target_weight"):
-        if not math.isfinite(hp[name]) or hp[name] < 0:
-            raise ConfigError(f"ccsa: hyperparameter '{name}' must be a finite number >= 0, got {hp[name]!r}")
-    if hp["max_pairs"] < 0:
-        raise ConfigError(f"ccsa: max_pairs must be >= 0 (0 = all source x target pairs), got {hp['max_pairs']}")
 
 
 def verify_pairs(embeddings_a: torch.Tensor, embeddings_b: torch.Tensor, threshold: float) -> torch.Tensor:
@@ -76,13 +70,29 @@ class CCSA(Algorithm):
         "max_pairs": HParam(0, ("int", 0, 65536), "pairs per step, sampled; 0 = all source x target pairs"),
     }
 
-    def __init__(self, backbone, num_classes: int, hparams: dict[str, Any] | None = None) -> None:
-        super().__init__(backbone, num_classes, hparams)
-        _check_hparams(self.hparams, target_budget=1.0)  # a bad value fails at construction too
+    @classmethod
+    def validate_hparams(cls, hparams: dict[str, Any]) -> None:
+        margin = hparams["margin"]
+        if not math.isfinite(margin) or margin < 0:
+            raise ConfigError(f"ccsa: hyperparameter 'margin' must be a finite distance >= 0, got {margin!r}; "
+                              "e.g. margin=1.0 (embeddings are L2-normalised, distances lie in [0, 2])")
+        check_margin(margin)
+        for name in ("alpha", "target_weight"):
+            if not math.isfinite(hparams[name]) or hparams[name] < 0:
+                raise ConfigError(f"ccsa: hyperparameter '{name}' must be a finite number >= 0, got {hparams[name]!r}")
+        if hparams["max_pairs"] < 0:
+            raise ConfigError(f"ccsa: max_pairs must be >= 0 (0 = all source x target pairs), "
+                              f"got {hparams['max_pairs']}")
 
     def stages(self, target_budget: float) -> list[Stage]:
-        _check_hparams(self.hparams, target_budget)
+        _check_budget(target_budget)
         return [Stage("train", "source+target_labeled")]
+
+    @property
+    def verification_threshold(self) -> float:
+        """Distance below which a pair is "same class": half the margin (same-class pairs are pulled to 0,
+        different-class ones pushed past the margin). Read by ``zoo.runner.extra_eval``."""
+        return self.hparams["margin"] / 2
 
     def embed(self, x: torch.Tensor) -> torch.Tensor:
         """The embedding the alignment acts on and verification measures: (N, C, H, W) -> (N, D)."""
@@ -94,8 +104,8 @@ class CCSA(Algorithm):
         n_s = len(x_s)
         feats = self.features(torch.cat([x_s, x_t]))  # one pass (N_s + N_t, D): shared weights, one BN batch
         logits = self.classifier(feats)  # (N_s + N_t, K)
-        ce_source = F.cross_entropy(logits[:n_s], y_s)
-        ce_target = F.cross_entropy(logits[n_s:], y_t)
+        ce_source = self.cross_entropy(logits[:n_s], y_s)
+        ce_target = self.cross_entropy(logits[n_s:], y_t)
         hp = self.hparams
         terms = contrastive_terms(feats[:n_s], y_s, feats[n_s:], y_t, margin=hp["margin"],
                                   normalize=hp["normalize"], max_pairs=hp["max_pairs"] or None)

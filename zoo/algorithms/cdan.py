@@ -1,14 +1,16 @@
 """CDAN(+E): conditional adversarial adaptation, the discriminator sees features x class predictions.
 
 Long, Cao, Wang & Jordan, "Conditional Adversarial Domain Adaptation", NeurIPS 2018. Loss:
-``CE(source) + weight * L_adv(T(f, g))`` with the multilinear map ``T = f ⊗ g`` (or its randomized variant),
+``CE(source) + weight * L_adv(T(f, g))`` with the multilinear map ``T = f ⊗ g`` (or its randomized variant,
+chosen as the paper's Eq. 6 does with ``map: auto``: full iff features x classes <= 4096),
 gradient reversal with DANN's warm-start schedule, and (``entropy=True``, CDAN+E) entropy-conditioning
-sample weights ``1 + exp(-H(g))``. See ``zoo.losses.cdan``.
+sample weights ``1 + exp(-H(g))``. See ``zoo.losses.cdan``. As in DANN, ``f`` is a 256-wide Linear-BatchNorm-ReLU
+bottleneck that the head also reads (``bottleneck_dim``; see ``zoo.algorithms.uda``).
 Unsupervised: target labels are never used, whatever the task's budget (see ``zoo.algorithms.uda``).
 
 Usage::
 
-    algo = CDAN(backbone, num_classes=3, hparams={"entropy": True, "randomized": False})
+    algo = CDAN(backbone, num_classes=3, hparams={"entropy": True, "map": "auto"})
     out = algo.training_step((x_s, y_s), (x_t, None))      # loss, ce, align, domain_acc, grl_coeff
 """
 
@@ -20,7 +22,10 @@ import torch
 
 from zoo.algorithms.base import HParam
 from zoo.algorithms.uda import UDA_HPARAMS, AdaptationAlgorithm, check_number
+from zoo.errors import ConfigError
 from zoo.losses import ConditionalDomainAdversarialLoss, WarmStartGradientReverseLayer
+
+MAPS = {"auto": None, "full": False, "randomized": True}  # hparam value -> the loss's ``randomized``
 
 
 class CDAN(AdaptationAlgorithm):
@@ -29,8 +34,9 @@ class CDAN(AdaptationAlgorithm):
     PAPER = "Long et al., Conditional Adversarial Domain Adaptation, NeurIPS 2018"
     HPARAMS = {
         **UDA_HPARAMS,
+        "bottleneck_dim": HParam(256, ("int", 0, 1024), "width of the Linear-BatchNorm-ReLU layer aligned (0: none)"),
         "entropy": HParam(True, [True, False], "entropy conditioning (CDAN+E): weights 1 + exp(-H(g))"),
-        "randomized": HParam(False, [False, True], "randomized multilinear map (for large features x classes)"),
+        "map": HParam("auto", list(MAPS), "multilinear map: full, randomized, or auto (full iff D*K <= 4096)"),
         "randomized_dim": HParam(1024, ("int", 64, 4096), "output size of the randomized multilinear map"),
         "disc_hidden": HParam(1024, ("int", 64, 4096), "hidden width of the domain discriminator MLP"),
         "grl_gamma": HParam(10.0, ("uniform", 1.0, 20.0), "gamma of the warm-start schedule of the GRL"),
@@ -40,8 +46,8 @@ class CDAN(AdaptationAlgorithm):
         super().__init__(backbone, num_classes, hparams)
         hp = self.hparams
         self.domain_loss = ConditionalDomainAdversarialLoss(
-            backbone.num_features, num_classes, WarmStartGradientReverseLayer(gamma=hp["grl_gamma"]),
-            hidden=hp["disc_hidden"], entropy_conditioning=hp["entropy"], randomized=hp["randomized"],
+            self.features_dim, num_classes, WarmStartGradientReverseLayer(gamma=hp["grl_gamma"]),
+            hidden=hp["disc_hidden"], entropy_conditioning=hp["entropy"], randomized=MAPS[hp["map"]],
             randomized_dim=hp["randomized_dim"],
         )
 
@@ -51,6 +57,8 @@ class CDAN(AdaptationAlgorithm):
         for name in ("randomized_dim", "disc_hidden"):
             check_number(hparams, name, cls.__name__, low=1)
         check_number(hparams, "grl_gamma", cls.__name__, strict=True)
+        if hparams["map"] not in MAPS:
+            raise ConfigError(f"hyperparameter 'map' of CDAN must be one of {', '.join(MAPS)}, got {hparams['map']!r}")
 
     def set_progress(self, step: int, total_steps: int) -> None:
         self.domain_loss.adversarial.grl.set_progress(step / max(1, total_steps))

@@ -2,7 +2,8 @@
 
 Sun & Saenko, "Deep CORAL: Correlation Alignment for Deep Domain Adaptation", ECCV 2016 Workshops.
 Loss: ``CE(source) + weight * ||C_s - C_t||_F^2 / (4 d^2)`` on the backbone features (d = num_features; the
-paper aligns fc8, we align the layer every backbone has, as DomainBed and TLlib do). The 1/(4 d^2) factor
+paper aligns fc8, we align the layer every backbone has, as DomainBed and TLlib do; ``bottleneck_dim`` > 0
+aligns a Linear-BatchNorm-ReLU bottleneck instead, see ``zoo.algorithms.uda``). The 1/(4 d^2) factor
 makes the term small for wide features, hence a larger default weight than the other methods.
 Unsupervised: target labels are never used, whatever the task's budget (see ``zoo.algorithms.uda``).
 

@@ -42,16 +42,6 @@ from zoo.errors import ConfigError
 from zoo.losses.pseudo_label import agreement_pseudo_labels, check_tau, cross_teaching_loss, head_diversity
 
 
-def _check_hparams(hp: dict[str, Any]) -> None:
-    """One-line ``ConfigError`` for hyperparameters co-training cannot train with."""
-    check_tau(hp["tau"])
-    for name in ("pseudo_weight", "diversity_weight"):
-        if not math.isfinite(hp[name]) or hp[name] < 0:
-            raise ConfigError(f"cotraining: hyperparameter '{name}' must be a finite number >= 0, got {hp[name]!r}")
-    if hp["warmup_epochs"] < 0:
-        raise ConfigError(f"cotraining: warmup_epochs must be >= 0, got {hp['warmup_epochs']}")
-
-
 class CoTraining(Algorithm):
     """Two heads on one backbone, trained on source, cross-teaching on confident agreed target labels."""
 
@@ -65,12 +55,25 @@ class CoTraining(Algorithm):
     }
 
     def __init__(self, backbone, num_classes: int, hparams: dict[str, Any] | None = None) -> None:
-        super().__init__(backbone, num_classes, hparams)
-        _check_hparams(self.hparams)
+        super().__init__(backbone, num_classes, hparams)  # validates the hyperparameters
         self.classifier2 = nn.Linear(backbone.num_features, num_classes)  # head 2; head 1 is self.classifier
 
+    @classmethod
+    def validate_hparams(cls, hparams: dict[str, Any]) -> None:
+        tau = hparams["tau"]
+        if not math.isfinite(tau) or not 0 < tau < 1:
+            raise ConfigError(f"cotraining: hyperparameter 'tau' (the confidence both heads need) must be in (0, 1), "
+                              f"got {tau!r}; e.g. tau=0.9")
+        check_tau(tau)
+        for name in ("pseudo_weight", "diversity_weight"):
+            if not math.isfinite(hparams[name]) or hparams[name] < 0:
+                raise ConfigError(f"cotraining: hyperparameter '{name}' must be a finite number >= 0, "
+                                  f"got {hparams[name]!r}")
+        if hparams["warmup_epochs"] < 0:
+            raise ConfigError(f"cotraining: warmup_epochs must be >= 0, got {hparams['warmup_epochs']}")
+
     def stages(self, target_budget: float) -> list[Stage]:
-        _check_hparams(self.hparams)  # target labels, if the task has any, are not used
+        # target labels, if the task has any, are not used
         warmup = self.hparams["warmup_epochs"]
         cotrain = [Stage("cotrain", "source+target_unlabeled")]
         return ([Stage("warmup", "source", epochs=warmup)] if warmup else []) + cotrain
@@ -93,7 +96,7 @@ class CoTraining(Algorithm):
         x = x_s if target_batch is None else torch.cat([x_s, target_batch[0]])  # target labels never read
         feats = self.features(x)  # (N_s [+ N_t], D)
         logits1, logits2 = self.classifier(feats), self.classifier2(feats)  # (N, K) each
-        ce1, ce2 = F.cross_entropy(logits1[:n_s], y_s), F.cross_entropy(logits2[:n_s], y_s)
+        ce1, ce2 = self.cross_entropy(logits1[:n_s], y_s), self.cross_entropy(logits2[:n_s], y_s)
         diversity = head_diversity(self.classifier.weight, self.classifier2.weight)
         hp = self.hparams
         loss = ce1 + ce2 + hp["diversity_weight"] * diversity

@@ -3,7 +3,8 @@
 Long, Cao, Wang & Jordan, "Learning Transferable Features with Deep Adaptation Networks", ICML 2015.
 Loss: ``CE(source) + weight * MK-MMD^2(f_s, f_t)`` with a mixture of Gaussian kernels whose bandwidths are
 ``kernels`` x the batch's mean squared distance (equal kernel weights, see ``zoo.losses.mmd``). The paper
-adapts several fully connected layers; here the backbone features (every backbone has that layer).
+adapts several fully connected layers; here the backbone features (every backbone has that layer), or a
+bottleneck layer with ``bottleneck_dim`` > 0 (see ``zoo.algorithms.uda``).
 Unsupervised: target labels are never used, whatever the task's budget (see ``zoo.algorithms.uda``).
 
 Usage::
@@ -45,9 +46,11 @@ class DAN(AdaptationAlgorithm):
         super().validate_hparams(hparams)
         kernels = hparams["kernels"]
         if not kernels or not all(isinstance(k, (int, float)) and not isinstance(k, bool) and k > 0 for k in kernels):
-            raise ConfigError(f"hyperparameter 'kernels' of DAN must be a non-empty list of positive numbers, got {kernels!r}")
+            raise ConfigError(f"hyperparameter 'kernels' of DAN must be a non-empty list of positive numbers, "
+                              f"got {kernels!r}")
         if hparams["estimator"] not in ("quadratic", "linear"):
-            raise ConfigError(f"hyperparameter 'estimator' of DAN must be 'quadratic' or 'linear', got {hparams['estimator']!r}")
+            raise ConfigError(f"hyperparameter 'estimator' of DAN must be 'quadratic' or 'linear', "
+                              f"got {hparams['estimator']!r}")
 
     def alignment(self, f_s, logits_s, f_t, logits_t, source_batch) -> dict[str, torch.Tensor]:
         return {"loss": self.mmd(f_s, f_t)}

@@ -4,6 +4,8 @@ Ganin, Ustinova, Ajakan, Germain, Larochelle, Laviolette, Marchand & Lempitsky, 
 of Neural Networks", JMLR 17(59), 2016. Loss: ``CE(source) + weight * L_adv``, where ``L_adv`` is the binary
 domain loss of a discriminator that sees the features through a gradient reversal layer whose coefficient
 grows as ``2 / (1 + exp(-gamma p)) - 1`` with the stage's progress ``p`` (the runner's ``set_progress``).
+The discriminator sees a 256-wide Linear-BatchNorm-ReLU bottleneck that the head also reads (the paper's Office
+setup; ``bottleneck_dim``, see ``zoo.algorithms.uda`` for why raw features unbalance the game).
 Unsupervised: target labels are never used, whatever the task's budget (see ``zoo.algorithms.uda``).
 
 Usage::
@@ -30,6 +32,7 @@ class DANN(AdaptationAlgorithm):
     PAPER = "Ganin et al., Domain-Adversarial Training of Neural Networks, JMLR 2016"
     HPARAMS = {
         **UDA_HPARAMS,
+        "bottleneck_dim": HParam(256, ("int", 0, 1024), "width of the Linear-BatchNorm-ReLU layer aligned (0: none)"),
         "disc_hidden": HParam(1024, ("int", 64, 4096), "hidden width of the domain discriminator MLP"),
         "grl_gamma": HParam(10.0, ("uniform", 1.0, 20.0), "gamma of the warm-start schedule of the GRL"),
     }
@@ -37,7 +40,8 @@ class DANN(AdaptationAlgorithm):
     def __init__(self, backbone, num_classes: int, hparams: dict[str, Any] | None = None) -> None:
         super().__init__(backbone, num_classes, hparams)
         grl = WarmStartGradientReverseLayer(gamma=self.hparams["grl_gamma"], lo=0.0, hi=1.0)
-        self.domain_loss = DomainAdversarialLoss(DomainDiscriminator(backbone.num_features, self.hparams["disc_hidden"]), grl)
+        discriminator = DomainDiscriminator(self.features_dim, self.hparams["disc_hidden"])  # (N, F) -> (N,)
+        self.domain_loss = DomainAdversarialLoss(discriminator, grl)
 
     @classmethod
     def validate_hparams(cls, hparams: dict[str, Any]) -> None:

@@ -46,6 +46,7 @@ class M3SDA(AdaptationAlgorithm):
 
     def alignment(self, f_s, logits_s, f_t, logits_t, source_batch) -> dict[str, torch.Tensor]:
         # (x, y, d) from the runner; a plain (x, y) batch is one source domain
-        domains = source_batch[2] if len(source_batch) > 2 else torch.zeros(len(f_s), dtype=torch.long, device=f_s.device)
+        domains = (source_batch[2] if len(source_batch) > 2
+                   else torch.zeros(len(f_s), dtype=torch.long, device=f_s.device))  # (N_s,)
         sources = split_by_domain(f_s, domains)  # list of (n_i, D)
         return {"loss": self.moment_distance(sources, f_t), "sources_in_batch": f_s.new_tensor(float(len(sources)))}

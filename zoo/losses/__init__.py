@@ -8,6 +8,7 @@
 - ``mcc``: minimum class confusion.
 - ``moment_matching``: M3SDA's moment distance among several sources and the target.
 - ``contrastive``: contrastive semantic alignment (CCSA).
+- ``pseudo_label``: agreement-and-confidence pseudo-labels, cross-teaching, head diversity (co-training).
 
 Usage::
 
@@ -15,7 +16,10 @@ Usage::
     loss = ce + 1.0 * MultipleKernelMMD()(f_s, f_t)
 """
 
-from zoo.losses.cdan import ConditionalDomainAdversarialLoss, RandomizedMultilinearMap, entropy, entropy_weights, multilinear_map
+from zoo.losses.cdan import (
+    ConditionalDomainAdversarialLoss, RandomizedMultilinearMap, entropy, entropy_weights, multilinear_map,
+    use_randomized_map,
+)
 from zoo.losses.coral import CorrelationAlignmentLoss, covariance
 from zoo.losses.discriminator import DomainAdversarialLoss, DomainDiscriminator
 from zoo.losses.grl import GradientReverseLayer, WarmStartGradientReverseLayer, reverse_gradient, warm_start_coeff
@@ -27,5 +31,5 @@ __all__ = [
     "ConditionalDomainAdversarialLoss", "CorrelationAlignmentLoss", "DomainAdversarialLoss", "DomainDiscriminator",
     "GradientReverseLayer", "MinimumClassConfusionLoss", "MomentDistance", "MultipleKernelMMD",
     "RandomizedMultilinearMap", "WarmStartGradientReverseLayer", "covariance", "entropy", "entropy_weights",
-    "moments", "multilinear_map", "reverse_gradient", "split_by_domain", "warm_start_coeff",
+    "moments", "multilinear_map", "reverse_gradient", "split_by_domain", "use_randomized_map", "warm_start_coeff",
 ]

@@ -6,12 +6,17 @@ Long, Cao, Wang & Jordan, "Conditional Adversarial Domain Adaptation", NeurIPS 2
   probabilities ``g`` (N, K), flattened: ``T[n, d*K + k] = f[n, d] * g[n, k]`` -> (N, D*K).
 - Randomized multilinear map (Eq. 5), for large D*K: ``T(f, g) = 1/sqrt(d_out) * (R_f f) ⊙ (R_g g)`` with
   fixed Gaussian ``R_f`` (d_out, D), ``R_g`` (d_out, K) drawn once (buffers, never trained) -> (N, d_out).
+  It preserves inner products in expectation: ``E_R <T(f, g), T(f', g')> = <f, f'> <g, g'> = <f ⊗ g, f' ⊗ g'>``.
+  Which map (Eq. 6): the full one if ``D*K <= 4096``, else the randomized one (``randomized=None``, the
+  default); ``True``/``False`` force a choice.
 - Entropy conditioning (CDAN+E, Eq. 8): sample weights ``w = 1 + exp(-H(g))``, ``H(g) = -sum_k g_k log g_k``,
   so confident (easy-to-transfer) samples count more; normalised to mean 1 within each domain (as the
   authors' code and TLlib do) so the loss keeps its scale.
 
-``g`` is detached (as in the authors' code): the adversarial gradient reaches the classifier through the
-features only. The loss is the domain-adversarial loss of ``zoo.losses.discriminator`` on ``T(f, g)``.
+``g`` is detached (as in the authors' code and TLlib): the adversarial gradient reaches the network through
+the features only. The entropy weights are computed from the detached ``g`` too (TLlib; the authors' code
+lets a reversed gradient flow into the entropy). The loss is the domain-adversarial loss of
+``zoo.losses.discriminator`` on ``T(f, g)``, behind the gradient reversal layer ``grl`` (DANN's warm start).
 
 Shapes: ``f_s`` (N_s, D), ``logits_s`` (N_s, K), ``f_t`` (N_t, D), ``logits_t`` (N_t, K) -> dict of scalars.
 
@@ -56,15 +61,33 @@ class RandomizedMultilinearMap(nn.Module):
         self.register_buffer("r_g", torch.randn(num_classes, output_dim))
 
     def forward(self, f: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
+        # (N, D) @ (D, d_out) -> (N, d_out), (N, K) @ (K, d_out) -> (N, d_out); element-wise product
         return (f @ self.r_f) * (g @ self.r_g) / math.sqrt(self.output_dim)
 
 
+MAX_FULL_DIM = 4096  # Eq. 6: the full multilinear map up to this many dimensions, the randomized one above
+
+
+def use_randomized_map(features_dim: int, num_classes: int, randomized: bool | None = None) -> bool:
+    """Eq. 6's choice: ``randomized`` if given, else True iff ``features_dim * num_classes > 4096``.
+
+    Usage::
+
+        use_randomized_map(2048, 3)     # True: 6144 > 4096 (ResNet-50 features, 3 classes)
+    """
+    return features_dim * num_classes > MAX_FULL_DIM if randomized is None else bool(randomized)
+
+
 class ConditionalDomainAdversarialLoss(nn.Module):
-    """CDAN(+E): domain-adversarial loss on the (randomized) multilinear map of features and predictions."""
+    """CDAN(+E): domain-adversarial loss on the (randomized) multilinear map of features and predictions.
+
+    ``randomized``: None (Eq. 6: randomized iff D*K > 4096), True or False.
+    """
 
     def __init__(self, features_dim: int, num_classes: int, grl: nn.Module, hidden: int = 1024,
-                 entropy_conditioning: bool = True, randomized: bool = False, randomized_dim: int = 1024) -> None:
+                 entropy_conditioning: bool = True, randomized: bool | None = None, randomized_dim: int = 1024) -> None:
         super().__init__()
+        randomized = use_randomized_map(features_dim, num_classes, randomized)
         self.map = RandomizedMultilinearMap(features_dim, num_classes, randomized_dim) if randomized else None
         in_features = randomized_dim if randomized else features_dim * num_classes
         self.adversarial = DomainAdversarialLoss(DomainDiscriminator(in_features, hidden), grl)

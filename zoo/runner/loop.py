@@ -227,11 +227,16 @@ def train_run(run: RunSpec, data: TaskData, accelerator, show_progress: bool = T
     bar.close()
     chosen = history[best_index]
     score = chosen["val"][selection_split(selection["rule"])][selection["metric"]]
+    # Metrics beyond classification (e.g. CCSA's pair verification), on the selected weights.
+    from zoo.runner.extra_eval import extra_metrics
+
+    algorithm.load_state_dict(best_state)
+    extras = extra_metrics(algorithm, data, normalizer, run.seed)
     accelerator.free_memory()
     return RunOutcome(
         history=history,
         selection={**selection, "stage": chosen["stage"], "epoch": chosen["epoch"], "score": score},
-        metrics={**chosen["val"], **chosen["test"]},
+        metrics={**chosen["val"], **chosen["test"], **extras},
         best_state=best_state,
         timings={
             "train_s": round(train_s, 3),

@@ -212,8 +212,9 @@ def validate_record(obj: Any) -> list[str]:
         if name in obj and _check_dict(obj[name], name, problems):
             _check_keys(obj[name], name, spec, problems)
     task = obj.get("task")
-    if isinstance(task, dict) and task.get("source") == [] and not task.get("pretrain"):
-        problems.append("task.source: expected a non-empty list of domain names (or task.pretrain steps), got []")
+    if isinstance(task, dict) and task.get("source") == [] and not task.get("pretrain") and not task.get("target_budget"):
+        problems.append("task.source: expected a non-empty list of domain names (a task without a source trains on "
+                        "target labels: pretrain steps or target_budget > 0), got []")
     if "metrics" in obj:
         _check_metrics(obj["metrics"], problems)
     if "created_at" in obj:

@@ -109,3 +109,22 @@ def test_label_map_naming_a_missing_label(tmp_path, data_dir, output_with_histor
     proc = run_medzoo(["run", str(suite), "--data-dir", str(data_dir), "-o", str(output_with_history)], cwd=tmp_path)
     assert_one_line_error(proc, "label_map", "cancer")
     _assert_untouched(output_with_history)
+
+
+def test_images_the_network_cannot_take_fail_before_any_training(tmp_path, data_dir, output_with_history):
+    # simple_cnn built for 32 px, fed the 64 px brain MRI: caught by one forward pass before the first run.
+    mri = "{dataset: npz, path: brain_tumor_mri/figshare.npz, partition: {part: %d}}"
+    suite = _suite(tmp_path, mri % 0, mri % 1)
+    suite.write_text(suite.read_text().replace("defaults: {", "defaults: {backbone: {name: simple_cnn, image_size: 32}, "))
+    proc = run_medzoo(["run", str(suite), "--data-dir", str(data_dir), "-o", str(output_with_history)], cwd=tmp_path)
+    assert_one_line_error(proc, "simple_cnn was built for 32x32", "64x64")
+    _assert_untouched(output_with_history)
+
+
+def test_simple_cnn_takes_the_task_image_size_by_itself(tmp_path, data_dir):
+    mri = "{dataset: npz, path: brain_tumor_mri/figshare.npz, partition: {part: %d}}"
+    suite = _suite(tmp_path, mri % 0, mri % 1)
+    proc = run_medzoo(["run", str(suite), "--data-dir", str(data_dir), "-o", str(tmp_path / "out"),
+                       "train.max_steps_per_epoch=2", "--no-progress"], cwd=tmp_path, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert (tmp_path / "out" / "results.jsonl").read_text().count("\n") == 1

@@ -42,6 +42,21 @@ def _check_options(name: str, factory: Any, kwargs: dict[str, Any], positional: 
         )
 
 
+def declares_option(name: str, option: str) -> bool:
+    """True when the factory of backbone ``name`` names ``option`` as a parameter (not just ``**kwargs``).
+
+    Usage::
+
+        declares_option("simple_cnn", "image_size")      # True: the runner passes the task's image size
+    """
+    family, sep, _ = name.partition("/")
+    try:
+        params = inspect.signature(BACKBONES.get(family if sep else name)).parameters
+    except (TypeError, ValueError):
+        return False
+    return option in params and params[option].kind is not inspect.Parameter.VAR_KEYWORD
+
+
 def create_backbone(name: str, **kwargs: Any) -> Backbone:
     """Build the backbone ``name`` (``family/arch`` passes ``arch`` to the family's factory)."""
     family, sep, arch = name.partition("/")
@@ -54,4 +69,4 @@ def create_backbone(name: str, **kwargs: Any) -> Backbone:
     return backbone
 
 
-__all__ = ["BACKBONES", "Backbone", "BackboneConfig", "create_backbone"]
+__all__ = ["BACKBONES", "Backbone", "BackboneConfig", "create_backbone", "declares_option"]

@@ -26,7 +26,7 @@ import torch
 from accelerate.utils import set_seed
 
 from zoo.algorithms import ALGORITHMS, Algorithm
-from zoo.backbones import create_backbone
+from zoo.backbones import create_backbone, declares_option
 from zoo.bench.suite import RunSpec
 from zoo.bench.task_data import TaskData
 from zoo.errors import MedzooError
@@ -66,6 +66,8 @@ def build_model(config: dict[str, Any], data: TaskData, backbone_state: dict[str
     """
     options = {k: v for k, v in config["backbone"].items() if k != "name"}
     options.setdefault("in_chans", data.target.channels)
+    if declares_option(config["backbone"]["name"], "image_size"):  # e.g. simple_cnn's dense layer
+        options.setdefault("image_size", data.target.image_size)
     backbone = create_backbone(config["backbone"]["name"], **options)
     if backbone_state is not None:
         backbone.load_state_dict(backbone_state)

@@ -32,7 +32,7 @@ from accelerate.utils import set_seed
 from zoo.algorithms.base import Stage
 from zoo.algorithms.freezing import set_trainable
 from zoo.algorithms.source_only import SourceOnly
-from zoo.backbones import create_backbone
+from zoo.backbones import create_backbone, declares_option
 from zoo.bench.task_data import TaskData, build_matching_domain
 from zoo.datasets.base import Domain
 from zoo.runner.batches import Normalizer
@@ -117,6 +117,8 @@ def pretrain_backbone(run, target: Domain, accelerator, output_dir: Path, data_d
         return None, []
     options = {k: v for k, v in config["backbone"].items() if k != "name"}
     options.setdefault("in_chans", target.channels)
+    if declares_option(config["backbone"]["name"], "image_size"):
+        options.setdefault("image_size", target.image_size)
     state, records = None, []
     for k, step in enumerate(steps):
         (name, spec), = step["domain"].items()

@@ -62,14 +62,16 @@ def check_buildable(run: RunSpec, data, data_dir: Path | None, download: bool) -
     What only a built model can tell (``last:9`` on a 5-block backbone, a layer name that does not exist,
     a pretraining domain of another image size) then fails in one line before the first run trains.
     """
+    import torch
+
     from zoo.algorithms.freezing import trainable_backbone_modules
     from zoo.bench.task_data import build_matching_domain
     from zoo.runner.loop import build_model
 
-    algorithm, _ = build_model(run.config, data)
+    algorithm, normalizer = build_model(run.config, data)
+    with torch.no_grad():  # one forward pass: an input the network cannot take fails here, not mid-suite
+        algorithm.eval().predict(normalizer(data.target.splits["val"].images[:2]))
     if run.config["train"]["augment"] != "none":  # e.g. stain jitter on 1-channel images: refused here
-        import torch
-
         from zoo.augment import build_augment
 
         build_augment(run.config["train"]["augment"])(data.target.splits["train"].images[:2], torch.Generator())

@@ -31,9 +31,11 @@ def resolve_selection(selection: dict[str, Any], budget: float, task: str, has_s
     rule = selection["rule"]
     if rule == "auto":
         rule = "source_val" if budget == 0 else "target_val"
-    if rule == "source_val" and not has_source:
-        raise ConfigError(f"task '{task}': selection 'source_val' needs a source domain and this task has none; "
+    if rule in ("source_val", "dev") and not has_source:
+        raise ConfigError(f"task '{task}': selection '{rule}' needs a source domain and this task has none; "
                           "use target_val")
+    if rule == "dev":  # DEV ranks epochs by its own score (minus the estimated target risk)
+        return {"rule": rule, "metric": "score"}
     if rule == "target_val" and budget == 0:
         raise ConfigError(
             f"task '{task}': selection 'target_val' needs target labels but target_budget is 0; "

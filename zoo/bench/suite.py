@@ -49,7 +49,7 @@ TRAIN_CHOICES = {
     "mixed_precision": {"no", "fp16", "bf16"},
     "imbalance": {"none", "class_weight", "balanced_sampler", "smote", "borderline_smote", "smote_tomek"},
 }
-SELECTION_RULES = {"auto", "source_val", "target_val", "target_val_oracle"}
+SELECTION_RULES = {"auto", "source_val", "target_val", "target_val_oracle", "dev"}
 DEFAULTS: dict[str, Any] = {
     "backbone": {"name": "simple_cnn"},
     "train": TRAIN_DEFAULTS,

@@ -214,6 +214,10 @@ def train_run(run: RunSpec, data: TaskData, accelerator, show_progress: bool = T
                 )
             started = time.perf_counter()
             val = evaluate_loaders(accelerator, model, val_loaders, normalizer, data.label_names)
+            if selection["rule"] == "dev" and stage is stages[-1]:  # label-free selection: DEV's risk estimate
+                from zoo.runner.dev import dev_evaluation
+
+                val["dev"] = dev_evaluation(accelerator, model, data, normalizer, train["eval_batch_size"], run.seed)
             test = evaluate_loaders(accelerator, model, test_loaders, normalizer, data.label_names)
             eval_s += time.perf_counter() - started
             history.append({"stage": stage.name, "epoch": epoch + 1, "train": train_log, "val": val, "test": test})

@@ -4,6 +4,9 @@
   unsupervised adaptation, where no target label may be used.
 - ``target_val``: the target validation labels the task's budget allows (the same fraction as training).
 - ``target_val_oracle``: all target validation labels; an upper bound, reported as such.
+- ``dev``: Deep Embedded Validation (You et al., ICML 2019): the source validation loss weighted by the
+  target/source density ratio of the features, with a control variate; uses unlabeled target images only,
+  so it is a label-free rule for unsupervised adaptation. Its metric is ``score`` (= -estimated risk).
 
 Usage::
 
@@ -21,6 +24,7 @@ RULE_SPLITS = {
     "source_val": "source_val",
     "target_val": "target_val_budget",
     "target_val_oracle": "target_val",
+    "dev": "dev",  # Deep Embedded Validation: importance-weighted source-val risk (zoo.runner.dev), label-free
 }
 
 

@@ -95,8 +95,11 @@ def _record(run: RunSpec, outcome, checkpoint: str | None, total_s: float, proce
             f"{split}_accuracy": [h[part][split]["accuracy"] for h in outcome.history]
             for part in ("val", "test")
             for split in outcome.history[0][part]
+            if "accuracy" in outcome.history[0][part][split]  # classification splits, not e.g. DEV's scores
         },
     }
+    if "dev" in outcome.history[-1]["val"]:  # label-free selection: its score, where it was computed (else None)
+        curves["dev_score"] = [h["val"].get("dev", {}).get("score") for h in outcome.history]
     provenance = collect_provenance(num_processes=processes)
     return make_record(
         run_id=run.run_id,

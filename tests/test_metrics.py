@@ -18,7 +18,7 @@ from sklearn.metrics import (
     roc_auc_score,
 )
 
-from zoo.metrics import auroc, classification_metrics, softmax
+from zoo.metrics import auroc, classification_metrics, expected_calibration_error, negative_log_likelihood, softmax
 
 # Binary example: labels 0 0 1 1 1, positive-class probabilities 0.1 0.6 0.9 0.7 0.4
 # -> predictions (argmax) 0 1 1 1 0 -> confusion matrix [[1, 1], [1, 2]] (rows true, columns predicted).
@@ -142,3 +142,73 @@ def test_softmax_is_stable():
 def test_import_zoo_does_not_import_sklearn():
     code = "import sys, zoo, zoo.metrics; assert 'sklearn' not in sys.modules, 'sklearn imported eagerly'"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# --- calibration: ECE (Guo et al. 2017, top-label, 15 equal-width bins) and NLL ---------------------------------
+
+def _binary_probs_with_confidence(confidence: np.ndarray, predicted: np.ndarray) -> np.ndarray:
+    """(N, 2) probabilities whose argmax is ``predicted`` and whose max is ``confidence`` (>= 0.5)."""
+    probs = np.empty((len(confidence), 2))
+    probs[np.arange(len(confidence)), predicted] = confidence
+    probs[np.arange(len(confidence)), 1 - predicted] = 1 - confidence
+    return probs
+
+
+def test_ece_of_a_calibrated_predictor_is_near_zero():
+    # Draw confidences, then correctness with exactly that probability: calibrated by construction.
+    rng = np.random.default_rng(0)
+    n = 200_000
+    confidence = rng.uniform(0.5, 1.0, n)
+    predicted = rng.integers(0, 2, n)
+    correct = rng.random(n) < confidence
+    labels = np.where(correct, predicted, 1 - predicted)
+    ece = classification_metrics(_binary_probs_with_confidence(confidence, predicted), labels, 2,
+                                 from_logits=False)["ece"]
+    # sampling noise alone: sum over 8 occupied bins of |N(0, p(1-p)/n_bin)| * n_bin/N, about 0.001
+    assert 0 <= ece < 0.005
+
+
+def test_ece_of_an_overconfident_predictor_by_hand():
+    # Always 0.95 confident (bin 14 = (14/15, 1]) but right only 70% of the time -> ECE = |0.70 - 0.95| = 0.25.
+    labels = np.zeros(100, dtype=int)
+    predicted = np.array([0] * 70 + [1] * 30)
+    probs = _binary_probs_with_confidence(np.full(100, 0.95), predicted)
+    assert classification_metrics(probs, labels, 2, from_logits=False)["ece"] == pytest.approx(0.25)
+    # Two bins: 0.95 confidence, 70/100 right (gap 0.25) and 0.6 confidence (bin 8), 50/50 right (gap 0.1):
+    # ECE = 100/200 * 0.25 + 100/200 * 0.1 = 0.175
+    predicted2 = np.array([0] * 50 + [1] * 50)
+    probs2 = np.concatenate([probs, _binary_probs_with_confidence(np.full(100, 0.6), predicted2)])
+    labels2 = np.zeros(200, dtype=int)
+    assert expected_calibration_error(probs2, labels2) == pytest.approx(0.175)
+
+
+def test_ece_bins_are_right_closed_and_per_bin():
+    # confidences 0.8 (right) and 0.8 (wrong) share bin (11/15, 12/15]: gap |0.5 - 0.8| = 0.3 for both.
+    probs = np.array([[0.8, 0.2], [0.8, 0.2]])
+    assert expected_calibration_error(probs, [0, 1]) == pytest.approx(0.3)
+    # in different bins the gaps do not cancel: |1 - 0.9| and |0 - 0.8| -> (0.1 + 0.8) / 2
+    assert expected_calibration_error([[0.9, 0.1], [0.2, 0.8]], [0, 0]) == pytest.approx(0.45)
+    # a 3-class uniform predictor: confidence 1/3, accuracy = share of class 0 (the argmax of ties)
+    assert expected_calibration_error(np.full((4, 3), 1 / 3), [0, 0, 1, 2]) == pytest.approx(abs(0.5 - 1 / 3))
+
+
+@pytest.mark.parametrize("k", [2, 5])
+def test_ece_lies_in_0_1_and_nll_matches_log_softmax(k):
+    rng = np.random.default_rng(k)
+    for scale in (0.1, 1.0, 30.0):  # from near-uniform to extremely confident logits
+        logits = rng.normal(size=(300, k)) * scale
+        labels = rng.integers(0, k, 300)
+        m = classification_metrics(logits, labels, num_classes=k)  # float64 (a torch tensor is read as float32)
+        assert 0.0 <= m["ece"] <= 1.0
+        log_p = torch.log_softmax(torch.tensor(logits, dtype=torch.float64), dim=1)
+        expected_nll = torch.nn.functional.nll_loss(log_p, torch.tensor(labels)).item()
+        assert m["nll"] == pytest.approx(expected_nll, rel=1e-9)
+    assert expected_calibration_error(np.array([[1.0, 0.0]] * 3), [1, 1, 1]) == pytest.approx(1.0)  # worst case
+
+
+def test_nll_from_probabilities_is_floored_not_infinite():
+    assert negative_log_likelihood(np.array([[0.0, 0.0]]), [1]) == pytest.approx(math.log(2))  # logits 0, 0
+    value = negative_log_likelihood(np.array([[1.0, 0.0], [0.5, 0.5]]), [1, 0], from_logits=False)
+    assert value == pytest.approx((-math.log(1e-15) + math.log(2)) / 2)
+    m = classification_metrics(np.array([[np.nan, 0.1], [0.4, 0.6]]), [0, 1], 2, from_logits=False)
+    assert math.isnan(m["ece"]) and math.isnan(m["nll"])

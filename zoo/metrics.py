@@ -14,6 +14,16 @@ Degenerate cases, chosen so that evaluating a small or skewed split never crashe
   with ``zero_division=0``; balanced accuracy is the mean recall over the classes present in ``labels``;
 - the per-class report lists every class, absent ones with support 0 and zeros.
 
+Calibration, from the same softmax probabilities:
+
+- ``ece``: top-label expected calibration error (Guo et al., "On Calibration of Modern Neural Networks",
+  ICML 2017, Eq. 3): confidences ``max_k p_k`` fall into 15 equal-width bins ``((m-1)/15, m/15]``, and
+  ``ECE = sum_m |B_m|/N * |acc(B_m) - conf(B_m)|``; in [0, 1], 0 for a perfectly calibrated predictor (up to
+  sampling noise: with few samples per bin ECE is biased upwards);
+- ``nll``: mean negative log-likelihood of the true class (natural log), from log-softmax of the logits;
+  given probabilities, each is floored at 1e-15 so that a confident mistake costs 34.5 nats, not infinity;
+- both are NaN (JSON null) when a score is not finite.
+
 sklearn is imported inside the functions so that ``import zoo`` stays light.
 
 Usage::
@@ -82,6 +92,49 @@ def auroc(probs: Any, labels: Any, num_classes: int) -> float:
     return float(np.mean(aucs))
 
 
+ECE_BINS = 15
+_NLL_FLOOR = 1e-15
+
+
+def expected_calibration_error(probs: Any, labels: Any, n_bins: int = ECE_BINS) -> float:
+    """Top-label ECE of (N, K) probabilities (Guo et al. 2017): binned |accuracy - confidence|, weighted by bin size.
+
+    Bins are equal-width on the confidence ``max_k p_k``, right-closed: ``((m-1)/n_bins, m/n_bins]``.
+
+    Usage::
+
+        expected_calibration_error([[0.9, 0.1], [0.2, 0.8]], [0, 0])   # bins 0.8 and 0.9: (|0-0.8| + |1-0.9|)/2 = 0.45
+    """
+    probs, labels = _to_numpy(probs).astype(np.float64), _to_numpy(labels).reshape(-1)
+    if len(labels) == 0 or not np.isfinite(probs).all():
+        return math.nan
+    confidence = probs.max(axis=1)  # (N,)
+    correct = (probs.argmax(axis=1) == labels).astype(np.float64)  # (N,)
+    # right-closed bins: ceil(c * M) - 1, so 1/15 goes to bin 0 and 1.0 to bin M-1 (c > 0 for probabilities)
+    bins = np.clip(np.ceil(confidence * n_bins).astype(np.int64) - 1, 0, n_bins - 1)  # (N,)
+    count = np.bincount(bins, minlength=n_bins)  # (M,)
+    gap = np.bincount(bins, weights=correct - confidence, minlength=n_bins)  # (M,) sum of (acc - conf) per bin
+    return float(np.abs(gap).sum() / len(labels))  # sum_m |B_m|/N |mean gap_m| = sum_m |sum gap_m| / N
+
+
+def negative_log_likelihood(scores: Any, labels: Any, *, from_logits: bool = True) -> float:
+    """Mean ``-log p(true class)`` (nats) from (N, K) logits (log-softmax) or probabilities (floored at 1e-15).
+
+    Usage::
+
+        negative_log_likelihood([[0.0, 0.0]], [1])   # log 2 = 0.693...
+    """
+    z, labels = _to_numpy(scores).astype(np.float64), _to_numpy(labels).reshape(-1).astype(np.int64)
+    if len(labels) == 0 or not np.isfinite(z).all():
+        return math.nan
+    if from_logits:
+        z = z - z.max(axis=1, keepdims=True)  # (N, K)
+        log_p = z - np.log(np.exp(z).sum(axis=1, keepdims=True))  # (N, K) log-softmax
+    else:
+        log_p = np.log(np.maximum(z, _NLL_FLOOR))
+    return float(-log_p[np.arange(len(labels)), labels].mean())
+
+
 def _check_inputs(scores: np.ndarray, labels: np.ndarray, num_classes: int) -> np.ndarray:
     if num_classes < 2:
         raise ValueError(f"classification_metrics needs num_classes >= 2, got {num_classes}")
@@ -109,7 +162,7 @@ def classification_metrics(
     from_logits: bool = True,
     label_names: Sequence[str] | None = None,
 ) -> dict[str, Any]:
-    """Accuracy, balanced accuracy, macro P/R/F1, MedMNIST AUROC, confusion matrix and a per-class report.
+    """Accuracy, balanced accuracy, macro P/R/F1, MedMNIST AUROC, ECE, NLL, confusion matrix, per-class report.
 
     ``scores``: (N, K) logits (``from_logits=True``, softmax applied) or probabilities, tensor or array;
     ``labels``: (N,) or (N, 1) integer classes. Every value is a plain Python number (JSON-ready); the
@@ -118,7 +171,7 @@ def classification_metrics(
     Usage::
 
         m = classification_metrics(torch.randn(100, 3), torch.randint(0, 3, (100,)), num_classes=3)
-        m["accuracy"], m["balanced_accuracy"], m["f1"], m["auroc"], m["per_class"]["2"]["support"]
+        m["accuracy"], m["balanced_accuracy"], m["f1"], m["auroc"], m["ece"], m["per_class"]["2"]["support"]
     """
     from sklearn.metrics import (
         accuracy_score,
@@ -157,6 +210,8 @@ def classification_metrics(
         "recall": float(recall),
         "f1": float(f1),
         "auroc": auroc(probs, labels_np, num_classes),
+        "ece": expected_calibration_error(probs, labels_np),
+        "nll": negative_log_likelihood(scores_np, labels_np, from_logits=from_logits),
         "n": int(len(labels_np)),
         "confusion_matrix": confusion_matrix(labels_np, preds, labels=every).tolist(),  # rows true, cols predicted
         "per_class": per_class,

@@ -130,3 +130,25 @@ def test_results_cli_metrics_option(tmp_path, record_factory):
     assert proc.returncode == 0, proc.stderr
     rows = list(csv.DictReader(io.StringIO(proc.stdout)))
     assert rows and float(rows[0]["recall:malignant_mean"]) == pytest.approx(0.4), rows
+
+
+def test_format_cell_with_an_interval():
+    row = {"mean": 0.845, "std": 0.02, "n": 3, "ci_low": 0.812, "ci_high": 0.879, "ci_levels": "seeds+samples"}
+    assert format_cell(row, ci="t") == "84.5 [81.2, 87.9]"
+    assert format_cell(row, ci="bootstrap") == "84.5 [81.2, 87.9]"
+    assert format_cell({**row, "ci_levels": "seeds"}, ci="bootstrap") == "84.5 [81.2, 87.9]*"
+    assert format_cell({**row, "ci_levels": "seeds"}, ci="t") == "84.5 [81.2, 87.9]"  # the t-interval is seeds-only by nature
+    assert format_cell({**row, "n": 1, "ci_low": float("nan"), "ci_high": float("nan")}, 1, ci="t") == "84.5"
+    assert format_cell(row, 4, ci="t", percent=False, decimals=3) == "0.845 [0.812, 0.879] (n=3)"
+
+
+def test_ci_title_and_nll_in_nats(record_factory):
+    recs = [record_factory(f"r{s}", seed=s, metrics={"target_test": {"accuracy": a, "nll": nll}})
+            for s, (a, nll) in enumerate([(0.8, 0.41), (0.9, 0.35), (1.0, 0.29)])]
+    md = to_markdown(recs, metrics=("accuracy", "nll"), ci="t")
+    assert md.splitlines()[0] == "**quick@1, target_test: mean [95% CI, t over seeds], %**"
+    cells = [c.strip() for c in md.splitlines()[4].strip("|").split("|")]
+    assert cells[-2] == "90.0 [65.2, 114.8]"  # 0.9 ± 4.3027 * 0.1 / sqrt(3): the t-interval is not clipped
+    assert cells[-1] == "0.350 [0.201, 0.499]"  # 0.35 ± 4.3027 * 0.06 / sqrt(3), in nats
+    rows = list(csv.DictReader(io.StringIO(to_csv(recs, metrics=("nll",), ci="bootstrap"))))
+    assert rows[0]["nll_ci_levels"] == "seeds" and float(rows[0]["nll_ci_low"]) >= 0.29

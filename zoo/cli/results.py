@@ -1,9 +1,14 @@
-"""``medzoo results [PATH ...]``: mean +- std over seeds per task x algorithm, from results files.
+"""``medzoo results [PATH ...]``: mean +- std (or a 95% CI) over seeds per task x algorithm, from results files.
+
+``--ci t|bootstrap`` puts "mean [low, high]" in the cells; ``--compare BASELINE`` adds the paired gain over
+the baseline (same task and seed) on the first metric with its sign-flip p-value; ``--rank`` prints the
+average rank of each algorithm across tasks after the table (with ``--format csv``: the rank table alone).
 
 Usage::
 
     medzoo results
     medzoo results medzoo-runs other-runs/results.jsonl --split target_test --format csv
+    medzoo results --ci bootstrap --compare source_only --rank
 """
 
 from __future__ import annotations
@@ -41,15 +46,36 @@ def run(args: argparse.Namespace) -> int:
         if not records:
             raise DataError(f"no runs of suite '{args.suite}' in {where}; suites there: {', '.join(suites)}")
     metrics = {"metrics": tuple(m.strip() for m in args.metrics.split(",") if m.strip())} if args.metrics else {}
+    if args.compare:
+        from zoo.results.compare import check_baseline
+
+        check_baseline(records, args.compare)  # a baseline with no runs: one-line error before any output
+    options = {"split": args.split, "compare": args.compare, **metrics}
     if args.format == "csv":
-        print(to_csv(records, split=args.split, **metrics), end="")
-    elif args.format == "markdown":
-        print(to_markdown(records, split=args.split, **metrics), end="")
+        if args.rank:
+            print(_ranks(records, args, "csv"), end="")
+        else:
+            print(to_csv(records, ci=args.ci or "t", **options), end="")
+        return 0
+    if args.format == "markdown":
+        print(to_markdown(records, ci=args.ci, **options), end="")
     else:
         from zoo.cli.common import stdout_console
 
-        print_results_table(records, console=stdout_console(), split=args.split, **metrics)
+        print_results_table(records, console=stdout_console(), ci=args.ci, **options)
+    if args.rank:
+        print("\n" + _ranks(records, args, args.format), end="")
     return 0
+
+
+def _ranks(records: list[dict], args: argparse.Namespace, fmt: str) -> str:
+    from zoo.cli.common import stdout_console
+    from zoo.results.ranks import format_ranks
+    from zoo.results.table import METRICS
+
+    metrics = tuple(m.strip() for m in (args.metrics or "").split(",") if m.strip()) or METRICS
+    width = stdout_console().width
+    return format_ranks(records, metrics, args.split, fmt, compare=args.compare, width=width)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -57,13 +83,26 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "results", help="summarise results over seeds",
         description="Summarise finished runs: mean +- std over seeds per task x algorithm x backbone x selection.",
         epilog="examples:\n  medzoo results\n  medzoo results medzoo-runs --format markdown\n"
-               "  medzoo results --metrics balanced_accuracy,f1,recall:malignant   # per-class: METRIC:CLASS",
+               "  medzoo results --metrics balanced_accuracy,f1,recall:malignant   # per-class: METRIC:CLASS\n"
+               "  medzoo results --ci bootstrap                # 84.5 [81.2, 87.9]: seeds x test samples\n"
+               "  medzoo results --compare source_only --rank  # gain + p per row; ranks and pooled gain\n"
+               "  medzoo results --compare task=scratch-breast # compare tasks (pretraining) with one task",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("paths", nargs="*", type=Path, help="results folders or .jsonl files (default: --output-dir)")
     parser.add_argument("--suite", help="only this suite")
     parser.add_argument("--split", default="target_test", help="which split's metrics (default target_test)")
     parser.add_argument("--format", choices=("table", "csv", "markdown"), default="table")
+    parser.add_argument("--ci", choices=("t", "bootstrap"),
+                        help="cells show the mean and its 95%% interval: t (Student-t over seeds) or bootstrap "
+                             "(two-level: seeds, then test samples from each run's confusion matrix; "
+                             "under-covers with few seeds); csv: the ci columns' method (default t)")
+    parser.add_argument("--compare", metavar="BASELINE",
+                        help="add the paired gain over BASELINE (an algorithm, or FIELD=VALUE for task, backbone, "
+                             "selection) on the first metric, matched on task and seed, with its sign-flip p-value")
+    parser.add_argument("--rank", action="store_true",
+                        help="also print each algorithm's average rank across tasks per metric (with --compare: "
+                             "the gain pooled over all tasks); with --format csv, print only this table")
     parser.add_argument("--metrics", help="comma-separated columns (default accuracy,balanced_accuracy,f1,auroc); "
                                           "METRIC:CLASS reads the per-class report, e.g. recall:malignant")
     from zoo.cli.common import add_output_dir

@@ -6,8 +6,15 @@ configurations (e.g. two points of an hparam sweep); that is logged, and ``by`` 
 (``"hparams"``, ``"hparams.lambda"``, ``"task.target_budget"``) to split them apart.
 
 Confidence intervals: ``ci="t"`` is the Student-t interval ``mean ± t_{(1+c)/2, n-1} · std / sqrt(n)``
-(scipy, imported on first use); ``ci="bootstrap"`` is the percentile bootstrap of the mean, seeded, so the
-same records give the same interval. With one seed the std and both intervals are NaN.
+(scipy, imported on first use); ``ci="bootstrap"`` is a seeded percentile bootstrap, so the same records give
+the same interval: two-level (seeds, then test samples from each run's confusion matrix; see
+:mod:`zoo.results.bootstrap`) for metrics of the confusion matrix when every run has one, else over seeds
+only (AUROC, ECE, NLL, old records); ``ci_levels`` in each row says which. With one seed the std and both
+intervals are NaN.
+
+Ranks: on each task the algorithms present are ranked by their mean (ties share the average rank); a task
+with one algorithm ranks nothing and is left out; ``n_tasks`` says on how many tasks an algorithm was
+ranked, so partial coverage is visible. ECE and NLL rank lower-is-better.
 
 Usage::
 
@@ -30,6 +37,7 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_BY = ("suite", "task", "algorithm", "backbone", "selection")
 CI_METHODS = ("t", "bootstrap", None)
+LOWER_IS_BETTER = ("ece", "nll")
 MISSING = "-"
 
 
@@ -146,7 +154,8 @@ def summarize(records: Iterable[dict[str, Any]], metric: str = "accuracy", split
     """One row per group: the ``by`` fields, ``n`` (seeds), ``mean``, ``std``, ``ci_low``/``ci_high`` and more.
 
     Records without a finite ``metrics[split][metric]`` (e.g. an undefined AUROC) are left out of ``n``.
-    ``ci``: ``"t"`` (Student-t), ``"bootstrap"`` (percentile, seeded by ``seed``) or ``None`` (no interval).
+    ``ci``: ``"t"`` (Student-t), ``"bootstrap"`` (percentile, seeded by ``seed``; two-level where the runs
+    have confusion matrices, see the module docstring) or ``None`` (no interval).
     Rows are sorted by their group fields; values inside a row are ordered by seed.
 
     Usage::
@@ -164,7 +173,7 @@ def summarize(records: Iterable[dict[str, Any]], metric: str = "accuracy", split
         if value is None:
             continue
         key = tuple(group_value(record, field) for field in by)
-        groups[key].append((record.get("seed"), record.get("run_id", ""), value))
+        groups[key].append((record.get("seed"), record.get("run_id", ""), value, record))
     rows = []
     for key in sorted(groups):
         runs = sorted(groups[key], key=lambda run: (str(run[0]), run[1]))
@@ -174,16 +183,29 @@ def summarize(records: Iterable[dict[str, Any]], metric: str = "accuracy", split
                            "add e.g. 'hparams' to `by` to separate them", dict(zip(by, key)))
         values = [run[2] for run in runs]
         mean, std = mean_std(values)
+        levels = "seeds"
         if ci == "t":
             low, high = t_interval(values, confidence)
         elif ci == "bootstrap":
-            low, high = bootstrap_interval(values, confidence, n_boot, seed)
+            low, high, levels = _bootstrap(runs, metric, split, confidence, n_boot, seed)
         else:
             low = high = math.nan
         rows.append({**dict(zip(by, key)), "metric": metric, "split": split, "n": len(values), "mean": mean,
-                     "std": std, "ci_low": low, "ci_high": high, "ci_method": ci, "confidence": confidence,
-                     "values": values, "seeds": seeds, "run_ids": [run[1] for run in runs]})
+                     "std": std, "ci_low": low, "ci_high": high, "ci_method": ci, "ci_levels": levels,
+                     "confidence": confidence, "values": values, "seeds": seeds, "run_ids": [run[1] for run in runs]})
     return rows
+
+
+def _bootstrap(runs: list[tuple], metric: str, split: str, confidence: float, n_boot: int,
+               seed: int) -> tuple[float, float, str]:
+    """Two-level interval when every run has a usable confusion matrix, else the seed-level one."""
+    from zoo.results.bootstrap import confusion_input, hierarchical_bootstrap
+
+    records = [run[3] for run in runs]
+    if all(confusion_input(record, metric, split) is not None for record in records):
+        found = hierarchical_bootstrap(records, metric, split, n_boot=n_boot, seed=seed, confidence=confidence)
+        return found["ci_low"], found["ci_high"], "seeds+samples"
+    return (*bootstrap_interval([run[2] for run in runs], confidence, n_boot, seed), "seeds")
 
 
 def average_ranks(scores: dict[str, float], higher_is_better: bool = True) -> dict[str, float]:
@@ -209,30 +231,40 @@ def average_ranks(scores: dict[str, float], higher_is_better: bool = True) -> di
 
 def rank(records: Iterable[dict[str, Any]], metric: str = "accuracy", split: str = "target_test",
          by: Sequence[str] = ("suite", "backbone", "selection"), *, over: str = "task", item: str = "algorithm",
-         higher_is_better: bool = True) -> list[dict[str, Any]]:
+         higher_is_better: bool | None = None) -> list[dict[str, Any]]:
     """Average rank of each ``item`` (algorithm) across ``over`` (tasks), within each ``by`` group.
 
     On each task the algorithms are ranked by their mean over seeds (1 = best, ties averaged); an
-    algorithm's ``mean_rank`` averages its ranks over the tasks it ran on (``n_tasks`` says how many).
+    algorithm's ``mean_rank`` averages its ranks over the tasks it was ranked on (``n_tasks`` says how
+    many, ``n_tasks_total`` how many tasks the group has). A missing cell (an algorithm not run on a task,
+    or no finite value there) is not ranked on that task: the others are ranked among themselves, and a
+    task with a single algorithm is left out. ``higher_is_better`` defaults by metric (ECE, NLL: lower).
 
     Usage::
 
         for row in rank(records, metric="balanced_accuracy"):
             print(row["algorithm"], row["mean_rank"], row["n_tasks"])
     """
+    if higher_is_better is None:
+        higher_is_better = metric.partition(":")[0] not in LOWER_IS_BETTER
     rows = summarize(records, metric, split, by=(*by, over, item), ci=None)
     per_task: dict[tuple[str, ...], dict[str, float]] = defaultdict(dict)
     for row in rows:
         per_task[tuple(row[field] for field in (*by, over))][row[item]] = row["mean"]
     ranks: dict[tuple[str, ...], dict[str, float]] = defaultdict(dict)  # (by..., item) -> {task: rank}
+    tasks: dict[tuple[str, ...], set[str]] = defaultdict(set)  # (by...) -> tasks where >= 2 items are ranked
     for key, scores in per_task.items():
+        if len(scores) < 2:  # one algorithm alone: rank 1 by default, which says nothing
+            continue
+        tasks[key[:-1]].add(key[-1])
         for name, value in average_ranks(scores, higher_is_better).items():
             ranks[(*key[:-1], name)][key[-1]] = value
     result = []
     for key, task_ranks in ranks.items():
         mean_rank = math.fsum(task_ranks.values()) / len(task_ranks)
         result.append({**dict(zip(by, key[:-1])), item: key[-1], "mean_rank": mean_rank,
-                       "n_tasks": len(task_ranks), "ranks": dict(sorted(task_ranks.items())),
-                       "metric": metric, "split": split})
+                       "n_tasks": len(task_ranks), "n_tasks_total": len(tasks[key[:-1]]),
+                       "ranks": dict(sorted(task_ranks.items())), "metric": metric, "split": split,
+                       "higher_is_better": higher_is_better})
     result.sort(key=lambda row: (*(row[field] for field in by), row["mean_rank"], row[item]))
     return result

@@ -1,20 +1,23 @@
 """Results tables: one row per task x algorithm x backbone x selection, cells "mean ± std" over seeds.
 
 Three renderings of the same rows: a ``rich`` table for the terminal, Markdown (same cells, for READMEs
-and model cards) and CSV (raw fractions with std and the 95% t-interval, for further analysis); the CLI's
+and model cards) and CSV (raw fractions with std and the 95% interval, for further analysis); the CLI's
 ``--format table|markdown|csv`` picks one through :func:`format_results`. Percentages have one decimal
 (``87.3 ± 1.2``); a single seed shows the mean alone; a metric with fewer values than the row has runs
-(e.g. AUROC undefined on one seed) says how many, ``(n=2)``.
+(e.g. AUROC undefined on one seed) says how many, ``(n=2)``. NLL is in nats, not a percentage.
+
+Options: ``ci="t"|"bootstrap"`` puts the mean and its 95% interval in the cells (``84.5 [81.2, 87.9]``;
+see :func:`zoo.results.stats.summarize`); ``compare="source_only"`` adds the paired gain over that
+baseline on the first metric, in points, and its sign-flip p-value (:mod:`zoo.results.compare`).
 
 Usage::
 
     print_results_table(store.records())
-    Path("results.md").write_text(to_markdown(store.records()))
+    Path("results.md").write_text(to_markdown(store.records(), ci="bootstrap", compare="source_only"))
 """
 
 from __future__ import annotations
 
-import csv
 import io
 import math
 from collections import Counter
@@ -22,16 +25,29 @@ from typing import Any, Iterable, Sequence
 
 from rich.console import Console
 from rich.table import Table
-from rich.text import Text
 
 from zoo.errors import ConfigError
+from zoo.results.render import FORMATS, Cells, csv_text, rich_table, suite_prefix, to_text, visible
 from zoo.results.stats import group_value, summarize
 
 METRICS = ("accuracy", "balanced_accuracy", "f1", "auroc")
 TABLE_BY = ("suite", "task", "algorithm", "backbone", "selection")
-FORMATS = ("table", "markdown", "csv")
-_HEADERS = {"balanced_accuracy": "Balanced acc.", "auroc": "AUROC", "f1": "F1", "n": "n", "selection": "Selection"}
+NOT_PERCENT = ("nll",)  # shown as is (nats), not x100
+_HEADERS = {"balanced_accuracy": "Balanced acc.", "auroc": "AUROC", "f1": "F1", "n": "n", "selection": "Selection",
+            "ece": "ECE", "nll": "NLL"}
+_CI_LABELS = {"t": "t over seeds", "bootstrap": "bootstrap over seeds and test samples"}
 EMPTY = "–"
+SEEDS_ONLY = "*"
+
+
+def is_percent(metric: str, percent: bool = True) -> bool:
+    """Whether ``metric`` is shown x100 (every metric but NLL, when ``percent``).
+
+    Usage::
+
+        is_percent("ece"), is_percent("nll")   # (True, False)
+    """
+    return percent and metric.partition(":")[0] not in NOT_PERCENT
 
 
 def _header(name: str) -> str:
@@ -42,75 +58,82 @@ def _header(name: str) -> str:
 
 def _collect(records: Iterable[dict[str, Any]], metrics: Sequence[str], split: str, by: Sequence[str],
              ci: str | None = None, confidence: float = 0.95,
-             ) -> tuple[list[tuple[str, ...]], Counter, dict[str, dict[tuple, dict]]]:
-    """Group keys (sorted), runs per key (records that have the split) and summaries per metric and key."""
+             ) -> tuple[list[dict], list[tuple[str, ...]], Counter, dict[str, dict[tuple, dict]]]:
+    """Records with the split, group keys (sorted), runs per key and summaries per metric and key."""
     records = [record for record in records if split in record.get("metrics", {})]
     counts = Counter(tuple(group_value(record, field) for field in by) for record in records)
     summaries = {metric: {tuple(row[field] for field in by): row
                           for row in summarize(records, metric, split, by, ci=ci, confidence=confidence)}
                  for metric in metrics}
-    return sorted(counts), counts, summaries
+    return records, sorted(counts), counts, summaries
 
 
 def format_cell(row: dict[str, Any] | None, n_runs: int | None = None, *, percent: bool = True,
-                decimals: int = 1) -> str:
-    """``"87.3 ± 1.2"`` from a :func:`summarize` row (``"87.3"`` for one seed, ``"–"`` for none).
+                decimals: int = 1, ci: str | None = None) -> str:
+    """``"87.3 ± 1.2"`` from a :func:`summarize` row; with ``ci``, ``"87.3 [85.1, 89.5]"``.
+
+    ``"87.3"`` for one seed, ``"–"`` for none; a bootstrap interval over seeds only (no confusion matrix,
+    or AUROC/ECE/NLL) ends in ``*``; ``(n=2)`` when fewer values than runs.
 
     Usage::
 
         format_cell({"mean": 0.873, "std": 0.012, "n": 3})   # '87.3 ± 1.2'
+        format_cell({"mean": 0.9, "std": 0.1, "n": 3, "ci_low": 0.75, "ci_high": 1.0}, ci="t")  # '90.0 [75.0, 100.0]'
     """
     if row is None:
         return EMPTY
     scale = 100.0 if percent else 1.0
     text = f"{row['mean'] * scale:.{decimals}f}"
-    if not math.isnan(row["std"]):
+    if ci is not None:
+        if not (math.isnan(row["ci_low"]) or math.isnan(row["ci_high"])):
+            text += f" [{row['ci_low'] * scale:.{decimals}f}, {row['ci_high'] * scale:.{decimals}f}]"
+            text += SEEDS_ONLY if ci == "bootstrap" and row.get("ci_levels") == "seeds" else ""
+    elif not math.isnan(row["std"]):
         text += f" ± {row['std'] * scale:.{decimals}f}"
     if n_runs is not None and row["n"] < n_runs:
         text += f" (n={row['n']})"
     return text
 
 
-def _visible(by: Sequence[str], keys: list[tuple[str, ...]]) -> list[int]:
-    """Indices of the ``by`` columns to show: a suite column only when there are several suites."""
-    return [i for i, field in enumerate(by) if field != "suite" or len({key[i] for key in keys}) > 1]
-
-
-def _title(by: Sequence[str], keys: list[tuple[str, ...]], split: str, percent: bool) -> str:
+def _title(by: Sequence[str], keys: list[tuple[str, ...]], split: str, percent: bool, ci: str | None) -> str:
     unit = ", %" if percent else ""
-    suites = {key[by.index("suite")] for key in keys} if "suite" in by else set()
-    where = f"{next(iter(suites))}, " if len(suites) == 1 else ""
-    return f"{where}{split}: mean ± std over seeds{unit}"
+    what = f"mean [95% CI, {_CI_LABELS[ci]}]" if ci else "mean ± std over seeds"
+    return f"{suite_prefix(by, keys)}{split}: {what}{unit}"
 
 
-def _cells(records, metrics, split, by, percent):
-    keys, counts, summaries = _collect(records, metrics, split, by)
-    shown = _visible(by, keys)
+def _cells(records, metrics, split, by, percent, ci=None, compare=None) -> Cells:
+    records, keys, counts, summaries = _collect(records, metrics, split, by, ci=ci)
+    shown = visible(by, keys)
     header = [_header(by[i]) for i in shown] + ["n"] + [_header(metric) for metric in metrics]
     body = [[key[i] for i in shown] + [str(counts[key])]
-            + [format_cell(summaries[metric].get(key), counts[key], percent=percent) for metric in metrics]
+            + [format_cell(summaries[metric].get(key), counts[key], percent=is_percent(metric, percent), ci=ci,
+                           decimals=1 if is_percent(metric, percent) else 3)
+               for metric in metrics]
             for key in keys]
-    return header, body, _title(by, keys, split, percent)
+    cells = Cells(header, body, _title(by, keys, split, percent, ci), n_left=len(shown))
+    if ci == "bootstrap" and any(SEEDS_ONLY in cell for row in body for cell in row[len(shown) + 1:]):
+        cells.captions.append(f"{SEEDS_ONLY} bootstrap over seeds only: AUROC, ECE and NLL need per-sample scores, "
+                              "and runs without a confusion matrix cannot resample test samples")
+    if compare and metrics:
+        from zoo.results.compare import add_gain_columns
+
+        add_gain_columns(cells, records, keys, counts, compare, metrics[0], split, by,
+                         percent=is_percent(metrics[0], percent), header=_header(metrics[0]))
+    return cells
 
 
 def results_table(records: Iterable[dict[str, Any]], metrics: Sequence[str] = METRICS, split: str = "target_test",
-                  by: Sequence[str] = TABLE_BY, *, percent: bool = True, title: str | None = None) -> Table:
+                  by: Sequence[str] = TABLE_BY, *, percent: bool = True, title: str | None = None,
+                  ci: str | None = None, compare: str | None = None) -> Table:
     """A ``rich`` table of the records: group columns, ``n`` (seeds), one "mean ± std" column per metric.
 
     Usage::
 
-        Console().print(results_table(records, metrics=("accuracy", "auroc"), split="target_test"))
+        Console().print(results_table(records, metrics=("accuracy", "auroc"), split="target_test", ci="t"))
     """
-    header, body, default_title = _cells(records, metrics, split, by, percent)
-    table = Table(title=Text(title or default_title))  # Text: no rich markup, "[pretrained=true]" stays
-    n_groups = len(header) - 1 - len(metrics)
-    for index, name in enumerate(header):
-        table.add_column(Text(name), justify="left" if index < n_groups else "right", no_wrap=index >= n_groups)
-    for row in body:
-        table.add_row(*map(Text, row))
-    if not body:
-        table.caption = Text(f"no results with metrics for split {split!r}")
-    return table
+    cells = _cells(records, metrics, split, by, percent, ci, compare)
+    cells.title = title or cells.title
+    return rich_table(cells, empty=f"no results with metrics for split {split!r}")
 
 
 def print_results_table(records: Iterable[dict[str, Any]], console: Console | None = None, **kwargs: Any) -> None:
@@ -123,54 +146,51 @@ def print_results_table(records: Iterable[dict[str, Any]], console: Console | No
     (console or Console()).print(results_table(records, **kwargs))
 
 
-def _escape(text: str) -> str:
-    return text.replace("|", "\\|")
-
-
 def to_markdown(records: Iterable[dict[str, Any]], metrics: Sequence[str] = METRICS, split: str = "target_test",
-                by: Sequence[str] = TABLE_BY, *, percent: bool = True) -> str:
-    """The same table as Markdown (a title line, then a pipe table).
+                by: Sequence[str] = TABLE_BY, *, percent: bool = True, ci: str | None = None,
+                compare: str | None = None) -> str:
+    """The same table as Markdown (a title line, a pipe table, then any caption lines in italics).
 
     Usage::
 
-        Path("RESULTS.md").write_text(to_markdown(records))
+        Path("RESULTS.md").write_text(to_markdown(records, ci="t"))
     """
-    header, body, title = _cells(records, metrics, split, by, percent)
-    n_groups = len(header) - 1 - len(metrics)
-    lines = [f"**{title}**", "", "| " + " | ".join(map(_escape, header)) + " |",
-             "|" + "|".join("---" if i < n_groups else "---:" for i in range(len(header))) + "|"]
-    lines += ["| " + " | ".join(map(_escape, row)) + " |" for row in body]
-    return "\n".join(lines) + "\n"
-
-
-def _number(value: float) -> str:
-    return "" if value is None or math.isnan(value) else format(float(value), ".12g")  # no 0.09999999999999998
+    return to_text(_cells(records, metrics, split, by, percent, ci, compare), "markdown")
 
 
 def to_csv(records: Iterable[dict[str, Any]], metrics: Sequence[str] = METRICS, split: str = "target_test",
-           by: Sequence[str] = TABLE_BY, *, confidence: float = 0.95) -> str:
+           by: Sequence[str] = TABLE_BY, *, confidence: float = 0.95, ci: str = "t",
+           compare: str | None = None) -> str:
     """CSV with raw fractions: the group columns, ``split``, ``n``, then per metric mean, std, n, ci_low, ci_high.
 
-    The interval is the Student-t one (``confidence``); empty cells mean "undefined" (one seed, no value).
+    The interval is the Student-t one (``ci="t"``) or the bootstrap (``ci="bootstrap"``, which adds a
+    ``METRIC_ci_levels`` column: ``seeds+samples`` or ``seeds``) at ``confidence``; empty cells mean
+    "undefined" (one seed, no value). ``compare`` adds the paired gain on the first metric: gain, its
+    t-interval, n_pairs, p_signflip and p_t.
 
     Usage::
 
-        Path("results.csv").write_text(to_csv(records))
+        Path("results.csv").write_text(to_csv(records, ci="bootstrap", compare="source_only"))
     """
-    keys, counts, summaries = _collect(records, metrics, split, by, ci="t", confidence=confidence)
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow([*by, "split", "n"] + [f"{metric}_{part}" for metric in metrics
-                                           for part in ("mean", "std", "n", "ci_low", "ci_high")])
+    records, keys, counts, summaries = _collect(records, metrics, split, by, ci=ci, confidence=confidence)
+    parts = ("mean", "std", "n", "ci_low", "ci_high") + (("ci_levels",) if ci == "bootstrap" else ())
+    header = [*by, "split", "n"] + [f"{metric}_{part}" for metric in metrics for part in parts]
+    rows = []
     for key in keys:
-        cells = [*key, split, counts[key]]
+        cells: list[Any] = [*key, split, counts[key]]
         for metric in metrics:
             row = summaries[metric].get(key)
-            cells += (["", "", 0, "", ""] if row is None else
-                      [_number(row["mean"]), _number(row["std"]), row["n"], _number(row["ci_low"]),
-                       _number(row["ci_high"])])
-        writer.writerow(cells)
-    return out.getvalue()
+            cells += (["", "", 0, "", "", ""][:len(parts)] if row is None else
+                      [row["mean"], row["std"], row["n"], row["ci_low"], row["ci_high"], row["ci_levels"]][:len(parts)])
+        rows.append(cells)
+    if compare and metrics:
+        from zoo.results.compare import GAIN_FIELDS, gains_by_key
+
+        gains = gains_by_key(records, compare, metrics[0], split, by)
+        header += [f"{metrics[0]}_{name}" for name in GAIN_FIELDS]
+        for key, cells in zip(keys, rows):
+            cells += [gains[key][name] if key in gains else "" for name in GAIN_FIELDS]
+    return csv_text(header, rows)
 
 
 def format_results(records: Iterable[dict[str, Any]], fmt: str = "table", *, width: int = 160,
@@ -179,7 +199,7 @@ def format_results(records: Iterable[dict[str, Any]], fmt: str = "table", *, wid
 
     Usage::
 
-        sys.stdout.write(format_results(records, args.format, split="target_test"))
+        sys.stdout.write(format_results(records, args.format, split="target_test", ci="t"))
     """
     if fmt == "csv":
         return to_csv(records, **kwargs)

@@ -1,0 +1,259 @@
+"""Paired comparison against a baseline: the transfer gain over the same tasks and seeds, with p-values.
+
+A run of an algorithm and the baseline's run with the same task and seed form a pair (and, for a fair
+comparison, the same suite, backbone and selection rule: every table field except the one compared). The
+gain is the mean paired difference ``algorithm - baseline``; pairing removes what the two runs share (the
+seed's data order and initialisation, the task's difficulty), which a comparison of two means would not.
+
+Two two-sided tests of "no difference", both over the pairs:
+
+- the **paired t-test**: ``t = mean(d) / (sd(d) / sqrt(n))`` on ``n - 1`` degrees of freedom; exact when the
+  differences are normal, and it has power with 3-5 pairs, by leaning on that assumption;
+- the **sign-flip permutation test**: under "no difference" each ``d_i`` is as likely ``+|d_i|`` as
+  ``-|d_i|``; ``p`` is the share of the ``2^n`` sign patterns whose ``|sum|`` reaches the observed one (all
+  of them when ``n <= 16``, else 10,000 seeded random patterns, ``p = (1 + hits) / (1 + 10,000)``). Exact
+  without assuming normality, but with n pairs no p is below ``2 / 2^n`` (0.25 for 3 seeds, 0.0625 for 5).
+
+The tables print the sign-flip p (no distributional assumption; its floor is the honest price of few seeds);
+CSV carries both. ``over="task"`` pools the pairs of every task (n = tasks x seeds) into one test per
+algorithm, the headline "does it help across the benchmark" number.
+
+Usage::
+
+    rows = compare(records, baseline="source_only", metric="balanced_accuracy")
+    rows[0]   # {'task': ..., 'algorithm': 'dann', 'n_pairs': 5, 'gain': 0.031, 'p_signflip': 0.0625, 'p_t': 0.012, ...}
+    compare(records, "task=scratch-breast")            # compare tasks (pretraining chains) against one task
+    compare(records, "source_only", over="task")       # pooled across tasks, one row per algorithm
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections import defaultdict
+from typing import Any, Iterable, Sequence
+
+from zoo.errors import ConfigError
+from zoo.results.stats import DEFAULT_BY, _metric_value, group_value, mean_std
+
+logger = logging.getLogger(__name__)
+
+GAIN_FIELDS = ("gain", "gain_ci_low", "gain_ci_high", "n_pairs", "p_signflip", "p_t")
+EXACT_UP_TO = 16
+N_FLIPS = 10_000
+AXES = ("algorithm", "task", "backbone", "selection")
+
+
+def paired_t_test(diffs: Sequence[float]) -> float:
+    """Two-sided p of the paired t-test on differences ``d`` (NaN below two pairs).
+
+    All differences equal: p = 1 if they are 0, else 0 (t is infinite).
+
+    Usage::
+
+        paired_t_test([0.02, 0.03, 0.01])   # t = 0.02 / (0.01 / sqrt 3) = 3.46 on 2 df -> p = 0.074
+    """
+    n = len(diffs)
+    if n < 2:
+        return math.nan
+    mean, std = mean_std(list(diffs))
+    if std == 0:
+        return 1.0 if mean == 0 else 0.0
+    from scipy.stats import t as student_t  # lazy: scipy only when a test is asked for
+
+    return float(2 * student_t.sf(abs(mean) / (std / math.sqrt(n)), n - 1))
+
+
+def sign_flip_test(diffs: Sequence[float], *, n_flips: int = N_FLIPS, seed: int = 0,
+                   exact_up_to: int = EXACT_UP_TO) -> float:
+    """Two-sided p of the sign-flip permutation test of "differences symmetric about 0" (NaN with no pairs).
+
+    Exact over all ``2^n`` sign patterns when ``n <= exact_up_to``; otherwise ``n_flips`` random patterns
+    (seeded) and ``p = (1 + hits) / (1 + n_flips)`` (Phipson & Smyth 2010: never 0, valid).
+
+    Usage::
+
+        sign_flip_test([1.0, 2.0, 3.0])   # 2 of the 8 patterns reach |sum| = 6 -> 0.25
+    """
+    import numpy as np
+
+    d = np.asarray(diffs, dtype=np.float64)  # (n,)
+    n = len(d)
+    if n == 0:
+        return math.nan
+    observed = abs(d.sum())
+    tolerance = 1e-9 * (np.abs(d).sum() + 1e-300)  # equal sums in exact arithmetic must count as reached
+    if n <= exact_up_to:
+        bits = (np.arange(2 ** n)[:, None] >> np.arange(n)) & 1  # (2^n, n): every sign pattern once
+        sums = np.abs((1 - 2 * bits) @ d)  # (2^n,)
+        return float(np.mean(sums >= observed - tolerance))
+    rng = np.random.default_rng(seed)
+    hits = 0
+    for start in range(0, n_flips, 2000):  # chunks bound memory at 2000 x n signs
+        signs = rng.choice(np.array([-1.0, 1.0]), size=(min(2000, n_flips - start), n))
+        hits += int(np.sum(np.abs(signs @ d) >= observed - tolerance))
+    return (1 + hits) / (1 + n_flips)
+
+
+def parse_baseline(text: str) -> tuple[str, str]:
+    """``"source_only"`` -> ("algorithm", "source_only"); ``"task=scratch-breast"`` -> ("task", "scratch-breast").
+
+    Usage::
+
+        axis, value = parse_baseline(args.compare)
+    """
+    field, sep, value = text.partition("=")
+    if not sep:
+        field, value = "algorithm", text
+    field, value = field.strip(), value.strip()
+    if field not in AXES or not value:
+        raise ConfigError(f"--compare takes an algorithm name or FIELD=VALUE with FIELD one of "
+                          f"{', '.join(AXES)}, got {text!r}")
+    return field, value
+
+
+def check_baseline(records: Sequence[dict[str, Any]], baseline: str) -> tuple[str, str]:
+    """Parse ``baseline`` and check that some run has it; raise a one-line ConfigError naming what exists.
+
+    Usage::
+
+        axis, value = check_baseline(records, "source_only")   # ('algorithm', 'source_only')
+    """
+    axis, value = parse_baseline(baseline)
+    present = sorted({group_value(r, axis) for r in records})
+    if value not in present:
+        raise ConfigError(f"no runs with {axis} {value!r} to compare against; {axis}s there: {', '.join(present)}")
+    return axis, value
+
+
+def _per_seed(records, metric, split, by) -> dict[tuple, dict[str, float]]:
+    """{row key: {seed: value}}; several runs with one seed in a row are averaged (and logged)."""
+    values: dict[tuple, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    for record in records:
+        value = _metric_value(record, split, metric)
+        if value is not None:
+            values[tuple(group_value(record, f) for f in by)][str(record.get("seed"))].append(value)
+    out = {}
+    for key, seeds in values.items():
+        if any(len(v) > 1 for v in seeds.values()):
+            logger.warning("%s: several runs share a seed; their mean is paired", dict(zip(by, key)))
+        out[key] = {seed: math.fsum(v) / len(v) for seed, v in seeds.items()}
+    return out
+
+
+def _test_row(pairs: list[tuple[str, str, float]], n_flips: int, seed: int) -> dict[str, Any]:
+    diffs = [d for _, _, d in sorted(pairs)]  # sorted by (task, seed): same pairs, same random flips
+    gain, std = mean_std(diffs)
+    if len(diffs) >= 2:
+        from scipy.stats import t as student_t
+
+        half = float(student_t.ppf(0.975, len(diffs) - 1)) * std / math.sqrt(len(diffs))
+    else:
+        half = math.nan
+    return {"n_pairs": len(diffs), "gain": gain, "gain_std": std, "gain_ci_low": gain - half,
+            "gain_ci_high": gain + half, "p_signflip": sign_flip_test(diffs, n_flips=n_flips, seed=seed),
+            "p_t": paired_t_test(diffs), "pairs": sorted(pairs)}
+
+
+def compare(records: Iterable[dict[str, Any]], baseline: str, metric: str = "accuracy", split: str = "target_test",
+            by: Sequence[str] = DEFAULT_BY, *, over: str | None = None, n_flips: int = N_FLIPS,
+            seed: int = 0) -> list[dict[str, Any]]:
+    """Paired gain of every row over the baseline row that differs from it only in the compared field.
+
+    ``baseline``: an algorithm name, or ``FIELD=VALUE`` (FIELD: algorithm, task, backbone, selection).
+    Returns one dict per compared row (the ``by`` fields, ``baseline``, ``n_pairs``, ``gain`` (fraction,
+    ``algorithm - baseline``), its 95% t-interval ``gain_ci_low/high``, ``p_signflip``, ``p_t``, ``pairs``
+    as (task, seed, difference)); rows without a matching baseline run are left out. ``over="task"``
+    pools all tasks into one row per remaining group. Raises ConfigError if no run is the baseline.
+
+    Usage::
+
+        for row in compare(records, "source_only", metric="accuracy"):
+            print(row["task"], row["algorithm"], 100 * row["gain"], row["p_signflip"])
+    """
+    records = list(records)
+    axis, value = check_baseline(records, baseline)
+    by = tuple(by)
+    if axis not in by or "task" not in by:
+        raise ConfigError(f"compare needs 'task' and {axis!r} among the grouping fields {by}")
+    if over not in (None, "task") or over == axis:
+        raise ConfigError(f"compare pools over 'task' only, and not when comparing tasks (got over={over!r})")
+    at = by.index(axis)
+    rows = _per_seed(records, metric, split, by)
+    pairs: dict[tuple, list[tuple[str, str, float]]] = defaultdict(list)  # group key -> [(task, seed, diff)]
+    task_at = by.index("task")
+    for key, seeds in rows.items():
+        if key[at] == value:
+            continue
+        base = rows.get((*key[:at], value, *key[at + 1:]), {})
+        group = key if over is None else tuple(k for i, k in enumerate(key) if i != task_at)
+        pairs[group] += [(key[task_at], seed, seeds[seed] - base[seed]) for seed in seeds if seed in base]
+    fields = by if over is None else tuple(f for f in by if f != "task")
+    out = [{**dict(zip(fields, group)), "baseline": value, "axis": axis, "metric": metric, "split": split,
+            **_test_row(found, n_flips, seed)} for group, found in sorted(pairs.items()) if found]
+    return out
+
+
+def format_gain(row: dict[str, Any] | None, n_runs: int | None = None, *, percent: bool = True) -> str:
+    """``"+2.3"`` percentage points (``"(n=3)"`` when fewer pairs than runs), ``"–"`` without pairs.
+
+    Usage::
+
+        format_gain({"gain": 0.023, "n_pairs": 5})   # '+2.3'
+    """
+    if row is None or math.isnan(row["gain"]):
+        return "–"
+    text = f"{row['gain'] * (100 if percent else 1):+.{1 if percent else 3}f}"
+    if n_runs is not None and row["n_pairs"] < n_runs:
+        text += f" (n={row['n_pairs']})"
+    return text
+
+
+def format_p(p: float | None) -> str:
+    """Three significant digits: ``"0.0625"``, ``"0.25"``, ``"<0.001"``; ``"–"`` when undefined.
+
+    Usage::
+
+        format_p(0.0625)   # '0.0625'
+    """
+    if p is None or math.isnan(p):
+        return "–"
+    return "<0.001" if p < 0.001 else f"{p:.3g}"
+
+
+def gains_by_key(records: Sequence[dict[str, Any]], baseline: str, metric: str, split: str,
+                 by: Sequence[str]) -> dict[tuple, dict[str, Any]]:
+    """:func:`compare` rows keyed by their ``by`` values (the results table's row keys).
+
+    Usage::
+
+        gains_by_key(records, "source_only", "accuracy", "target_test", TABLE_BY)[key]["p_signflip"]
+    """
+    return {tuple(row[f] for f in by): row for row in compare(records, baseline, metric, split, by)}
+
+
+def add_gain_columns(cells: Any, records: Sequence[dict[str, Any]], keys: list[tuple], counts: dict[tuple, int],
+                     baseline: str, metric: str, split: str, by: Sequence[str], *, percent: bool,
+                     header: str) -> None:
+    """Append "Δ METRIC vs BASELINE" (points) and "p" (sign-flip) columns to a results table's cells.
+
+    Usage::
+
+        add_gain_columns(cells, records, keys, counts, "source_only", "accuracy", "target_test", TABLE_BY,
+                         percent=True, header="Accuracy")
+    """
+    axis, value = parse_baseline(baseline)
+    gains = gains_by_key(records, baseline, metric, split, by)
+    at = list(by).index(axis)
+    cells.header += [f"Δ {header} vs {value}", "p"]
+    for key, row in zip(keys, cells.body):
+        if key[at] == value:
+            row += ["baseline", ""]
+        else:
+            found = gains.get(key)
+            row += [format_gain(found, counts[key], percent=percent), format_p(found["p_signflip"] if found else None)]
+    unit = "points" if percent else "units"
+    same = ", ".join(f for f in by if f not in (axis, "suite"))
+    cells.captions.append(f"Δ: mean difference ({unit}) from the {value!r} run with the same {same} and seed; "
+                          f"p: two-sided sign-flip test over those pairs (exact up to 16 pairs), "
+                          f"never below 2/2^n for n pairs; the paired t-test p is in --format csv")

@@ -2,7 +2,9 @@
 
 A suite names its domains (any registered dataset, optionally partitioned and shifted), its tasks
 (source -> target, label map, target label budget, algorithms) and defaults (backbone, training,
-seeds, model selection). ``key=value`` overrides from the command line replace defaults.
+seeds, model selection). ``key=value`` overrides from the command line replace defaults. A ``sweep``
+block (top level or per task) turns each task x algorithm into seeded random-search trials
+(``zoo.bench.sweep``).
 
 Usage::
 
@@ -23,10 +25,11 @@ from typing import Any
 import yaml
 
 from zoo.bench.suites_registry import find_suite_file
+from zoo.bench.sweep import check_space_algorithms, parse_sweep
 from zoo.bench.yaml_lines import YamlDoc, load_yaml_with_lines
 from zoo.errors import ConfigError
 
-TOP_LEVEL = {"suite", "version", "description", "citation", "defaults", "domains", "tasks", "presets"}
+TOP_LEVEL = {"suite", "version", "description", "citation", "defaults", "domains", "tasks", "presets", "sweep"}
 TRAIN_DEFAULTS: dict[str, Any] = {
     "epochs": 5,
     "batch_size": 128,
@@ -98,6 +101,7 @@ class Suite:
     tasks: list[TaskSpec]
     defaults: dict[str, Any]
     task_defaults: dict[str, dict[str, Any]] = field(default_factory=dict)
+    sweeps: dict[str, Any] = field(default_factory=dict)  # task name -> zoo.bench.sweep.SweepSpec
 
     def runs(self, tasks: list[str] | None = None, algorithms: list[str] | None = None) -> list[RunSpec]:
         """All runs, task by task, algorithm by algorithm, seed by seed (optionally filtered)."""
@@ -115,6 +119,11 @@ class Suite:
             settings = self.task_defaults.get(task.name, self.defaults)
             for algorithm in task.algorithms:
                 if algorithms and algorithm not in algorithms:
+                    continue
+                if task.name in self.sweeps:  # random search: trials x seeds (zoo.bench.sweep)
+                    from zoo.bench.sweep import expand_sweep
+
+                    specs.extend(expand_sweep(self, task, algorithm, settings, self.sweeps[task.name]))
                     continue
                 for seed in settings["seeds"]:
                     specs.append(resolve_run(self, task, algorithm, int(seed), settings))
@@ -316,12 +325,19 @@ def validate_suite(doc: YamlDoc, overrides: list[str] | None = None, preset: str
                                                             f"{{part: 0, of: 2, seed: 0}}; got {spec['partition']!r}")
     _check_type(doc, ("tasks",), data["tasks"], (list,), "a list of tasks")
     defaults = _validate_settings(doc, data.get("defaults") or {}, ("defaults",))
-    tasks, task_defaults = [], {}
+    tasks, task_defaults, sweeps = [], {}, {}
+    top_sweep = parse_sweep(doc, data.get("sweep"), ("sweep",))
     for i, raw in enumerate(data["tasks"]):
         task = _validate_task(doc, raw, i, domains)
         tasks.append(task)
         own = {k: v for k, v in raw.items() if k in DEFAULTS}
         task_defaults[task.name] = _validate_settings(doc, _merge(data.get("defaults") or {}, own), ("tasks", i))
+        sweep = parse_sweep(doc, raw["sweep"], ("tasks", i, "sweep"), top_sweep) if "sweep" in raw else top_sweep
+        if sweep is not None:
+            sweeps[task.name] = sweep
+            if isinstance(raw.get("sweep"), dict) and "hparams_space" in raw["sweep"]:  # its own, not inherited
+                check_space_algorithms(doc, sweep, ("tasks", i, "sweep"), set(task.algorithms))
+    check_space_algorithms(doc, top_sweep, ("sweep",), {a for t in tasks for a in t.algorithms})
     names = [t.name for t in tasks]
     if len(set(names)) != len(names):
         raise doc.error(("tasks",), f"task names must be unique, got {names}")
@@ -334,6 +350,7 @@ def validate_suite(doc: YamlDoc, overrides: list[str] | None = None, preset: str
         tasks=tasks,
         defaults=defaults,
         task_defaults=task_defaults,
+        sweeps=sweeps,
     )
 
 

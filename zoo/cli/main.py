@@ -15,10 +15,10 @@ import argparse
 import sys
 
 from zoo import __version__
-from zoo.cli import doctor, listing, plugins, results, run
+from zoo.cli import doctor, listing, plugins, results, run, sweep_summary
 from zoo.errors import MedzooError
 
-SUBCOMMANDS = (listing, run, results, plugins, doctor)
+SUBCOMMANDS = (listing, run, results, sweep_summary, plugins, doctor)
 
 EPILOG = """examples:
   medzoo list                       every backbone, algorithm, dataset and suite
@@ -26,6 +26,8 @@ EPILOG = """examples:
   medzoo run quick train.epochs=1 seeds=[0]
   accelerate launch --multi_gpu --num_processes 2 -m zoo.cli.main run quick
   medzoo results                    mean +- std over seeds of everything in ./medzoo-runs
+  medzoo run my-sweep.yaml --launcher workers --workers 4   random search on 4 local processes
+  medzoo sweep-summary              best trial per task x algorithm, chosen on validation
   medzoo doctor                     environment, devices, data files found and verified
 """
 

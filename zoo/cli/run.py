@@ -1,18 +1,24 @@
 """``medzoo run SUITE [key=value ...]``: run a benchmark suite and print its results table.
 
-Finished runs (same resolved config) are skipped, so rerunning resumes an interrupted suite. Under
-``accelerate launch`` every process trains and the main process writes.
+Finished runs (same resolved config) are skipped, so rerunning resumes an interrupted suite or sweep.
+Under ``accelerate launch`` every process trains and the main process writes. ``--launcher`` picks who
+trains the runs (``zoo.runner.launchers``): this process (``local``), N local worker processes
+(``workers``) or one submitit job per run (``submitit``: Slurm, or its local/debug executors). A suite
+with a ``sweep`` block ends with its best trials, chosen on validation.
 
 Usage::
 
     medzoo run quick
     medzoo run quick train.epochs=1 seeds=[0] --task pneumonia-shift-unsup
     accelerate launch --num_processes 2 -m zoo.cli.main run quick
+    medzoo run my-sweep.yaml --launcher workers --workers 4
+    medzoo run my-sweep.yaml --launcher submitit --partition gpu --gpus-per-job 1 --time 120 --workers 32
 """
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from zoo.cli.common import add_data_dir, add_output_dir
 
@@ -25,14 +31,78 @@ examples:
   medzoo run quick --preset full
   medzoo run ./my-suite.yaml --data-dir ~/data -o results/mine
   medzoo run quick --mixed-precision bf16
+  medzoo run quick sweep.trials=8 --launcher workers --workers 2     # random search, 2 local processes
+  medzoo run ./sweep.yaml --launcher submitit --partition gpu --gpus-per-job 1 --time 120 --workers 16
+  medzoo run ./sweep.yaml --launcher submitit --cluster local --workers 2   # submitit without Slurm
+
+A killed sweep resumes with the same command (any launcher): finished runs are skipped.
 """
+
+SUBMITIT_ONLY = ("cluster", "partition", "gpus_per_job", "cpus_per_job", "mem_gb", "time", "slurm", "submitit_folder")
+
+
+def _slurm_options(items: list[str]) -> dict:
+    """``--slurm account=lab --slurm qos=high`` -> {'account': 'lab', 'qos': 'high'} (values parsed as YAML)."""
+    import yaml
+
+    from zoo.errors import ConfigError
+
+    options = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--slurm '{item}' must look like KEY=VALUE, e.g. --slurm account=mylab")
+        options[key.strip().replace("-", "_")] = yaml.safe_load(raw)
+    return options
+
+
+def make_cli_launcher(args: argparse.Namespace):
+    """The launcher the options ask for (``None``: the local loop); options of another launcher are errors."""
+    from zoo.errors import ConfigError
+    from zoo.runner.launchers import make_launcher
+
+    if args.launcher != "submitit":
+        given = [f"--{name.replace('_', '-')}" for name in SUBMITIT_ONLY if getattr(args, name) is not None]
+        if given:
+            raise ConfigError(f"{', '.join(given)}: only for --launcher submitit (got --launcher {args.launcher})")
+        return make_launcher(args.launcher, args.workers, args.threads)
+
+    def given(name: str, default):  # submitit options default to None on the parser, so misuse shows
+        value = getattr(args, name)
+        return default if value is None else value
+
+    return make_launcher("submitit", args.workers, args.threads, cluster=given("cluster", "auto"),
+                         folder=args.submitit_folder, partition=args.partition, gpus_per_job=given("gpus_per_job", 0),
+                         cpus_per_job=args.cpus_per_job, mem_gb=args.mem_gb, time_min=given("time", 240),
+                         slurm_options=_slurm_options(args.slurm or []))
+
+
+def print_summary(records: list, console) -> None:
+    """Sweep records: the best trial of each task x algorithm; other records: the usual results table."""
+    from zoo.results.table import print_results_table
+
+    plain = [r for r in records if "sweep" not in r]
+    swept = [r for r in records if "sweep" in r]
+    if plain or not swept:
+        print_results_table(plain, console=console)
+    if swept:
+        from zoo.cli.sweep_summary import render, summary_rows
+        from zoo.results.best_trial import best_trials
+
+        render(summary_rows(best_trials(swept)), "table", "target_test", "accuracy", console=console)
 
 
 def run(args: argparse.Namespace) -> int:
     from zoo.bench.suite import load_suite
-    from zoo.results.table import print_results_table
     from zoo.runner.suite_runner import run_suite
 
+    launcher = make_cli_launcher(args)  # option mistakes first, before the suite is expanded
+    if launcher is not None:
+        launcher.check(args.output_dir)
+    if launcher is None and args.threads is not None:  # the local loop trains here; workers and jobs set theirs
+        from zoo.runner.launchers import set_threads
+
+        set_threads(args.threads)
     overrides = list(args.overrides)
     if args.mixed_precision:  # sugar for the override: precision changes results, so it is part of the run id
         overrides.append(f"train.mixed_precision={args.mixed_precision}")
@@ -46,6 +116,7 @@ def run(args: argparse.Namespace) -> int:
         tasks=args.task,
         algorithms=args.algorithm,
         show_progress=not args.no_progress,
+        launcher=launcher,
     )
     from accelerate import PartialState
 
@@ -53,7 +124,7 @@ def run(args: argparse.Namespace) -> int:
         from zoo.cli.common import stdout_console
 
         console = stdout_console()
-        print_results_table(records, console=console)
+        print_summary(records, console)
         console.print(f"{len(records)} runs in {args.output_dir / 'results.jsonl'} "
                       f"(checkpoints in {args.output_dir / 'runs'}); `medzoo results -o {args.output_dir}` shows them again")
     return 0
@@ -75,6 +146,26 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                         help="download missing official dataset files (md5-verified) into the data folder")
     parser.add_argument("--cpu", action="store_true", help="train on CPU even if a GPU is available")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    launch = parser.add_argument_group("launchers", "who trains the runs; any of them resumes a killed sweep")
+    launch.add_argument("--launcher", choices=("local", "workers", "submitit"), default="local",
+                        help="local: one run after the other here (default); workers: N local processes; "
+                             "submitit: one job per run (Slurm, or --cluster local)")
+    launch.add_argument("--workers", type=int, default=None,
+                        help="workers: processes (default 2); submitit: jobs at once (default: all on Slurm, 1 local)")
+    launch.add_argument("--threads", type=int, default=None,
+                        help="CPU threads of each process that trains (default: torch's own for local; "
+                             "the CPUs divided among workers or local jobs)")
+    launch.add_argument("--cluster", choices=("auto", "slurm", "local", "debug"), default=None,
+                        help="submitit executor: auto = Slurm if available, else local (default auto)")
+    launch.add_argument("--partition", help="Slurm partition")
+    launch.add_argument("--gpus-per-job", type=int, default=None, help="GPUs per job (default 0)")
+    launch.add_argument("--cpus-per-job", type=int, default=None, help="CPUs per job (Slurm cpus_per_task)")
+    launch.add_argument("--mem-gb", type=float, default=None, help="memory per job in GB")
+    launch.add_argument("--time", type=int, default=None, help="time limit per job in minutes (default 240)")
+    launch.add_argument("--slurm", action="append", metavar="KEY=VALUE",
+                        help="any other Slurm option, e.g. --slurm account=mylab --slurm qos=high (repeatable)")
+    launch.add_argument("--submitit-folder", type=Path, default=None,
+                        help="where submitit keeps job pickles and logs (default: OUTPUT/submitit)")
     add_data_dir(parser)
     add_output_dir(parser)
     parser.set_defaults(func=run)

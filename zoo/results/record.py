@@ -41,7 +41,7 @@ REQUIRED_FIELDS = (
     "schema_version", "run_id", "suite", "task", "algorithm", "backbone", "hparams", "train", "seed",
     "selection", "metrics", "timings", "provenance", "created_at",
 )
-OPTIONAL_FIELDS = ("curves", "checkpoint", "stages")
+OPTIONAL_FIELDS = ("curves", "checkpoint", "stages", "sweep")
 FIELDS = REQUIRED_FIELDS + OPTIONAL_FIELDS
 
 # The usual metric names; a split may carry more (anything numeric, or nested like per_class).

@@ -101,7 +101,7 @@ def _record(run: RunSpec, outcome, checkpoint: str | None, total_s: float, proce
     if "dev" in outcome.history[-1]["val"]:  # label-free selection: its score, where it was computed (else None)
         curves["dev_score"] = [h["val"].get("dev", {}).get("score") for h in outcome.history]
     provenance = collect_provenance(num_processes=processes)
-    return make_record(
+    record = make_record(
         run_id=run.run_id,
         suite=config["suite"],
         task={
@@ -129,6 +129,52 @@ def _record(run: RunSpec, outcome, checkpoint: str | None, total_s: float, proce
         checkpoint=checkpoint,
         stages=outcome.stages,
     )
+    if "sweep" in config:  # which random-search trial this run is (zoo.results.best_trial groups by it)
+        record["sweep"] = dict(config["sweep"])
+    return record
+
+
+def run_label(run: RunSpec) -> str:
+    """``task algorithm seed 0`` (``... trial 3`` in a sweep), for progress bars and logs."""
+    trial = run.config.get("sweep", {}).get("trial")
+    return f"{run.task.name} {run.algorithm} seed {run.seed}" + (f" trial {trial}" if trial is not None else "")
+
+
+def train_and_record(run: RunSpec, accelerator, store, data_dir: Path | None, download: bool,
+                     show_progress: bool) -> dict[str, Any] | None:
+    """Train one run (after its pretraining steps); the main process saves its checkpoint and appends its record.
+
+    Every launcher trains a run through here: the sequential loop below, worker processes and cluster jobs
+    (``zoo.runner.launchers``). Returns the record on the main process, else ``None``.
+
+    Usage::
+
+        record = train_and_record(run, make_accelerator(), ResultStore("medzoo-runs"), None, False, False)
+    """
+    from zoo.bench.task_data import build_task_data
+    from zoo.runner.checkpoint import save_checkpoint
+    from zoo.runner.loop import train_run
+    from zoo.runner.pretrain import pretrain_backbone
+
+    started = time.perf_counter()
+    data = build_task_data(run.config, data_dir, download)
+    backbone_state, pretrain_stages = pretrain_backbone(run, data.target, accelerator, store.root, data_dir,
+                                                        download, show_progress)
+    outcome = train_run(run, data, accelerator, show_progress=show_progress, backbone_state=backbone_state)
+    outcome.stages = pretrain_stages + outcome.stages
+    if not accelerator.is_main_process:
+        return None
+    run_dir = store.run_dir(run.run_id)
+    meta = {"run": run.config, "label_names": data.label_names, "selection": outcome.selection,
+            "backbone": outcome.backbone_config}
+    save_checkpoint(run_dir, outcome.best_state, meta)
+    checkpoint = str(run_dir.relative_to(store.root) / "model.safetensors")
+    record = _record(run, outcome, checkpoint, time.perf_counter() - started, accelerator.num_processes)
+    store.append(record)
+    target = outcome.metrics["target_test"]
+    logger.info("%s: target-test accuracy %.4f (selected %s epoch %d by %s)", run_label(run), target["accuracy"],
+                outcome.selection["stage"], outcome.selection["epoch"], outcome.selection["rule"])
+    return record
 
 
 def run_suite(
@@ -140,16 +186,19 @@ def run_suite(
     tasks: list[str] | None = None,
     algorithms: list[str] | None = None,
     show_progress: bool = True,
+    launcher=None,
 ) -> list[dict[str, Any]]:
-    """Train every unfinished run of ``suite``; return the records of all its (selected) runs."""
+    """Train every unfinished run of ``suite``; return the records of all its (selected) runs.
+
+    ``launcher``: ``None`` trains the runs one after the other in this process (and in every process of
+    an ``accelerate launch``); a launcher of ``zoo.runner.launchers`` hands them to worker processes or
+    cluster jobs instead, after the same checks.
+    """
     from tqdm.auto import tqdm
 
     from zoo.bench.task_data import build_task_data
     from zoo.results.store import ResultStore
-    from zoo.runner.checkpoint import save_checkpoint
     from zoo.runner.init_from import check_init
-    from zoo.runner.pretrain import pretrain_backbone
-    from zoo.runner.loop import train_run
 
     runs = suite.runs(tasks=tasks, algorithms=algorithms)  # validates names and hparams before any work
     precisions = {run.config["train"]["mixed_precision"] for run in runs}
@@ -157,6 +206,9 @@ def run_suite(
         raise ConfigError(f"tasks of one suite run must share train.mixed_precision, got {sorted(precisions)}")
     accelerator = make_accelerator(precisions.pop() if precisions else "no", cpu)
     mixed_precision = accelerator.mixed_precision
+    if launcher is not None and accelerator.num_processes > 1:
+        raise ConfigError(f"--launcher {launcher.name} starts its own processes; run it without accelerate launch "
+                          "(accelerate launch ... medzoo run trains each run on several processes instead)")
     store = ResultStore(output_dir)
     if accelerator.is_main_process:
         store.check_writable()  # first: a wrong -o should not cost a data check
@@ -178,28 +230,17 @@ def run_suite(
             suite.name, suite.version, len(runs), len(runs) - len(todo), len(todo),
             accelerator.device, accelerator.num_processes, mixed_precision,
         )
-    bar = tqdm(todo, desc=f"suite {suite.name}", unit="run", disable=not (show_progress and accelerator.is_main_process))
-    for run in bar:
-        bar.set_postfix_str(f"{run.task.name} {run.algorithm} seed {run.seed}")
-        started = time.perf_counter()
-        data = build_task_data(run.config, data_dir, download)
-        backbone_state, pretrain_stages = pretrain_backbone(run, data.target, accelerator, store.root, data_dir,
-                                                            download, show_progress)
-        outcome = train_run(run, data, accelerator, show_progress=show_progress, backbone_state=backbone_state)
-        outcome.stages = pretrain_stages + outcome.stages
-        if accelerator.is_main_process:
-            run_dir = store.run_dir(run.run_id)
-            meta = {"run": run.config, "label_names": data.label_names, "selection": outcome.selection,
-                    "backbone": outcome.backbone_config}
-            save_checkpoint(run_dir, outcome.best_state, meta)
-            checkpoint = str(run_dir.relative_to(store.root) / "model.safetensors")
-            store.append(_record(run, outcome, checkpoint, time.perf_counter() - started, accelerator.num_processes))
-            target = outcome.metrics["target_test"]
-            logger.info("%s %s seed %d: target-test accuracy %.4f (selected %s epoch %d by %s)",
-                        run.task.name, run.algorithm, run.seed, target["accuracy"],
-                        outcome.selection["stage"], outcome.selection["epoch"], outcome.selection["rule"])
-        accelerator.wait_for_everyone()
-    bar.close()
+    if launcher is not None:
+        launcher.launch(todo, output_dir=store.root, data_dir=data_dir, download=download, cpu=cpu,
+                        mixed_precision=mixed_precision, show_progress=show_progress)
+    else:
+        bar = tqdm(todo, desc=f"suite {suite.name}", unit="run",
+                   disable=not (show_progress and accelerator.is_main_process))
+        for run in bar:
+            bar.set_postfix_str(run_label(run))
+            train_and_record(run, accelerator, store, data_dir, download, show_progress)
+            accelerator.wait_for_everyone()
+        bar.close()
     wanted = {r.run_id for r in runs}
     records = [r for r in store.records() if r["run_id"] in wanted]
     accelerator.end_training()  # tears down the process group cleanly (gloo aborts at exit otherwise)

@@ -1,0 +1,246 @@
+"""Launchers: who trains the unfinished runs of a suite (``medzoo run --launcher local|workers|submitit``).
+
+- ``local`` (``None`` here): today's loop, one run after the other in this process (or in every process
+  of an ``accelerate launch``, which is how one run uses several GPUs).
+- ``workers``: N local worker processes share the runs, each a fresh ``spawn``-ed interpreter that trains
+  one run at a time through the same ``train_and_record`` path; the CPU threads are divided among them and,
+  with GPUs, worker i uses GPU ``i mod #GPUs``.
+- ``submitit``: one job per run through the ``submitit`` package (``zoo.runner.submitit_launcher``):
+  Slurm on a cluster, or its local / debug executors.
+
+Whichever launcher trains them, runs append their record to the one ``results.jsonl`` under an exclusive
+lock, and a record whose run id is stored already is not written twice; each worker or job also skips a run
+that is finished by the time it starts. So killing a sweep anywhere and rerunning the command resumes it:
+finished runs are skipped, the interrupted ones train again from scratch.
+
+Usage::
+
+    launcher = make_launcher("workers", workers=2)
+    records = run_suite(suite, Path("medzoo-runs"), launcher=launcher)
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from zoo.errors import ConfigError, MedzooError
+
+logger = logging.getLogger(__name__)
+
+LAUNCHERS = ("local", "workers", "submitit")
+_PROCESS_ACCELERATOR: dict[tuple[str, bool], Any] = {}  # one Accelerator per worker process, made on first use
+
+
+class LaunchError(MedzooError):
+    """Runs failed in worker processes or cluster jobs (the others are kept; rerun to retry the failed ones)."""
+
+
+def available_cpus() -> int:
+    """CPUs this process may use (its affinity mask, e.g. a Slurm allocation), at least 1."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - macOS, Windows
+        return max(1, os.cpu_count() or 1)
+
+
+def check_threads(threads: int | None) -> None:
+    """``--threads``: None (the launcher's default) or an integer >= 1."""
+    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
+        raise ConfigError(f"--threads must be an integer >= 1, got {threads!r}")
+
+
+def set_threads(threads: int | None) -> None:
+    """Limit this process's intra-op threads (torch and the BLAS/OpenMP libraries of anything it starts)."""
+    if not threads:
+        return
+    for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ[name] = str(threads)
+    import torch
+
+    torch.set_num_threads(threads)
+
+
+@dataclass(frozen=True)
+class RunJob:
+    """Trains one run in whatever process calls it: a worker, a cluster job. Picklable (plain fields only).
+
+    Usage::
+
+        job = RunJob(output_dir="/abs/medzoo-runs", data_dir=None, download=False, cpu=True,
+                     mixed_precision="no", threads=1)
+        job(run_spec)      # {'run_id': ..., 'skipped': False, 'target_test_accuracy': 0.81}
+    """
+
+    output_dir: str
+    data_dir: str | None
+    download: bool
+    cpu: bool
+    mixed_precision: str
+    threads: int | None = None
+    log_level: int = logging.WARNING  # worker processes: the parent logs each finished run
+
+    def __call__(self, run) -> dict[str, Any]:
+        from zoo.results.store import ResultStore
+        from zoo.runner.suite_runner import make_accelerator, train_and_record
+
+        if not logging.getLogger().handlers:  # a fresh interpreter: say what matters in its log
+            logging.basicConfig(level=self.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        set_threads(self.threads)
+        key = (self.mixed_precision, self.cpu)
+        if key not in _PROCESS_ACCELERATOR:
+            _PROCESS_ACCELERATOR[key] = make_accelerator(self.mixed_precision, self.cpu)
+        store = ResultStore(self.output_dir)
+        if run.run_id in store.finished_run_ids():  # finished by another worker, job or an earlier launch
+            return {"run_id": run.run_id, "skipped": True}
+        data_dir = Path(self.data_dir) if self.data_dir else None
+        record = train_and_record(run, _PROCESS_ACCELERATOR[key], store, data_dir, self.download, show_progress=False)
+        return {"run_id": run.run_id, "skipped": False,
+                "target_test_accuracy": record["metrics"]["target_test"]["accuracy"]}
+
+    def checkpoint(self, run):
+        """submitit calls this on a timeout or preemption: requeue the same run (it restarts from scratch)."""
+        from submitit.helpers import DelayedSubmission
+
+        return DelayedSubmission(self, run)
+
+
+def report_finished(run, outcome: dict[str, Any], bar=None) -> None:
+    """Log one run a worker or job finished (the parent process logs, so lines never interleave)."""
+    from zoo.runner.suite_runner import run_label
+
+    if outcome.get("skipped"):
+        logger.info("%s: finished meanwhile elsewhere; skipped", run_label(run))
+    else:
+        logger.info("%s: target-test accuracy %.4f", run_label(run), outcome["target_test_accuracy"])
+    if bar is not None:
+        bar.update(1)
+
+
+def _init_worker(threads: int, gpu_queue) -> None:
+    """Runs first in each worker process: its share of the CPU threads and (with GPUs) its own GPU."""
+    if gpu_queue is not None:
+        os.environ["CUDA_VISIBLE_DEVICES"] = gpu_queue.get()  # before this process initialises CUDA
+    set_threads(threads)
+
+
+class WorkersLauncher:
+    """``--launcher workers --workers N``: N local processes take the runs in order, one at a time each.
+
+    A run is handed out only when a worker is free, so after a failed run no new run starts; the running ones
+    finish (and are kept), then the first error is raised:
+    a user error (e.g. a diverged run) as its own one-line message, anything else with its traceback.
+    """
+
+    name = "workers"
+
+    def __init__(self, workers: int, threads: int | None = None) -> None:
+        if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+            raise ConfigError(f"--workers must be an integer >= 1, got {workers!r}")
+        check_threads(threads)
+        self.workers, self.threads = workers, threads
+
+    def check(self, output_dir: Path) -> None:
+        """Nothing to check before the suite is expanded (options were checked in ``__init__``)."""
+
+    def launch(self, runs: list, *, output_dir: Path, data_dir: Path | None, download: bool, cpu: bool,
+               mixed_precision: str, show_progress: bool = True) -> None:
+        """Train ``runs`` on the worker processes; returns when every one has finished."""
+        import multiprocessing
+        from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+        from concurrent.futures.process import BrokenProcessPool
+
+        from tqdm.auto import tqdm
+
+        from zoo.runner.suite_runner import run_label
+
+        if not runs:
+            return
+        workers = min(self.workers, len(runs))
+        # Spawn, not fork: a forked copy of a process that already runs torch's thread pools can deadlock.
+        context = multiprocessing.get_context("spawn")
+        gpu_queue = None
+        gpus = self._gpus(cpu)
+        if gpus:
+            gpu_queue = context.Queue()
+            for i in range(workers):
+                gpu_queue.put(gpus[i % len(gpus)])
+        threads = self.threads or max(1, available_cpus() // workers)
+        job = RunJob(str(Path(output_dir).absolute()), str(Path(data_dir).absolute()) if data_dir else None,
+                     download, cpu, mixed_precision, threads)
+        logger.info("%d worker processes, %d CPU thread(s) each%s", workers, threads,
+                    f", GPUs {gpus}" if gpus else "")
+        bar = tqdm(total=len(runs), desc="runs", unit="run", disable=not show_progress)
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_init_worker,
+                                   initargs=(threads, gpu_queue))
+        failure: BaseException | None = None
+        pending, active = list(runs), {}
+        ok = False
+        try:
+            while pending or active:
+                # Hand out a run only when a worker is free: after a failure no new run starts at all.
+                while pending and len(active) < workers and failure is None:
+                    run = pending.pop(0)
+                    active[pool.submit(job, run)] = run
+                done, _ = wait(active, return_when=FIRST_COMPLETED)
+                for future in done:
+                    run = active.pop(future)
+                    try:
+                        outcome = future.result()
+                    except BrokenProcessPool:
+                        raise LaunchError("a worker process died (killed, or out of memory?); finished runs are "
+                                          "kept, rerun the same command to resume") from None
+                    except Exception as err:  # the running ones finish and are kept; the first error is raised
+                        if failure is not None:
+                            logger.warning("%s failed too: %s", run_label(run), err)
+                        failure = failure or err
+                        pending.clear()
+                        continue
+                    report_finished(run, outcome, bar)
+            ok = True
+        finally:
+            bar.close()
+            pool.shutdown(wait=ok, cancel_futures=True)  # interrupted: do not wait for runs that will not finish
+        if failure is not None:
+            raise failure
+
+    @staticmethod
+    def _gpus(cpu: bool) -> list[str]:
+        """The GPUs workers are spread over, as CUDA_VISIBLE_DEVICES entries (none with --cpu or no CUDA)."""
+        if cpu:
+            return []
+        import torch
+
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        visible = [v.strip() for v in os.environ.get("CUDA_VISIBLE_DEVICES", "").split(",") if v.strip()]
+        return (visible or [str(i) for i in range(count)])[:count]
+
+
+def make_launcher(name: str, workers: int | None = None, threads: int | None = None, **submitit_options: Any):
+    """The launcher called ``name`` (``None`` for ``local``: run_suite's own loop); a ConfigError if unknown.
+
+    ``workers``: processes (``workers``) or jobs running at once (``submitit``; default: all for Slurm, 1 for
+    its local executor). ``threads``: CPU threads of each process that trains (default: the CPUs divided
+    among the local workers or jobs; for ``local``, the caller sets them with ``set_threads``).
+    ``submitit_options``: see ``zoo.runner.submitit_launcher.SubmititLauncher``.
+
+    Usage::
+
+        make_launcher("submitit", workers=8, cluster="slurm", partition="gpu", gpus_per_job=1, time_min=120)
+    """
+    if name not in LAUNCHERS:
+        raise ConfigError(f"unknown launcher '{name}'; choose one of: {', '.join(LAUNCHERS)}")
+    check_threads(threads)
+    if name == "local":
+        if workers not in (None, 1):
+            raise ConfigError("--workers needs --launcher workers (or submitit); the local launcher runs one run "
+                              "at a time")
+        return None
+    if name == "workers":
+        return WorkersLauncher(workers if workers is not None else 2, threads)
+    from zoo.runner.submitit_launcher import SubmititLauncher
+
+    return SubmititLauncher(max_parallel=workers, threads=threads, **submitit_options)

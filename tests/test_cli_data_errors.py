@@ -107,7 +107,7 @@ def test_label_map_naming_a_missing_label(tmp_path, data_dir, output_with_histor
                                      "            algorithms: [source_only]\n            label_map")
     suite.write_text(text)
     proc = run_medzoo(["run", str(suite), "--data-dir", str(data_dir), "-o", str(output_with_history)], cwd=tmp_path)
-    assert_one_line_error(proc, "label_map", "cancer")
+    assert_one_line_error(proc, "suite.yaml: task 't'", "label_map", "cancer")
     _assert_untouched(output_with_history)
 
 

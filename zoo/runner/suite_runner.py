@@ -220,9 +220,12 @@ def run_suite(
             first_of_pair.setdefault((run.task.name, run.algorithm), run)
     with accelerator.main_process_first():  # one process downloads and verifies; the others then read
         for run in first_of_pair.values():  # files, checksums, label spaces and models, before any training
-            data = build_task_data(run.config, data_dir, download)
-            check_init(run.config.get("init"), data.label_names, run.config["backbone"], run.task.name)
-            check_buildable(run, data, data_dir, download)
+            try:
+                data = build_task_data(run.config, data_dir, download)
+                check_init(run.config.get("init"), data.label_names, run.config["backbone"], run.task.name)
+                check_buildable(run, data, data_dir, download)
+            except ConfigError as err:  # say which suite file and task the bad setting is in
+                raise ConfigError(f"{suite.path}: task '{run.task.name}' ({run.algorithm}): {err}") from None
     todo = [r for r in runs if r.run_id not in finished]
     if accelerator.is_main_process:
         logger.info(

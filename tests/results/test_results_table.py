@@ -152,3 +152,15 @@ def test_ci_title_and_nll_in_nats(record_factory):
     assert cells[-1] == "0.350 [0.201, 0.499]"  # 0.35 ± 4.3027 * 0.06 / sqrt(3), in nats
     rows = list(csv.DictReader(io.StringIO(to_csv(recs, metrics=("nll",), ci="bootstrap"))))
     assert rows[0]["nll_ci_levels"] == "seeds" and float(rows[0]["nll_ci_low"]) >= 0.29
+
+
+def test_cost_columns_read_the_timings(record_factory):
+    recs = [record_factory(f"c{s}", seed=s, metrics={"target_test": {"accuracy": 0.8}},
+                           timings={"train_s": t, "eval_s": 1.0, "total_s": t + 1, "images_per_s": 100.0 * (s + 1),
+                                    "peak_memory_mb": 500.0})
+            for s, t in enumerate([10.0, 20.0])]
+    md = to_markdown(recs, metrics=("accuracy", "train_s", "images_per_s", "peak_memory_mb"))
+    header, _, row = md.strip().splitlines()[2:5]
+    assert "Train s" in header and "Images/s" in header and "Peak MB" in header
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    assert cells[-4:] == ["80.0 ± 0.0", "15.0 ± 7.1", "150.0 ± 70.7", "500.0 ± 0.0"]

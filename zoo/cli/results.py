@@ -45,7 +45,12 @@ def run(args: argparse.Namespace) -> int:
         records = [r for r in records if r["suite"]["name"] == args.suite]
         if not records:
             raise DataError(f"no runs of suite '{args.suite}' in {where}; suites there: {', '.join(suites)}")
-    metrics = {"metrics": tuple(m.strip() for m in args.metrics.split(",") if m.strip())} if args.metrics else {}
+    from zoo.results.table import COST, METRICS
+
+    chosen = tuple(m.strip() for m in args.metrics.split(",") if m.strip()) if args.metrics else ()
+    if args.cost:
+        chosen = (chosen or METRICS) + COST
+    metrics = {"metrics": chosen} if chosen else {}
     if args.compare:
         from zoo.results.compare import check_baseline
 
@@ -84,6 +89,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         description="Summarise finished runs: mean +- std over seeds per task x algorithm x backbone x selection.",
         epilog="examples:\n  medzoo results\n  medzoo results medzoo-runs --format markdown\n"
                "  medzoo results --metrics balanced_accuracy,f1,recall:malignant   # per-class: METRIC:CLASS\n"
+               "  medzoo results --cost                                  # + train s, images/s, peak MB\n"
                "  medzoo results --ci bootstrap                # 84.5 [81.2, 87.9]: seeds x test samples\n"
                "  medzoo results --compare source_only --rank  # gain + p per row; ranks and pooled gain\n"
                "  medzoo results --compare task=scratch-breast # compare tasks (pretraining) with one task",
@@ -100,6 +106,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--compare", metavar="BASELINE",
                         help="add the paired gain over BASELINE (an algorithm, or FIELD=VALUE for task, backbone, "
                              "selection) on the first metric, matched on task and seed, with its sign-flip p-value")
+    parser.add_argument("--cost", action="store_true",
+                        help="add cost columns: training seconds, images/s, peak memory (MB) per run, over seeds")
     parser.add_argument("--rank", action="store_true",
                         help="also print each algorithm's average rank across tasks per metric (with --compare: "
                              "the gain pooled over all tasks); with --format csv, print only this table")

@@ -138,11 +138,18 @@ def bootstrap_interval(values: Sequence[float], confidence: float = 0.95, n_boot
     return float(low), float(high)
 
 
+COST_METRICS = ("train_s", "eval_s", "total_s", "images_per_s", "peak_memory_mb")  # from record["timings"]
+
+
 def _metric_value(record: dict[str, Any], split: str, metric: str) -> float | None:
-    """``metrics[split][metric]``; ``"recall:malignant"`` reads the per-class report (``per_class[cls][recall]``)."""
+    """``metrics[split][metric]``; ``"recall:malignant"`` reads the per-class report (``per_class[cls][recall]``);
+    a cost (``train_s``, ``images_per_s``, ``peak_memory_mb``, ...) reads the run's ``timings``."""
     metrics = record.get("metrics", {}).get(split, {})
     name, _, cls = metric.partition(":")
-    value = metrics.get("per_class", {}).get(cls, {}).get(name) if cls else metrics.get(metric)
+    if metric in COST_METRICS:
+        value = record.get("timings", {}).get(metric)
+    else:
+        value = metrics.get("per_class", {}).get(cls, {}).get(name) if cls else metrics.get(metric)
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         return None
     return float(value)

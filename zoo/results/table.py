@@ -32,9 +32,11 @@ from zoo.results.stats import group_value, summarize
 
 METRICS = ("accuracy", "balanced_accuracy", "f1", "auroc")
 TABLE_BY = ("suite", "task", "algorithm", "backbone", "selection")
-NOT_PERCENT = ("nll",)  # shown as is (nats), not x100
+NOT_PERCENT = ("nll", "train_s", "eval_s", "total_s", "images_per_s", "peak_memory_mb")  # shown as is, not x100
+COST = ("train_s", "images_per_s", "peak_memory_mb")  # --cost: what a run cost, next to what it scored
 _HEADERS = {"balanced_accuracy": "Balanced acc.", "auroc": "AUROC", "f1": "F1", "n": "n", "selection": "Selection",
-            "ece": "ECE", "nll": "NLL"}
+            "ece": "ECE", "nll": "NLL", "train_s": "Train s", "eval_s": "Eval s", "total_s": "Total s",
+            "images_per_s": "Images/s", "peak_memory_mb": "Peak MB"}
 _CI_LABELS = {"t": "t over seeds", "bootstrap": "bootstrap over seeds and test samples"}
 EMPTY = "–"
 SEEDS_ONLY = "*"
@@ -107,7 +109,7 @@ def _cells(records, metrics, split, by, percent, ci=None, compare=None) -> Cells
     header = [_header(by[i]) for i in shown] + ["n"] + [_header(metric) for metric in metrics]
     body = [[key[i] for i in shown] + [str(counts[key])]
             + [format_cell(summaries[metric].get(key), counts[key], percent=is_percent(metric, percent), ci=ci,
-                           decimals=1 if is_percent(metric, percent) else 3)
+                           decimals=1 if is_percent(metric, percent) or metric in NOT_PERCENT[1:] else 3)
                for metric in metrics]
             for key in keys]
     cells = Cells(header, body, _title(by, keys, split, percent, ci), n_left=len(shown))

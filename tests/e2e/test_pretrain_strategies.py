@@ -106,3 +106,25 @@ def test_strategy_and_pretraining_mistakes_are_one_line_before_training(tmp_path
         line = assert_one_line_error(proc, *fragments)
         assert "Traceback" not in line, (path.name, line)
     assert not (out / "results.jsonl").exists() and not (out / "pretrain").exists()
+
+
+def test_parallel_workers_pretrain_a_shared_step_once(run_cmd, tmp_path):
+    suite = tmp_path / "w.yaml"
+    suite.write_text(textwrap.dedent("""\
+        suite: shared-pretrain
+        version: 1
+        defaults: {train: {epochs: 2, batch_size: 16, max_steps_per_epoch: 3}, seeds: [0]}
+        domains:
+          other: {dataset: synthetic, num_classes: 3, seed: 5, n_per_class: 40}
+          t: {dataset: synthetic, seed: 2, n_per_class: 40}
+        tasks:
+          - {name: t, pretrain: [other], target: t, target_budget: 0.5, algorithms: [full_ft, linear_probe, l2sp, llrd]}
+        """))
+    out = tmp_path / "out"
+    run_cmd(["medzoo", "run", str(suite), "-o", str(out), "--no-progress", "--launcher", "workers", "--workers", "2",
+             "--threads", "1"])
+    records = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
+    assert len(records) == 4
+    trained = [r["algorithm"] for r in records if not r["stages"][0]["reused"]]
+    assert len(trained) == 1, trained  # one worker trained it, the others waited and reused its checkpoint
+    assert len({r["stages"][0]["checkpoint"] for r in records}) == 1

@@ -21,6 +21,7 @@ Usage::
 from __future__ import annotations
 
 import hashlib
+from contextlib import contextmanager
 import json
 import logging
 from pathlib import Path
@@ -28,6 +29,11 @@ from typing import Any
 
 import torch
 from accelerate.utils import set_seed
+
+try:  # POSIX only
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
 
 from zoo.algorithms.base import Stage
 from zoo.algorithms.freezing import set_trainable
@@ -103,14 +109,64 @@ def _train_step(step: dict[str, Any], domain: Domain, backbone, config: dict[str
     return best, {"epochs": epochs, "val_accuracy": best_acc, "val_accuracy_curve": curve}
 
 
-def pretrain_backbone(run, target: Domain, accelerator, output_dir: Path, data_dir: Path | None = None,
-                      download: bool = False, show_progress: bool = True
-                      ) -> tuple[dict[str, torch.Tensor] | None, list[dict[str, Any]]]:
-    """Run (or reuse) the task's pretraining steps; the final backbone state and one record per step."""
+@contextmanager
+def _step_lock(folder: Path, key: str, num_processes: int):
+    """Only one single-process worker trains a given step; the others wait, then reuse its checkpoint.
+
+    Under ``accelerate launch`` the processes of one group train the step together, so no lock is taken
+    there (a rank waiting on a lock its peer holds would deadlock the collective calls).
+    """
+    if num_processes > 1 or fcntl is None:
+        yield
+        return
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / f".{key}.lock", "w") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+def _run_step(k: int, step: dict[str, Any], state, records: list, run, target: Domain, accelerator, output_dir: Path,
+              options: dict[str, Any], data_dir, download: bool, show_progress: bool):
+    """Reuse step ``k``'s checkpoint or train it; append its record; return the backbone state after it."""
     from safetensors.torch import load_file, save_file
 
     from zoo.runner.checkpoint import atomic_write
 
+    config = run.config
+    (name, spec), = step["domain"].items()
+    key = step_key(config, k)
+    folder = output_dir / "pretrain" / key
+    weights, meta_path = folder / "backbone.safetensors", folder / "step.json"
+    record = {"name": f"pretrain:{name}", "data": name, "epochs": step["epochs"], "lr_mult": step["lr_mult"],
+              "train": step["train"], "checkpoint": str(weights.relative_to(output_dir))}
+    if weights.is_file() and meta_path.is_file():
+        records.append({**record, **json.loads(meta_path.read_text())["summary"], "reused": True})
+        return load_file(str(weights))
+    domain = build_matching_domain(name, spec, target, config, data_dir, download)
+    set_seed(config["seed"] + k)  # same head and order on every process
+    backbone = create_backbone(config["backbone"]["name"], **options)
+    if state is not None:
+        backbone.load_state_dict(state)
+    state, summary = _train_step(step, domain, backbone, config, accelerator, show_progress)
+    if accelerator.is_main_process:
+        folder.mkdir(parents=True, exist_ok=True)
+        atomic_write(weights, lambda p: save_file(state, str(p), metadata={"format": "pt"}))
+        meta = {"key": key, "step": step, "label_names": domain.label_names, "summary": summary}
+        atomic_write(meta_path, lambda p: p.write_text(json.dumps(meta, indent=2, default=str)))
+        logger.info("pretrained on %s (%d classes): best val accuracy %.4f -> %s", name, domain.num_classes,
+                    summary["val_accuracy"], weights)
+    accelerator.wait_for_everyone()
+    records.append({**record, **summary, "reused": False})
+    return state
+
+
+def pretrain_backbone(run, target: Domain, accelerator, output_dir: Path, data_dir: Path | None = None,
+                      download: bool = False, show_progress: bool = True
+                      ) -> tuple[dict[str, torch.Tensor] | None, list[dict[str, Any]]]:
+    """Run (or reuse) the task's pretraining steps; the final backbone state and one record per step."""
     config = run.config
     steps = config["task"].get("pretrain") or []
     if not steps:
@@ -121,31 +177,9 @@ def pretrain_backbone(run, target: Domain, accelerator, output_dir: Path, data_d
         options.setdefault("image_size", target.image_size)
     state, records = None, []
     for k, step in enumerate(steps):
-        (name, spec), = step["domain"].items()
-        key = step_key(config, k)
-        folder = output_dir / "pretrain" / key
-        weights, meta_path = folder / "backbone.safetensors", folder / "step.json"
-        record = {"name": f"pretrain:{name}", "data": name, "epochs": step["epochs"], "lr_mult": step["lr_mult"],
-                  "train": step["train"], "checkpoint": str(weights.relative_to(output_dir))}
-        if weights.is_file() and meta_path.is_file():
-            state = load_file(str(weights))
-            records.append({**record, **json.loads(meta_path.read_text())["summary"], "reused": True})
-            continue
-        domain = build_matching_domain(name, spec, target, config, data_dir, download)
-        set_seed(config["seed"] + k)  # same head and order on every process
-        backbone = create_backbone(config["backbone"]["name"], **options)
-        if state is not None:
-            backbone.load_state_dict(state)
-        state, summary = _train_step(step, domain, backbone, config, accelerator, show_progress)
-        if accelerator.is_main_process:
-            folder.mkdir(parents=True, exist_ok=True)
-            atomic_write(weights, lambda p: save_file(state, str(p), metadata={"format": "pt"}))
-            meta = {"key": key, "step": step, "label_names": domain.label_names, "summary": summary}
-            atomic_write(meta_path, lambda p: p.write_text(json.dumps(meta, indent=2, default=str)))
-            logger.info("pretrained on %s (%d classes): best val accuracy %.4f -> %s", name, domain.num_classes,
-                        summary["val_accuracy"], weights)
-        accelerator.wait_for_everyone()
-        records.append({**record, **summary, "reused": False})
+        with _step_lock(output_dir / "pretrain", step_key(config, k), accelerator.num_processes):
+            state = _run_step(k, step, state, records, run, target, accelerator, output_dir, options, data_dir,
+                              download, show_progress)
     return state, records
 
 

@@ -17,7 +17,7 @@ from importlib.resources import files
 from pathlib import Path
 
 from zoo.errors import RegistryConflictError
-from zoo.registry import BUILTIN_DIST, Registry
+from zoo.registry import BUILTIN_DIST, Registry, _import_target
 
 SUITE_PATH_ENV = "MEDZOO_SUITE_PATH"
 
@@ -36,14 +36,19 @@ def _discover_suites(registry: Registry) -> None:
     _add_folder(registry, Path(str(files("zoo.suites"))), BUILTIN_DIST, __version__)
     for folder in filter(None, os.environ.get(SUITE_PATH_ENV, "").split(os.pathsep)):
         _add_folder(registry, Path(folder), f"${SUITE_PATH_ENV}")
-    from zoo.plugins import autoload_enabled, _dist_of
+    from zoo.plugins import _dist_of, autoload_enabled, disabled_names
 
     if not autoload_enabled():
         return
+    disabled = disabled_names()
     for ep in entry_points(group="medzoo.suites"):
         dist, version = _dist_of(ep)
+        if ep.name in disabled or dist in disabled:  # never imported: shown as disabled under its entry-point name
+            if ep.name not in registry:
+                registry.add(ep.name, ep.value, dist=dist, version=version).disabled = True
+            continue
         try:
-            target = Path(str(registry._loader(ep.value)))
+            target = Path(str(_import_target(ep.value)))  # "module:attr" naming a folder or a YAML file
         except Exception as exc:  # noqa: BLE001 - a broken plugin is recorded, not fatal
             registry.add(ep.name, ep.value, dist=dist, version=version).error = f"{type(exc).__name__}: {exc}"
             continue

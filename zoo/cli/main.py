@@ -15,10 +15,10 @@ import argparse
 import sys
 
 from zoo import __version__
-from zoo.cli import doctor, listing, plugins, results, run, sweep_summary
+from zoo.cli import doctor, listing, plugin_new, plugins, results, run, sweep_summary
 from zoo.errors import MedzooError
 
-SUBCOMMANDS = (listing, run, results, sweep_summary, plugins, doctor)
+SUBCOMMANDS = (listing, run, results, sweep_summary, plugins, plugin_new, doctor)
 
 EPILOG = """examples:
   medzoo list                       every backbone, algorithm, dataset and suite
@@ -29,6 +29,7 @@ EPILOG = """examples:
   medzoo run my-sweep.yaml --launcher workers --workers 4   random search on 4 local processes
   medzoo sweep-summary              best trial per task x algorithm, chosen on validation
   medzoo doctor                     environment, devices, data files found and verified
+  medzoo plugin new my_algo --kind algorithm   scaffold a plugin package that passes its own tests
 """
 
 

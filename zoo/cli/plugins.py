@@ -1,4 +1,4 @@
-"""``medzoo plugins [--strict]``: every entry-point entry, its distribution, version, status and error.
+"""``medzoo plugins [--strict]``: every entry-point entry (suites too), its distribution, version, status and error.
 
 Each entry is imported here, so the status is final. ``--strict`` exits 1 if any entry is broken (for CI).
 ``MEDZOO_NO_PLUGINS=1`` hides third-party plugins; ``MEDZOO_DISABLE_PLUGINS=name,dist`` disables some.
@@ -19,11 +19,19 @@ from rich.table import Table
 from zoo.cli.listing import STATUS_STYLE
 
 
+def _suite_entries() -> list:
+    """Suites from medzoo and from plugins' ``medzoo.suites`` entry points (not ``$MEDZOO_SUITE_PATH`` folders)."""
+    from zoo.bench.suites_registry import SUITE_PATH_ENV, SUITES
+
+    SUITES.load_all(builtins=False)
+    return [e for e in SUITES.entries() if e.dist != f"${SUITE_PATH_ENV}"]
+
+
 def run(args: argparse.Namespace) -> int:
     from zoo.cli.common import stdout_console
     from zoo.plugins import autoload_enabled, plugin_entries
 
-    entries = plugin_entries(load=True)
+    entries = plugin_entries(load=True) + _suite_entries()
     if not args.all:
         entries = [e for e in entries if not e.is_builtin or e.error]
     table = Table(title="medzoo plugins" + ("" if autoload_enabled() else " (autoloading disabled: MEDZOO_NO_PLUGINS)"))

@@ -1,0 +1,65 @@
+"""pytest plugin of the conformance kit: a ``medzoo_kit`` fixture bound to the test's ``tmp_path``.
+
+Loaded automatically where medzoo declares it as a ``pytest11`` entry point (``-p no:medzoo`` turns it
+off), or explicitly with ``pytest -p zoo.testing.pytest_plugin``. Importing it imports neither torch nor
+any plugin: every check runs on first use. The plain functions of ``zoo.testing`` work without it.
+
+Usage::
+
+    def test_my_algorithm_conforms(medzoo_kit):
+        medzoo_kit.check_algorithm("my_algo")
+
+    def test_one_epoch_through_the_runner(medzoo_kit):
+        record = medzoo_kit.check_runs_one_epoch(algorithm="my_algo")
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+
+class Kit:
+    """The functions of ``zoo.testing`` with the files they write kept under one test's ``tmp_path``."""
+
+    def __init__(self, tmp_path: Path) -> None:
+        self.tmp_path = Path(tmp_path)
+
+    def check_algorithm(self, algorithm: str | type) -> None:
+        """Every algorithm check (``zoo.testing.check_algorithm``)."""
+        from zoo.testing import check_algorithm
+
+        check_algorithm(algorithm)
+
+    def check_backbone(self, name: str) -> None:
+        """Every backbone check (``zoo.testing.check_backbone``)."""
+        from zoo.testing import check_backbone
+
+        check_backbone(name)
+
+    def check_dataset(self, dataset: Any, **kwargs: Any):
+        """Every dataset check; example files go to ``tmp_path / "data"``. Returns the ``Domain``."""
+        from zoo.testing import check_dataset
+
+        return check_dataset(dataset, self.tmp_path / "data", **kwargs)
+
+    def check_runs_one_epoch(self, **kwargs: Any) -> dict[str, Any]:
+        """One epoch through the real runner, written under ``tmp_path / "smoke"``. Returns the record."""
+        from zoo.testing import check_runs_one_epoch
+
+        kwargs.setdefault("output_dir", self.tmp_path / "smoke")
+        return check_runs_one_epoch(**kwargs)
+
+
+@pytest.fixture
+def medzoo_kit(tmp_path: Path) -> Kit:
+    """The conformance kit for this test (see ``zoo.testing``)."""
+    return Kit(tmp_path)
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    from zoo import __version__
+
+    return f"medzoo {__version__}: conformance kit zoo.testing (fixture medzoo_kit)"

@@ -143,6 +143,35 @@ def test_preset_applies_and_unknown_preset_is_named():
         load_suite("quick", preset="ful")
 
 
+PRESETS = """\
+presets:
+  small:
+    train: {epochs: 1}
+    algorithms: [finetune]
+  unsup:
+    tasks: [unsup]
+  typo:
+    algorithms: [fintune]
+"""
+
+
+def test_preset_task_and_algorithm_filters_keep_a_declared_subset(tmp_path):
+    path = _write(tmp_path, VALID + PRESETS)
+    small = load_suite(str(path), preset="small")
+    assert [(t.name, t.algorithms) for t in small.tasks] == [("labeled", ("finetune",))]  # 'unsup' lists no finetune
+    assert {r.config["train"]["epochs"] for r in small.runs()} == {1} and len(small.runs()) == 2
+    assert [t.name for t in load_suite(str(path), preset="unsup").tasks] == ["unsup"]
+    # The same run keeps its id whether it comes from the whole suite or from a filtering preset.
+    whole = {r.run_id for r in load_suite(str(path)).runs()}
+    assert {r.run_id for r in load_suite(str(path), preset="unsup").runs()} <= whole
+    text = VALID + PRESETS
+    with pytest.raises(ConfigError) as info:
+        load_suite(str(path), preset="typo")
+    message = str(info.value)
+    assert message.startswith(f"{path}:{_line_of(text, 'algorithms: [fintune]')}:"), message
+    assert "'fintune'" in message and "\n" not in message
+
+
 @pytest.mark.parametrize("name", SUITES.names())
 def test_every_registered_suite_and_preset_expands(name):
     # Generated from the suite registry: a shipped (or plugin) suite that cannot be resolved fails here.

@@ -18,7 +18,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -291,6 +291,45 @@ def _validate_task(doc: YamlDoc, raw: Any, i: int, domains: dict[str, Any]) -> T
     )
 
 
+PRESET_FILTERS = ("tasks", "algorithms")
+
+
+def _preset_settings(doc: YamlDoc, data: dict, name: str) -> tuple[dict, dict]:
+    """Split preset ``name`` into default settings (merged into ``defaults``) and its task/algorithm filters.
+
+    A CPU-sized preset can thus run a declared subset of a large suite (e.g. three of seven algorithms);
+    the filters apply after every task is validated, so errors still point at the right lines.
+    """
+    presets = data.get("presets") or {}
+    if name not in presets:
+        raise ConfigError(f"suite '{data['suite']}' has no preset '{name}'; presets: {', '.join(presets) or '(none)'}")
+    at = ("presets", name)
+    _check_type(doc, at, presets[name], (dict,), "a mapping of default settings")
+    filters = {k: v for k, v in presets[name].items() if k in PRESET_FILTERS}
+    for key, value in filters.items():
+        _check_type(doc, at + (key,), value, (list,), f"a list of {key[:-1]} names")
+    settings = {k: v for k, v in presets[name].items() if k not in PRESET_FILTERS}
+    return {**data, "defaults": _merge(data.get("defaults") or {}, settings)}, filters
+
+
+def _filter_tasks(doc: YamlDoc, tasks: list[TaskSpec], name: str, filters: dict) -> list[TaskSpec]:
+    """Keep the tasks and algorithms a preset names; a name that matches nothing is an error."""
+    at = ("presets", name)
+    if "tasks" in filters:
+        unknown = sorted(set(filters["tasks"]) - {t.name for t in tasks})
+        if unknown:
+            raise doc.error(at + ("tasks",), f"preset '{name}' names unknown task(s) {unknown}")
+        tasks = [t for t in tasks if t.name in filters["tasks"]]
+    if "algorithms" in filters:
+        keep = filters["algorithms"]
+        unknown = sorted(set(keep) - {a for t in tasks for a in t.algorithms})
+        if unknown:
+            raise doc.error(at + ("algorithms",), f"preset '{name}' names algorithm(s) {unknown} that no task lists")
+        tasks = [replace(t, algorithms=tuple(a for a in t.algorithms if a in keep)) for t in tasks]
+        tasks = [t for t in tasks if t.algorithms]
+    return tasks
+
+
 def validate_suite(doc: YamlDoc, overrides: list[str] | None = None, preset: str | None = None) -> Suite:
     """Check the parsed document (types, names, ranges) and build a ``Suite``."""
     data = doc.data
@@ -303,11 +342,9 @@ def validate_suite(doc: YamlDoc, overrides: list[str] | None = None, preset: str
         if key not in data:
             raise doc.error((), f"missing required key '{key}'")
     _check_type(doc, ("version",), data["version"], (int,), "an integer version")
+    filters: dict = {}
     if preset:
-        presets = data.get("presets") or {}
-        if preset not in presets:
-            raise ConfigError(f"suite '{data['suite']}' has no preset '{preset}'; presets: {', '.join(presets) or '(none)'}")
-        data = {**data, "defaults": _merge(data.get("defaults") or {}, presets[preset])}
+        data, filters = _preset_settings(doc, data, preset)
     data = apply_overrides(data, overrides or [])
     for item in overrides or []:  # a bad value from the command line is reported as that override
         doc.origins[override_path(item.partition("=")[0])] = f"override '{item}'"
@@ -341,6 +378,8 @@ def validate_suite(doc: YamlDoc, overrides: list[str] | None = None, preset: str
     names = [t.name for t in tasks]
     if len(set(names)) != len(names):
         raise doc.error(("tasks",), f"task names must be unique, got {names}")
+    if filters:
+        tasks = _filter_tasks(doc, tasks, preset, filters)
     return Suite(
         name=str(data["suite"]),
         version=int(data["version"]),

@@ -83,18 +83,19 @@ def run(args: argparse.Namespace) -> int:
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
+    examples = ("examples:\n  medzoo plugin new my_algo --kind algorithm\n"
+                "  medzoo plugin new tiny_net --kind backbone --dir ./medzoo-tiny-net\n"
+                "  medzoo plugins            # what is installed, and its status")
     parser = sub.add_parser(
         "plugin", help="create a plugin package (medzoo plugin new NAME --kind ...)",
         description="Work on medzoo plugins. `new` scaffolds a package that installs and passes its own tests.",
-        epilog="examples:\n  medzoo plugin new my_algo --kind algorithm\n"
-               "  medzoo plugin new tiny_net --kind backbone --dir ./medzoo-tiny-net\n"
-               "  medzoo plugins            # what is installed, and its status",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=examples, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     new = actions.add_parser("new", help="scaffold a plugin package",
                              description="Scaffold a plugin package: entry point, starting code, conformance tests, "
-                                         "example suite.")
+                                         "example suite.",
+                             epilog=examples, formatter_class=argparse.RawDescriptionHelpFormatter)
     new.add_argument("name", metavar="NAME", help="the entry's name in suites (letters, digits, _ or -)")
     # No argparse ``choices``: a wrong kind gets medzoo's one-line error with a did-you-mean hint.
     new.add_argument("--kind", required=True, metavar="{" + ",".join(KINDS) + "}", help="what the plugin adds")

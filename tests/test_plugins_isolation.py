@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from helpers.cli import assert_one_line_error, cli_env, run_medzoo, run_medzoo_many
-from helpers.plugins import imported_plugin_modules, write_distribution
+from helpers.plugins import imported_plugin_modules, pip_install_into, write_distribution
 
 GOOD_ALGO = '''
 import torch.nn.functional as F
@@ -52,22 +52,29 @@ CASES = [
 GOOD = Case("good", "algorithm", "mzp_good", "mzp-good", "")
 
 
-def _write_plugins(site: Path) -> None:
-    write_distribution(site, "mzp-raise", "0.1.0", {"medzoo.algorithms": {"mzp_raise": "mzp_raise:Algo"}},
-                       {"mzp_raise": "raise RuntimeError('mzp_raise exploded while importing')\n"})
-    write_distribution(site, "mzp-noattr", "0.2.0", {"medzoo.backbones": {"mzp_noattr": "mzp_noattr:NotThere"}},
-                       {"mzp_noattr": "class SomethingElse:\n    pass\n"})
-    write_distribution(site, "mzp-wrongtype", "0.3.0", {"medzoo.algorithms": {"mzp_int": "mzp_wrongtype:ALGO"}},
-                       {"mzp_wrongtype": "ALGO = 42\n"})
-    write_distribution(site, "mzp-nodep", "0.4.0", {"medzoo.datasets": {"mzp_nodep": "mzp_nodep:load"}},
-                       {"mzp_nodep": "import mzp_not_installed_dependency\n\ndef load(**kwargs):\n    pass\n"})
+def _install_plugins(site: Path, sources: Path) -> None:
+    """Write every test plugin as a package under ``sources`` and pip-install them all into ``site``."""
+    trees = [write_distribution(sources, *args) for args in _PLUGINS]
+    pip_install_into(site, trees)
+
+
+_PLUGINS = [
+    ("mzp-raise", "0.1.0", {"medzoo.algorithms": {"mzp_raise": "mzp_raise:Algo"}},
+     {"mzp_raise": "raise RuntimeError('mzp_raise exploded while importing')\n"}),
+    ("mzp-noattr", "0.2.0", {"medzoo.backbones": {"mzp_noattr": "mzp_noattr:NotThere"}},
+     {"mzp_noattr": "class SomethingElse:\n    pass\n"}),
+    ("mzp-wrongtype", "0.3.0", {"medzoo.algorithms": {"mzp_int": "mzp_wrongtype:ALGO"}},
+     {"mzp_wrongtype": "ALGO = 42\n"}),
+    ("mzp-nodep", "0.4.0", {"medzoo.datasets": {"mzp_nodep": "mzp_nodep:load"}},
+     {"mzp_nodep": "import mzp_not_installed_dependency\n\ndef load(**kwargs):\n    pass\n"}),
     # Two valid distributions claiming one name: neither may silently win.
-    write_distribution(site, "mzp-dup-a", "1.0.0", {"medzoo.algorithms": {"mzp_dup": "mzp_dup_a:GoodAlgo"}},
-                       {"mzp_dup_a": GOOD_ALGO})
-    write_distribution(site, "mzp-dup-b", "2.0.0", {"medzoo.algorithms": {"mzp_dup": "mzp_dup_b:GoodAlgo"}},
-                       {"mzp_dup_b": GOOD_ALGO})
-    write_distribution(site, "mzp-good", "1.0.0", {"medzoo.algorithms": {"mzp_good": "mzp_good:GoodAlgo"}},
-                       {"mzp_good": GOOD_ALGO})
+    ("mzp-dup-a", "1.0.0", {"medzoo.algorithms": {"mzp_dup": "mzp_dup_a:GoodAlgo"}},
+     {"mzp_dup_a": GOOD_ALGO}),
+    ("mzp-dup-b", "2.0.0", {"medzoo.algorithms": {"mzp_dup": "mzp_dup_b:GoodAlgo"}},
+     {"mzp_dup_b": GOOD_ALGO}),
+    ("mzp-good", "1.0.0", {"medzoo.algorithms": {"mzp_good": "mzp_good:GoodAlgo"}},
+     {"mzp_good": GOOD_ALGO}),
+]
 
 
 def _suite_naming(case: Case) -> str:
@@ -96,7 +103,7 @@ tasks:
 def site(tmp_path_factory) -> Path:
     """A folder holding every test plugin distribution (and, beside it, one suite per broken case)."""
     root = tmp_path_factory.mktemp("plugins")
-    _write_plugins(root / "site")
+    _install_plugins(root / "site", root / "src")
     for case in CASES:
         (root / f"{case.id}.yaml").write_text(_suite_naming(case))
     return root / "site"

@@ -1,20 +1,21 @@
-"""Write real installed distributions (a ``.dist-info`` with ``entry_points.txt``) into a folder.
+"""Real plugin packages for tests: source trees with a pyproject.toml, installed by pip into a folder.
 
-``importlib.metadata`` finds a distribution by its ``<name>-<version>.dist-info`` folder on ``sys.path``;
-that is all ``pip install`` leaves behind for discovery, so a folder written here and put on
-``PYTHONPATH`` is an installed plugin as far as medzoo's entry-point discovery can tell, at a fraction of
-the cost of running pip.
+``pip install --target SITE`` builds each package's wheel with setuptools and unpacks it with its
+``.dist-info`` and ``entry_points.txt``; that folder on ``PYTHONPATH`` is then an installed plugin exactly
+as ``importlib.metadata`` (and so medzoo's discovery) sees one.
 
 Usage::
 
-    write_distribution(site, "my-plugin", "0.1.0",
-                       entry_points={"medzoo.algorithms": {"my_algo": "my_plugin:MyAlgo"}},
-                       modules={"my_plugin": "from zoo.algorithms import Algorithm\\n..."})
+    tree = write_distribution(tmp / "src", "my-plugin", "0.1.0",
+                              entry_points={"medzoo.algorithms": {"my_algo": "my_plugin:MyAlgo"}},
+                              modules={"my_plugin": "from zoo.algorithms import Algorithm\\n..."})
+    pip_install_into(tmp / "site", [tree])
 """
 
 from __future__ import annotations
 
-import re
+import subprocess
+import sys
 from pathlib import Path
 
 # Every test plugin module starts with this line, so a test can tell which plugin modules were imported:
@@ -28,26 +29,36 @@ IMPORT_LOG_PREAMBLE = (
 
 
 def write_distribution(
-    site: Path,
+    sources: Path,
     name: str,
     version: str,
     entry_points: dict[str, dict[str, str]],
     modules: dict[str, str] | None = None,
 ) -> Path:
-    """Write ``<site>/<name>-<version>.dist-info`` and the plugin's top-level modules; return the dist-info."""
-    site.mkdir(parents=True, exist_ok=True)
+    """Write the source tree of a plugin package (pyproject.toml + top-level modules) under ``sources``."""
+    tree = sources / name
+    tree.mkdir(parents=True)
     for module, source in (modules or {}).items():
-        (site / f"{module}.py").write_text(IMPORT_LOG_PREAMBLE + source)
-    info = site / f"{re.sub(r'[-_.]+', '_', name)}-{version}.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n")
-    sections = []
-    for group, eps in entry_points.items():
-        sections.append(f"[{group}]\n" + "".join(f"{ep} = {target}\n" for ep, target in eps.items()))
-    (info / "entry_points.txt").write_text("\n".join(sections))
-    (info / "top_level.txt").write_text("".join(f"{m}\n" for m in modules or {}))
-    (info / "INSTALLER").write_text("medzoo-tests\n")
-    return info
+        (tree / f"{module}.py").write_text(IMPORT_LOG_PREAMBLE + source)
+    groups = "".join(
+        f'\n[project.entry-points."{group}"]\n' + "".join(f'{ep} = "{target}"\n' for ep, target in eps.items())
+        for group, eps in entry_points.items()
+    )
+    (tree / "pyproject.toml").write_text(
+        '[build-system]\nrequires = ["setuptools>=68"]\nbuild-backend = "setuptools.build_meta"\n\n'
+        f'[project]\nname = "{name}"\nversion = "{version}"\n{groups}\n'
+        f"[tool.setuptools]\npy-modules = {sorted(modules or {})!r}\n".replace("'", '"')
+    )
+    return tree
+
+
+def pip_install_into(site: Path, trees: list[Path]) -> None:
+    """``pip install --target site`` every package tree: real wheels, real ``.dist-info`` and entry points."""
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation", "--no-index",
+         "--disable-pip-version-check", "--target", str(site), *map(str, trees)],
+        check=True, capture_output=True, text=True, timeout=300,
+    )
 
 
 def imported_plugin_modules(log: Path) -> list[str]:

@@ -31,8 +31,10 @@ def test_wheel_ships_every_module_suite_and_data_file(tmp_path):
     (wheel,) = tmp_path.glob("medzoo-*.whl")
     shipped = set(zipfile.ZipFile(wheel).namelist())
     expected = {p.relative_to(ROOT).as_posix() for p in (ROOT / "zoo").rglob("*")
-                if p.suffix in {".py", ".tsv", ".typed"} and "__pycache__" not in p.parts}
+                if p.suffix in {".py", ".tsv", ".typed", ".yaml"} and "__pycache__" not in p.parts}
     expected |= {f"zoo/suites/{p.name}" for p in (ROOT / "benchmarks" / "suites").glob("*.yaml")}
+    expected |= {f"zoo/leaderboard_assets/{p.name}" for p in (ROOT / "leaderboard" / "assets").iterdir()
+                 if p.suffix in {".py", ".css", ".js"}}
     missing = sorted(expected - shipped)
     assert not missing, f"the wheel lacks {missing}: add __init__.py to the package or list the data file"
     entry_points = next(n for n in shipped if n.endswith(".dist-info/entry_points.txt"))

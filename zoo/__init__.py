@@ -18,7 +18,11 @@ __all__ = ["__version__", "create_backbone", "list_names"]
 
 
 def create_backbone(name: str, **kwargs):
-    """Build a registered backbone (``simple_cnn``, ``timm/<arch>``, a plugin's name, ...)."""
+    """Build a registered backbone (``simple_cnn``, ``timm/<arch>``, a plugin's name, ...).
+
+    ``medzoo:NAME[@REV]`` (a catalogue checkpoint) and ``hf-hub:org/name`` (a timm checkpoint on the Hub) are
+    pulled, sha256-checked and loaded, and carry their input normalisation in ``backbone.config``.
+    """
     from zoo.backbones import create_backbone as _create
 
     return _create(name, **kwargs)

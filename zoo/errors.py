@@ -41,3 +41,7 @@ class DataError(MedzooError):
 
 class OutputError(MedzooError):
     """The output directory cannot be written."""
+
+
+class HubError(MedzooError):
+    """A Hugging Face Hub operation failed for a reason the user can fix (repo, revision, token, network, hash)."""

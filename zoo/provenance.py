@@ -102,6 +102,36 @@ def plugin_distributions() -> list[dict[str, str]]:
     return [{"name": name, "version": found[name]} for name in sorted(found, key=str.lower)]
 
 
+def component_sources(components: dict[str, str | Iterable[str]]) -> dict[str, Any]:
+    """Which distribution declares each named component (read from entry points, nothing imported).
+
+    ``components`` maps an entry-point kind (``algorithm``, ``backbone``, ``dataset``) to a name or names;
+    ``timm/resnet18`` is looked up as its prefix ``timm``. Built-ins answer ``medzoo``; a name no entry point
+    declares answers ``None``. Leaderboards label plugin entries with this (DESIGN.md principle 7).
+
+    Usage::
+
+        component_sources({"algorithm": "dann", "backbone": "timm/resnet18"})
+        # {'algorithm': {'name': 'dann', 'dist': 'medzoo', 'version': '0.1.0'}, 'backbone': {...}}
+    """
+    declared: dict[tuple[str, str], tuple[str, str]] = {}
+    for group in PLUGIN_GROUPS:
+        kind = group.rsplit(".", 1)[1].rstrip("s")  # "medzoo.algorithms" -> "algorithm"
+        for ep in entry_points(group=group):
+            dist = getattr(ep, "dist", None)
+            name = (dist.metadata["Name"] if dist is not None else None) or "unknown"
+            declared[(kind, ep.name)] = (name, (dist.version if dist is not None else "") or "")
+
+    def source(kind: str, name: str) -> dict[str, Any]:
+        found = declared.get((kind, name)) or declared.get((kind, name.partition("/")[0]))
+        return {"name": name, "dist": found[0] if found else None, "version": found[1] if found else None}
+
+    out: dict[str, Any] = {}
+    for kind, names in components.items():
+        out[kind] = source(kind, names) if isinstance(names, str) else [source(kind, n) for n in names]
+    return out
+
+
 def _cpu_model() -> str | None:
     try:
         with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as handle:

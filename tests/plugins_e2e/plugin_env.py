@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE_PLUGIN = ROOT / "plugins" / "medzoo-example-plugin"
 TIMEOUT_S = 300
 # What a wheel of medzoo is built from (see setup.py and pyproject.toml); nothing else of the tree is read.
-MEDZOO_SOURCES = ("pyproject.toml", "setup.py", "README.md", "zoo", "benchmarks")
+MEDZOO_SOURCES = ("pyproject.toml", "setup.py", "README.md", "zoo", "benchmarks", "leaderboard/assets")
 COPY_IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", "build", "dist", "*.egg-info", ".pytest_cache")
 
 

@@ -66,6 +66,14 @@ def test_medzoo_run_on_a_suite_using_all_three_works(installed):
     bnm = next(r for r in records if r["algorithm"] == "bnm")
     assert bnm["hparams"] == {"weight": 1.0}
     assert "bnm" in proc.stdout  # the results table
+    assert bnm["provenance"]["components"]["algorithm"] == {"name": "bnm", "dist": DIST, "version": "0.1.0"}
+    # the leaderboard labels the plugin's entries with their distribution and version
+    site = installed.root / "site"
+    proc = installed.env.medzoo(["leaderboard", "build", str(out), "--out", str(site)], cwd=installed.root,
+                                env=installed.extra)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    page = (site / "suite-example-plugin-1.html").read_text()
+    assert f"plugin: {DIST} 0.1.0" in page
 
 
 def test_plugins_strict_passes_with_every_entry_loaded(installed):

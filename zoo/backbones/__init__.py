@@ -26,6 +26,17 @@ def _check_backbone(obj: Any) -> str | None:
 BACKBONES = Registry("backbone", group="medzoo.backbones", check=_check_backbone)
 
 
+def is_hub_name(name: str) -> bool:
+    """True for checkpoint names served from the Hub: ``medzoo:NAME`` and ``hf-hub:org/name``."""
+    return name.startswith(("medzoo:", "hf-hub:"))
+
+
+def hub_factory():
+    from zoo.hub.backbone import create_hub_backbone
+
+    return create_hub_backbone
+
+
 def _check_options(name: str, factory: Any, kwargs: dict[str, Any], positional: int) -> None:
     """Refuse options the factory does not take, before calling it (a TypeError inside would be a bug)."""
     try:
@@ -51,14 +62,21 @@ def declares_option(name: str, option: str) -> bool:
     """
     family, sep, _ = name.partition("/")
     try:
-        params = inspect.signature(BACKBONES.get(family if sep else name)).parameters
+        factory = hub_factory() if is_hub_name(name) else BACKBONES.get(family if sep else name)
+        params = inspect.signature(factory).parameters
     except (TypeError, ValueError):
         return False
     return option in params and params[option].kind is not inspect.Parameter.VAR_KEYWORD
 
 
 def create_backbone(name: str, **kwargs: Any) -> Backbone:
-    """Build the backbone ``name`` (``family/arch`` passes ``arch`` to the family's factory)."""
+    """Build the backbone ``name`` (``family/arch`` passes ``arch`` to the family's factory).
+
+    ``medzoo:NAME[@REV]`` and ``hf-hub:org/name[@REV]`` build a pretrained checkpoint from the Hub
+    (``zoo.hub.backbone``): pulled, sha256-checked, with its normalisation in ``config``.
+    """
+    if is_hub_name(name):
+        return hub_factory()(name, **kwargs)
     family, sep, arch = name.partition("/")
     factory = BACKBONES.get(family if sep else name)
     _check_options(name, factory, kwargs, positional=1 if sep else 0)
@@ -69,4 +87,4 @@ def create_backbone(name: str, **kwargs: Any) -> Backbone:
     return backbone
 
 
-__all__ = ["BACKBONES", "Backbone", "BackboneConfig", "create_backbone", "declares_option"]
+__all__ = ["BACKBONES", "Backbone", "BackboneConfig", "create_backbone", "declares_option", "is_hub_name"]

@@ -98,12 +98,24 @@ def _load_checkpoint(model: nn.Module, path: str | Path, in_chans: int) -> None:
     model's state dict or a medzoo ``TimmBackbone`` one (keys prefixed ``model.``). A 3-channel first conv
     is adapted to ``in_chans`` with timm's ``adapt_input_conv``.
     """
-    from timm.models import adapt_input_conv, load_state_dict
+    from timm.models import load_state_dict
 
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"checkpoint_path '{path}' does not exist; give the path of a .safetensors/.pth file")
-    state = load_state_dict(str(path))
+    load_state_into(model, load_state_dict(str(path)), in_chans, f"checkpoint '{path}'")
+
+
+def load_state_into(model: nn.Module, state: dict[str, torch.Tensor], in_chans: int, where: str) -> None:
+    """Load a timm (or ``model.``-prefixed medzoo) state dict into ``model``: head dropped, first conv adapted.
+
+    Usage::
+
+        load_state_into(backbone.model, safetensors.torch.load_file(path), in_chans=1, where="hf-hub:org/m")
+    """
+    from timm.models import adapt_input_conv
+
+    state = dict(state)
     if state and all(k.startswith("model.") for k in state):
         state = {k[len("model."):]: v for k, v in state.items()}
     cfg = getattr(model, "pretrained_cfg", {}) or {}
@@ -121,7 +133,7 @@ def _load_checkpoint(model: nn.Module, path: str | Path, in_chans: int) -> None:
         model.load_state_dict(state, strict=True)
     except RuntimeError as exc:
         first = str(exc).replace("\n", " ").replace("\t", " ")[:300]
-        raise ConfigError(f"checkpoint '{path}' does not fit this backbone: {first}") from exc
+        raise ConfigError(f"{where} does not fit this backbone: {first}") from exc
 
 
 class TimmBackbone(Backbone):

@@ -18,7 +18,7 @@ from typing import Any
 
 from zoo.algorithms import ALGORITHMS
 from zoo.algorithms.base import resolve_hparams
-from zoo.backbones import BACKBONES
+from zoo.backbones import BACKBONES, is_hub_name
 from zoo.bench.suite import RunSpec, Suite, TaskSpec, run_id_of
 from zoo.bench.task_data import check_disjoint
 from zoo.datasets import DATASETS
@@ -73,7 +73,14 @@ def resolve_run(suite: Suite, task: TaskSpec, algorithm: str, seed: int, setting
     family = backbone["name"].partition("/")[0] if "/" in backbone["name"] else backbone["name"]
     # get(), not entry(): an unknown name answers did-you-mean and a broken plugin names its distribution
     # here, before the first run trains, not when a later run of the suite reaches it.
-    BACKBONES.get(family)
+    if not is_hub_name(backbone["name"]):  # a Hub checkpoint is checked when it is pulled (check_buildable)
+        BACKBONES.get(family)
+    elif backbone["name"].startswith("medzoo:") and "sha256" not in backbone:
+        from zoo.hub.catalogue import pinned_sha256
+
+        sha = pinned_sha256(backbone["name"], backbone.get("catalogue"))  # its weights are part of the run id
+        if sha:
+            backbone["sha256"] = sha
     for name in (*task.sources, *(s["domain"] for s in task.pretrain), task.target):
         DATASETS.get(suite.domains[name]["dataset"])
     # Neither a source nor a pretraining domain may share an image with the target.

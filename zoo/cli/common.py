@@ -27,13 +27,32 @@ def stderr_console() -> Console:
     return Console(stderr=True, width=None if os.isatty(2) else 160)
 
 
+def print_fields(title: str, rows: list[tuple[str, str]]) -> None:
+    """Print a two-column field/value table (what ``pull`` and ``push`` report).
+
+    Usage::
+
+        print_fields("pushed lab/x", [("url", url), ("sha256", sha)])
+    """
+    from rich.table import Table
+
+    table = Table(title=title, show_header=False)
+    table.add_column("field", style="bold")
+    table.add_column("value", overflow="fold")
+    for key, value in rows:
+        table.add_row(key, value)
+    stdout_console().print(table)
+
+
 def setup_logging(verbose: bool = False) -> None:
     """INFO (or DEBUG) logs to stderr through rich; noisy third-party loggers stay at WARNING."""
     from rich.logging import RichHandler
 
     handler = RichHandler(console=stderr_console(), show_path=False, rich_tracebacks=False, markup=False)
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(message)s", handlers=[handler], force=True)
-    for name in ("urllib3", "filelock", "huggingface_hub", "datasets", "fsspec", "accelerate", "timm"):
+    # httpx2/httpcore2: the HTTP stack huggingface_hub >= 2 vendors (it logs every request at INFO)
+    for name in ("urllib3", "httpx", "httpcore", "httpx2", "httpcore2", "filelock", "huggingface_hub", "datasets",
+                 "fsspec", "accelerate", "timm"):
         logging.getLogger(name).setLevel(logging.WARNING)
 
 

@@ -15,10 +15,12 @@ import argparse
 import sys
 
 from zoo import __version__
-from zoo.cli import doctor, listing, plugin_new, plugins, results, run, sweep_summary
+from zoo.cli import doctor, leaderboard, listing, plugin_new, plugins, results, run, sweep_summary
+from zoo.cli import publish_results, pull, push, zoo_build
 from zoo.errors import MedzooError
 
-SUBCOMMANDS = (listing, run, results, sweep_summary, plugins, plugin_new, doctor)
+SUBCOMMANDS = (listing, run, results, leaderboard, sweep_summary, plugins, plugin_new, doctor,
+               zoo_build, pull, push, publish_results)
 
 EPILOG = """examples:
   medzoo list                       every backbone, algorithm, dataset and suite
@@ -26,10 +28,15 @@ EPILOG = """examples:
   medzoo run quick train.epochs=1 seeds=[0]
   accelerate launch --multi_gpu --num_processes 2 -m zoo.cli.main run quick
   medzoo results                    mean +- std over seeds of everything in ./medzoo-runs
+  medzoo leaderboard build          a static leaderboard site of ./medzoo-runs in leaderboard/site
   medzoo run my-sweep.yaml --launcher workers --workers 4   random search on 4 local processes
   medzoo sweep-summary              best trial per task x algorithm, chosen on validation
   medzoo doctor                     environment, devices, data files found and verified
   medzoo plugin new my_algo --kind algorithm   scaffold a plugin package that passes its own tests
+  medzoo zoo build resnet18_28-pneumoniamnist  train a catalogue checkpoint here (weights, config, card)
+  medzoo pull resnet18_28-pneumoniamnist@main  download + sha256-check a checkpoint (HF cache)
+  medzoo push RUN --repo org/name              publish a run as safetensors + config + model card
+  medzoo publish-results --repo org/results    append results.jsonl runs to a Hub dataset
 """
 
 

@@ -30,14 +30,23 @@ def run(args: argparse.Namespace) -> int:
     from zoo.results.store import RESULTS_FILENAME, load_records
     from zoo.results.table import print_results_table, to_csv, to_markdown
 
-    paths = args.paths or [args.output_dir]
+    hub = [*args.hub, *(str(p) for p in args.paths if str(p).startswith("hf:/"))]  # Path("hf://x") -> "hf:/x"
+    paths = [p for p in args.paths if not str(p).startswith("hf:/")] or ([] if hub else [args.output_dir])
     missing = [str(p) for p in paths if not Path(p).exists()]
     if missing:
         raise DataError(f"no results at {', '.join(missing)}; run `medzoo run SUITE` first or pass the results folder")
-    where = ", ".join(str(p) for p in paths)
-    if not any(_has_results_file(Path(p)) for p in paths):
+    where = ", ".join([*(str(p) for p in paths), *hub])
+    if paths and not any(_has_results_file(Path(p)) for p in paths):
         raise DataError(f"no {RESULTS_FILENAME} in {where}; run `medzoo run SUITE -o FOLDER` first or pass the results folder")
-    records = load_records(paths)
+    records = load_records(paths) if paths else []
+    if hub:
+        from zoo.hub.results import read_hub_results
+
+        seen = {r["run_id"] for r in records}
+        for repo in hub:  # hf://datasets/org/name or org/name; a run already read locally is not repeated
+            repo = repo.replace("hf:/datasets/", "hf://datasets/", 1)
+            records += [r for r in read_hub_results(repo, endpoint=args.endpoint) if r["run_id"] not in seen]
+            seen = {r["run_id"] for r in records}
     if not records:
         raise DataError(f"no finished runs in {where}; run `medzoo run SUITE` first (each finished run adds one line)")
     if args.suite:
@@ -92,7 +101,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                "  medzoo results --cost                                  # + train s, images/s, peak MB\n"
                "  medzoo results --ci bootstrap                # 84.5 [81.2, 87.9]: seeds x test samples\n"
                "  medzoo results --compare source_only --rank  # gain + p per row; ranks and pooled gain\n"
-               "  medzoo results --compare task=scratch-breast # compare tasks (pretraining) with one task",
+               "  medzoo results --compare task=scratch-breast # compare tasks (pretraining) with one task\n"
+               "  medzoo results --hub my-lab/medzoo-results     # a results dataset (medzoo publish-results)",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("paths", nargs="*", type=Path, help="results folders or .jsonl files (default: --output-dir)")
@@ -113,7 +123,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                              "the gain pooled over all tasks); with --format csv, print only this table")
     parser.add_argument("--metrics", help="comma-separated columns (default accuracy,balanced_accuracy,f1,auroc); "
                                           "METRIC:CLASS reads the per-class report, e.g. recall:malignant")
+    parser.add_argument("--hub", action="append", default=[], metavar="ORG/NAME",
+                        help="also read a results dataset from the Hub (medzoo publish-results; repeatable); "
+                             "hf://datasets/ORG/NAME as a path does the same")
     from zoo.cli.common import add_output_dir
+    from zoo.cli.hub_options import add_endpoint
 
+    add_endpoint(parser)
     add_output_dir(parser)
     parser.set_defaults(func=run)

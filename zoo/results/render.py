@@ -24,6 +24,7 @@ from rich.text import Text
 from zoo.errors import ConfigError
 
 FORMATS = ("table", "markdown", "csv")
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass
@@ -103,14 +104,19 @@ def markdown(cells: Cells) -> str:
 
 
 def number(value: Any) -> Any:
-    """A CSV cell for a raw number: ``""`` for None/NaN, 12 significant digits for floats (no 0.0999999...).
+    """A CSV cell: ``""`` for None/NaN, 12 significant digits for floats (no 0.0999999...), and a text that a
+    spreadsheet would read as a formula (``=``, ``+``, ``-``, ``@``, tab, CR first) quoted with ``'``.
 
     Usage::
 
         number(0.1 + 0.2), number(float("nan")), number(3)   # ('0.3', '', 3)
+        number("=cmd()")                                         # "'=cmd()"
     """
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
+    if isinstance(value, str) and value[:1] in FORMULA_STARTS:
+        # a spreadsheet would run "=HYPERLINK(...)" from a record's name: quote it so it stays text
+        return "'" + value
     return format(float(value), ".12g") if isinstance(value, float) else value
 
 

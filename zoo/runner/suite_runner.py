@@ -82,7 +82,7 @@ def check_buildable(run: RunSpec, data, data_dir: Path | None, download: bool) -
 
 
 def _record(run: RunSpec, outcome, checkpoint: str | None, total_s: float, processes: int) -> dict[str, Any]:
-    from zoo.provenance import collect_provenance
+    from zoo.provenance import collect_provenance, component_sources
     from zoo.results.record import make_record
 
     config = run.config
@@ -100,7 +100,12 @@ def _record(run: RunSpec, outcome, checkpoint: str | None, total_s: float, proce
     }
     if "dev" in outcome.history[-1]["val"]:  # label-free selection: its score, where it was computed (else None)
         curves["dev_score"] = [h["val"].get("dev", {}).get("score") for h in outcome.history]
+    domains = {**task["sources"], **{k: v for s in task.get("pretrain") or [] for k, v in s["domain"].items()},
+               **task["target"]}
     provenance = collect_provenance(num_processes=processes)
+    datasets = sorted({spec["dataset"] for spec in domains.values() if isinstance(spec, dict) and "dataset" in spec})
+    provenance["components"] = component_sources(  # which distribution supplied each part: plugins are labeled
+        {"algorithm": run.algorithm, "backbone": config["backbone"]["name"], "dataset": datasets})
     record = make_record(
         run_id=run.run_id,
         suite=config["suite"],
@@ -111,8 +116,7 @@ def _record(run: RunSpec, outcome, checkpoint: str | None, total_s: float, proce
             "target_budget": task["target_budget"],
             "label_map": task["label_map"],
             "pretrain": [next(iter(step["domain"])) for step in task.get("pretrain") or []],
-            "domains": {**task["sources"], **{k: v for s in task.get("pretrain") or [] for k, v in s["domain"].items()},
-                        **task["target"]},
+            "domains": domains,
         },
         algorithm=run.algorithm,
         backbone={"name": config["backbone"]["name"],

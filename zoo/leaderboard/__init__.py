@@ -1,0 +1,23 @@
+"""The static leaderboard: result records -> HTML pages, inline SVG plots, JSON and CSV (DESIGN.md principle 7).
+
+The site is a pure function of the records: the same records give a byte-identical site (no build time,
+no paths, every list sorted). Modules, one job each: :mod:`~zoo.leaderboard.load` (read records, report
+bad lines), :mod:`~zoo.leaderboard.summary` (statistics per suite, task and algorithm, reusing
+:mod:`zoo.results`), :mod:`~zoo.leaderboard.gains` (transfer gain over source-only / from-scratch),
+:mod:`~zoo.leaderboard.svg` (plots), :mod:`~zoo.leaderboard.html` (escaping, page shell, tables),
+:mod:`~zoo.leaderboard.pages` and :mod:`~zoo.leaderboard.run_page` (the pages), :mod:`~zoo.leaderboard.build`
+(writes the site) and :mod:`~zoo.leaderboard.publish` (a folder or a static Hugging Face Space).
+
+Usage::
+
+    from zoo.leaderboard import build_site, read_records
+    records, problems = read_records(["medzoo-runs"])
+    build_site(records, "leaderboard/site")
+"""
+
+from __future__ import annotations
+
+from zoo.leaderboard.build import build_site
+from zoo.leaderboard.load import Problem, read_records
+
+__all__ = ["Problem", "build_site", "read_records"]

@@ -1,0 +1,130 @@
+"""Transfer gain of each leaderboard row over its baseline: from-scratch training, else source-only.
+
+Which baseline a task has is read from the records alone:
+
+- **from scratch**: a task with no source domain and no pretraining (``task.source == []`` and
+  ``task.pretrain == []``) is the from-scratch baseline of every other task of the suite with the same
+  target domain and target label budget (``xray-to-breast-10pct`` vs ``scratch-breast-10pct``); runs are
+  paired with the scratch run of the same algorithm, backbone, selection rule and seed (when the scratch
+  task trains one algorithm only, every algorithm is paired with it: ``lp_ft`` after pretraining against
+  ``full_ft`` from scratch, since probing random features is no baseline);
+- **source-only**: otherwise, if the task has runs of the algorithm ``source_only``, every other algorithm
+  on it is paired with source-only runs of the same backbone, selection rule and seed.
+
+The pairing and the tests are :func:`zoo.results.compare.compare`'s (mean paired difference, its 95%
+t-interval, the sign-flip p and the paired-t p); :func:`pooled_gain` pools the (task, seed) pairs of an
+algorithm over tasks, as ``medzoo results --compare ... --rank`` does.
+
+Usage::
+
+    gains = cell_gains(records, "accuracy", "target_test")
+    gains[("xray-to-breast-10pct", "full_ft", "resnet18_28", "target_val")]["gain"]   # 0.041
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from typing import Any, Sequence
+
+from zoo.results.compare import compare, paired_t_test, sign_flip_test
+from zoo.results.stats import group_value, mean_std
+
+SOURCE_ONLY = "source_only"
+CELL_BY = ("suite", "task", "algorithm", "backbone", "selection")
+BASELINE_ROW = {"is_baseline": True}
+
+
+def task_shape(record: dict[str, Any]) -> tuple[tuple[str, ...], tuple[str, ...], str, float | None]:
+    """``(sources, pretrain domains, target, target_budget)`` of a record's task.
+
+    Usage::
+
+        task_shape(record)   # ((), ('xray',), 'breast', 0.1)
+    """
+    task = record["task"]
+    pretrain = task.get("pretrain") if isinstance(task.get("pretrain"), list) else []
+    return (tuple(map(str, task["source"])), tuple(map(str, pretrain)), task["target"], task["target_budget"])
+
+
+def scratch_baselines(records: Sequence[dict[str, Any]]) -> dict[str, str]:
+    """``{task: its from-scratch task}`` for every task that has one (see the module docstring).
+
+    Usage::
+
+        scratch_baselines(records)   # {'xray-to-breast-10pct': 'scratch-breast-10pct', ...}
+    """
+    shapes = {record["task"]["name"]: task_shape(record) for record in records}
+    scratch = {(target, budget): name for name, (src, pre, target, budget) in sorted(shapes.items())
+               if not src and not pre}
+    return {name: scratch[(target, budget)] for name, (src, pre, target, budget) in sorted(shapes.items())
+            if (src or pre) and (target, budget) in scratch}
+
+
+def _row(found: dict[str, Any], label: str) -> dict[str, Any]:
+    return {"baseline": label, "gain": found["gain"], "gain_ci_low": found["gain_ci_low"],
+            "gain_ci_high": found["gain_ci_high"], "n_pairs": found["n_pairs"], "p": found["p_signflip"],
+            "p_t": found["p_t"], "pairs": found["pairs"]}
+
+
+def cell_gains(records: Sequence[dict[str, Any]], metric: str, split: str) -> dict[tuple, dict[str, Any]]:
+    """Gain rows keyed by ``(task, algorithm, backbone, selection)`` for the records of ONE suite.
+
+    Baseline cells map to ``{"is_baseline": True, "baseline": label}``; cells without a baseline are absent.
+
+    Usage::
+
+        cell_gains(suite_records, "accuracy", "target_test")
+    """
+    by_task: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for record in records:
+        by_task[record["task"]["name"]].append(record)
+    out: dict[tuple, dict[str, Any]] = {}
+    scratch = scratch_baselines(records)
+    for task, base in scratch.items():
+        base_algorithms = sorted({r["algorithm"] for r in by_task[base]})
+        for algorithm in sorted({r["algorithm"] for r in by_task[task]}):
+            ours = [r for r in by_task[task] if r["algorithm"] == algorithm]
+            theirs = [r for r in by_task[base] if r["algorithm"] == algorithm]
+            label = f"from scratch ({base})"
+            if not theirs and len(base_algorithms) == 1:
+                # e.g. lp_ft after pretraining vs the one from-scratch training (full_ft): a linear probe of
+                # random features is no baseline, so every algorithm is paired with scratch's only one
+                theirs = [{**r, "algorithm": algorithm} for r in by_task[base]]
+                label = f"from scratch ({base}, {base_algorithms[0]})"
+            if not theirs:
+                continue
+            for row in compare(ours + theirs, f"task={base}", metric, split, CELL_BY):
+                if row["task"] == task:
+                    out[(task, row["algorithm"], row["backbone"], row["selection"])] = _row(row, label)
+    for base in sorted(set(scratch.values())):
+        for record in by_task[base]:
+            key = tuple(group_value(record, f) for f in CELL_BY[1:])
+            out[key] = {**BASELINE_ROW, "baseline": "from scratch"}
+    for task in sorted(by_task):
+        if task in scratch or not any(r["algorithm"] == SOURCE_ONLY for r in by_task[task]):
+            continue
+        for row in compare(by_task[task], SOURCE_ONLY, metric, split, CELL_BY):
+            out[(task, row["algorithm"], row["backbone"], row["selection"])] = _row(row, SOURCE_ONLY)
+        for record in by_task[task]:
+            if record["algorithm"] == SOURCE_ONLY:
+                key = tuple(group_value(record, f) for f in CELL_BY[1:])
+                out.setdefault(key, {**BASELINE_ROW, "baseline": SOURCE_ONLY})
+    return out
+
+
+def pooled_gain(rows: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
+    """The gain pooled over the (task, seed) pairs of several cells' gain rows (None without pairs).
+
+    Usage::
+
+        pooled_gain([gains[key] for key in keys_of_one_algorithm])   # {'gain': ..., 'p': ..., 'n_pairs': 9}
+    """
+    pairs = sorted(pair for row in rows if not row.get("is_baseline") for pair in row["pairs"])
+    if not pairs:
+        return None
+    diffs = [d for _, _, d in pairs]
+    gain, std = mean_std(diffs)
+    labels = sorted({row["baseline"] for row in rows if not row.get("is_baseline")})
+    return {"baseline": "; ".join(labels), "gain": gain, "gain_std": std, "n_pairs": len(diffs),
+            "p": sign_flip_test(diffs), "p_t": paired_t_test(diffs) if len(diffs) > 1 else math.nan}

@@ -1,0 +1,265 @@
+"""The index page (every suite) and one page per suite (overall table, a table and bar chart per task, plots).
+
+Tables are sortable (click a header) and filterable by algorithm or any text (``assets/app.js``); each
+row links to the provenance page of each of its runs (``runs/<run_id>.html``). Oracle-selected rows sit
+in their own ``<tbody class="oracle">`` under an "upper bound" heading, never among honest rows.
+
+Usage::
+
+    html_text = suite_page(summary)          # summary: zoo.leaderboard.summary.summarize_suite(...)
+    html_text = index_page(summaries, n_skipped=0)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections import defaultdict
+from typing import Any, Sequence
+
+from zoo.leaderboard.html import (
+    DASH,
+    badge,
+    esc,
+    finite,
+    interval,
+    num,
+    p_text,
+    page,
+    row_badges,
+    script_json,
+    table,
+    td,
+    th,
+)
+from zoo.leaderboard.svg import bars_svg, budget_svg, cost_svg
+
+METRIC_NAMES = {"accuracy": "Accuracy", "balanced_accuracy": "Balanced accuracy", "f1": "F1", "auroc": "AUROC"}
+COST_HEADERS = (("train_s", "Train s", 1), ("peak_memory_mb", "Peak MB", 0), ("images_per_s", "Images/s", 0))
+
+
+def suite_file(suite: str) -> str:
+    """``quick@1`` -> ``suite-quick-1.html``; names with other characters get a hash (never a path).
+
+    Usage::
+
+        suite_file("quick@1")   # 'suite-quick-1.html'
+    """
+    slug = re.sub(r"[^a-z0-9]+", "-", suite.lower()).strip("-")[:60] or "suite"
+    if not re.fullmatch(r"[a-z0-9-]+@[A-Za-z0-9.-]+", suite.lower()):
+        slug += "-" + hashlib.sha256(suite.encode("utf-8")).hexdigest()[:8]
+    return f"suite-{slug}.html"
+
+
+def _gain_cells(gain: dict[str, Any] | None) -> list[str]:
+    if gain is None:
+        return [td(DASH, ""), td(DASH, "")]
+    if gain.get("is_baseline"):
+        return [td(badge("baseline", "base", f"the baseline: {gain['baseline']}"), "", raw=True), td(DASH, "")]
+    text = f"{gain['gain'] * 100:+.1f}" if finite(gain["gain"]) else DASH
+    tip = f"vs {gain['baseline']}, {gain['n_pairs']} paired seeds"
+    cell = td(f'<span title="{esc(tip)}">{esc(text)}</span>', gain["gain"] if finite(gain["gain"]) else "", raw=True)
+    return [cell, td(p_text(gain["p"]), gain["p"] if finite(gain["p"]) else "")]
+
+
+def _cost_cells(cost: dict[str, Any]) -> list[str]:
+    return [td(num(cost.get(key), d), cost.get(key) if finite(cost.get(key)) else "") for key, _, d in COST_HEADERS]
+
+
+def _rank_cell(value: float | None) -> str:
+    return td(num(value, 2), value) if value is not None else td(DASH, "")
+
+
+def _name_cell(row: dict[str, Any]) -> str:
+    badges = row_badges(row)
+    if row.get("scratch") and "n_tasks" in row:  # an overall row of from-scratch training (the baseline)
+        badges = badge("from scratch", "base", "trained on the target labels alone: the baseline") + " " + badges
+    return (f'<td data-v="{esc(row["algorithm"])}"><span class="algo">{esc(row["algorithm"])}</span>'
+            + (f" {badges}" if badges else "") + "</td>")
+
+
+def _row_attrs(row: dict[str, Any]) -> str:
+    return (f' data-algorithm="{esc(row["algorithm"])}" data-backbone="{esc(row["backbone"])}"'
+            f' data-selection="{esc(row["selection"])}"')
+
+
+def _runs_cell(cell: dict[str, Any]) -> str:
+    links = [f'<a class="run" href="runs/{esc(run["run_id"])}.html" title="provenance of run {esc(run["run_id"])}">'
+             f'seed {esc(run["seed"])}</a>' for run in cell["runs"]]
+    return f'<td class="runs">{" ".join(links)}</td>'
+
+
+def task_table(task: dict[str, Any], metric: str, table_id: str) -> str:
+    """The table of one task: a row per algorithm x backbone x selection rule, oracle rows apart.
+
+    Usage::
+
+        task_table(summary["tasks"][0], "accuracy", "task-table-0")
+    """
+    label = METRIC_NAMES.get(metric, metric)
+    headers = [th("Algorithm", "text"), th("Backbone", "text"), th("Selection", "text"),
+               th(f"{label} [95% CI]", title="mean over seeds, Student-t 95% interval, in %"),
+               th("Seeds"),
+               th("Gain", title=f"paired mean difference in points vs {task['baseline'] or 'no baseline'}"),
+               th("p", title="two-sided sign-flip test over the paired seeds"),
+               th("Rank", title="rank on this task among algorithms with the same backbone and selection rule"),
+               *[th(h) for _, h, _ in COST_HEADERS], th("Runs", "text")]
+    honest, oracle = [], []
+    for cell in task["cells"]:
+        tr = (f"<tr{_row_attrs(cell)}>" + _name_cell(cell) + td(cell["backbone"], cell["backbone"])
+              + td(cell["selection"], cell["selection"])
+              + td(interval(cell["mean"], cell["ci_low"], cell["ci_high"]), cell["mean"], "score")
+              + td(str(cell["n"]), cell["n"]) + "".join(_gain_cells(cell["gain"]))
+              + _rank_cell(cell["rank"])
+              + "".join(_cost_cells(cell["cost"])) + _runs_cell(cell) + "</tr>")
+        (oracle if cell["oracle"] else honest).append(tr)
+    if oracle:
+        oracle.insert(0, f'<tr class="divider"><th colspan="{len(headers)}" scope="rowgroup">Upper bound: oracle model '
+                         "selection (all target validation labels); not comparable with the rows above</th></tr>")
+    caption = f"{esc(task['name'])}: {esc(label)} on the target test split"
+    return table(headers, [("honest", honest), ("oracle", oracle)], caption, table_id)
+
+
+def overall_table(suite: dict[str, Any]) -> str:
+    """Each algorithm x backbone x rule over the suite's tasks: average rank, mean, pooled gain, cost.
+
+    Usage::
+
+        overall_table(summarize_suite(records))
+    """
+    label = METRIC_NAMES.get(suite["metric"], suite["metric"])
+    headers = [th("Algorithm", "text"), th("Backbone", "text"), th("Selection", "text"),
+               th("Avg rank", title="average rank over the tasks where it was compared (1 = best)"),
+               th("Tasks ranked", "text"),
+               th(f"{label} [95% CI]", title="mean over its tasks; t-interval over seeds of the per-seed task average"),
+               th("Seeds"), th("Gain", title="paired gain pooled over all (task, seed) pairs, points"),
+               th("p", title="two-sided sign-flip test over the pooled pairs"),
+               *[th(h) for _, h, _ in COST_HEADERS], th("Tasks")]
+    honest, oracle = [], []
+    for row in suite["overall"]:
+        gain = row["gain"]
+        tr = (f"<tr{_row_attrs(row)}>" + _name_cell(row) + td(row["backbone"], row["backbone"])
+              + td(row["selection"], row["selection"])
+              + _rank_cell(row["rank"])
+              + td(row["rank_tasks"] or DASH, row["rank_tasks"] or "")
+              + td(interval(row["mean"], row["ci_low"], row["ci_high"]), row["mean"], "score")
+              + td(str(row["n"]), row["n"]) + "".join(_gain_cells(gain))
+              + "".join(_cost_cells(row["cost"])) + td(str(row["n_tasks"]), row["n_tasks"]) + "</tr>")
+        (oracle if row["oracle"] else honest).append(tr)
+    if oracle:
+        oracle.insert(0, f'<tr class="divider"><th colspan="{len(headers)}" scope="rowgroup">Upper bound: oracle model '
+                         "selection; not ranked with the honest rows above</th></tr>")
+    return table(headers, [("honest", honest), ("oracle", oracle)],
+                 f"All tasks: {esc(label)} averaged over tasks", "overall")
+
+
+def _budget_plots(suite: dict[str, Any]) -> str:
+    """One plot per target domain whose tasks differ by label budget; series: pretraining/source x algorithm."""
+    by_target: dict[str, dict[str, dict[float, tuple]]] = defaultdict(lambda: defaultdict(dict))
+    one_backbone = len({c["backbone"] for t in suite["tasks"] for c in t["cells"]}) == 1
+    for task in suite["tasks"]:
+        origin = "+".join(task["pretrain"] or task["sources"]) or "scratch"
+        for cell in task["cells"]:
+            if cell["oracle"] or task["target_budget"] is None:
+                continue
+            extra = "" if one_backbone else f" · {cell['backbone']}"
+            label = f"{origin}→{task['target']} · {cell['algorithm']} · {cell['selection']}{extra}"
+            by_target[task["target"]][label][task["target_budget"]] = (cell["mean"], cell["ci_low"], cell["ci_high"])
+    plots = []
+    for target, series in sorted(by_target.items()):
+        if any(len(points) >= 2 for points in series.values()):
+            plots.append(f'<figure><figcaption>{esc(METRIC_NAMES.get(suite["metric"], suite["metric"]))} on '
+                         f'{esc(target)} against the share of its training labels used</figcaption>'
+                         f'{budget_svg({k: v for k, v in series.items()}, "%")}</figure>')
+    return "".join(plots)
+
+
+def _cost_plot(suite: dict[str, Any]) -> str:
+    points = [(f"{r['algorithm']} · {r['backbone']} · {r['selection']}", r["cost"]["train_s"], r["mean"])
+              for r in suite["overall"] if not r["oracle"]]
+    if not any(finite(c) for _, c, _ in points):
+        return ""
+    return (f'<figure><figcaption>Mean over tasks against training time per run (seconds, log scale)</figcaption>'
+            f'{cost_svg(points, "train s per run (log)", "%")}</figure>')
+
+
+def _filters(suite: dict[str, Any]) -> str:
+    options = "".join(f'<option value="{esc(a)}">{esc(a)}</option>' for a in suite["algorithms"])
+    return (f'<form class="filters" role="search" onsubmit="return false">'
+            f'<label>Algorithm <select id="f-algorithm"><option value="">all</option>{options}</select></label> '
+            f'<label>Filter <input id="f-text" type="search" placeholder="any text in a row"></label> '
+            f'<span id="f-count" aria-live="polite"></span></form>')
+
+
+def suite_page(suite: dict[str, Any]) -> str:
+    """The page of one suite (see the module docstring).
+
+    Usage::
+
+        Path(suite_file(summary["suite"])).write_text(suite_page(summary))
+    """
+    metric = METRIC_NAMES.get(suite["metric"], suite["metric"])
+    parts = [f'<p class="lead">{suite["n_runs"]} runs, {len(suite["tasks"])} tasks, {len(suite["algorithms"])} '
+             f'algorithms. {esc(metric)} on <code>{esc(suite["split"])}</code>, mean over seeds with a 95% Student-t '
+             f'interval. The suite asks for {esc(suite["required_seeds"])} seeds. Latest run: '
+             f'{esc(suite["latest"])}.</p>',
+             '<p class="legend">' + badge("oracle · upper bound", "oracle") + " model selected with all target "
+             "validation labels (an upper bound, shown apart) · " + badge("k/n seeds", "warn")
+             + " fewer seeds than the suite asks for · " + badge("plugin: dist version", "plugin")
+             + " not part of medzoo · Gain: paired difference in points against the task's baseline "
+             "(training from scratch on the same labels, else source_only), p: sign-flip test.</p>",
+             _filters(suite), '<section id="overall"><h2>All tasks</h2>', overall_table(suite)]
+    plots = _cost_plot(suite) + _budget_plots(suite)
+    if plots:
+        parts.append(f'<div class="plots">{plots}</div>')
+    parts.append("</section>")
+    for i, task in enumerate(suite["tasks"]):
+        origin = " + ".join(task["pretrain"] or task["sources"]) or "no source (from scratch)"
+        budget = task["target_budget"]
+        bars = [(f"{c['algorithm']} · {c['backbone']} · {c['selection']}", c["mean"], c["ci_low"], c["ci_high"],
+                 c["oracle"]) for c in task["cells"]]
+        parts += [f'<section class="task" id="task-{i}"><h2>{esc(task["name"])}</h2>',
+                  f'<p>{esc(origin)} → {esc(task["target"])}; target label budget '
+                  f'{esc(budget if budget is not None else DASH)}; baseline: {esc(task["baseline"] or "none")}.</p>',
+                  task_table(task, suite["metric"], f"task-table-{i}"),
+                  f'<figure class="bars">{bars_svg(bars, metric + " (%)", f"task-{i}")}</figure></section>']
+    parts.append(f'<script type="application/json" id="lb-suite">{script_json(_embedded(suite))}</script>')
+    crumbs = f' <span class="crumb">/ {esc(suite["suite"])}</span>'
+    return page(f"{suite['suite']} · medzoo leaderboard", "\n".join(parts), heading=suite["suite"], crumbs=crumbs)
+
+
+def _embedded(suite: dict[str, Any]) -> dict[str, Any]:
+    """What the page's script may read: the suite's name and its algorithms (for the filter)."""
+    return {"suite": suite["suite"], "algorithms": suite["algorithms"], "metric": suite["metric"]}
+
+
+def index_page(suites: Sequence[dict[str, Any]], n_skipped: int = 0) -> str:
+    """The list of suites with their size and leading honest entry.
+
+    Usage::
+
+        Path("index.html").write_text(index_page(summarize_suites(records)))
+    """
+    headers = [th("Suite", "text"), th("Runs"), th("Tasks"), th("Algorithms"), th("Seeds asked"),
+               th("Leader (avg rank)", "text"), th("Latest run", "text")]
+    rows = []
+    for suite in suites:
+        honest = [r for r in suite["overall"] if not r["oracle"] and r["rank"] is not None]
+        complete = [r for r in honest if not r["few_seeds"]]  # a row short of seeds leads only if all are
+        leader = (complete or honest or [None])[0]
+        lead = (f'{esc(leader["algorithm"])} · {esc(leader["backbone"])} ({num(leader["rank"], 2)})'
+                if leader else DASH)
+        rows.append(f'<tr data-algorithm="{esc(leader["algorithm"] if leader else "")}">'
+                    f'<td data-v="{esc(suite["suite"])}"><a href="{esc(suite_file(suite["suite"]))}">'
+                    f'{esc(suite["suite"])}</a></td>' + td(str(suite["n_runs"]), suite["n_runs"])
+                    + td(str(len(suite["tasks"])), len(suite["tasks"])) + td(str(len(suite["algorithms"])),
+                                                                             len(suite["algorithms"]))
+                    + td(str(suite["required_seeds"]), suite["required_seeds"] or 0)
+                    + f'<td class="text" data-v="{esc(leader["algorithm"] if leader else "")}">{lead}</td>'
+                    + td(suite["latest"], suite["latest"], "text") + "</tr>")
+    skipped = (f'<p class="warn-text">{n_skipped} malformed record(s) were skipped when this site was built.</p>'
+               if n_skipped else "")
+    body = ('<p class="lead">Transfer-learning benchmarks in medical imaging: every suite, its tasks and how each '
+            'algorithm did, with 95% intervals, paired gains over the baselines and the provenance of every run.</p>'
+            + skipped + table(headers, [("honest", rows)], "Suites", "suites"))
+    return page("medzoo leaderboard", body, heading="Leaderboard")

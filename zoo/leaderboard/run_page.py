@@ -1,0 +1,155 @@
+"""One provenance page per run (``runs/<run_id>.html``): config, metrics, cost, versions, git sha, hardware.
+
+Everything shown is read from the run's record (escaped); the whole record is on the page too, as JSON
+(backbone config, task domains, curves, stages: what the summary leaves out).
+The checkpoint is named by its path in the results folder, and linked to its model card when the record
+says where the checkpoint was published (``hub: {repo_id, revision?}``, as ``medzoo push`` may add).
+
+Usage::
+
+    Path(f"site/runs/{record['run_id']}.html").write_text(run_page(record, "suite-quick-1.html"))
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from zoo.leaderboard.html import DASH, badge, esc, num, page, pct
+from zoo.leaderboard.summary import ORACLE_RULES, plugin_labels
+from zoo.results.stats import backbone_label
+
+SHOWN_METRICS = ("accuracy", "balanced_accuracy", "f1", "auroc", "ece", "nll", "n")
+HUB = "https://huggingface.co"
+REPO_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+
+def card_url(record: dict[str, Any]) -> str | None:
+    """The Hub page of the run's published checkpoint (its model card), or None.
+
+    Usage::
+
+        card_url({"hub": {"repo_id": "org/dann-quick", "revision": "main"}})   # 'https://huggingface.co/org/dann-quick'
+    """
+    hub = record.get("hub")
+    repo = hub.get("repo_id") if isinstance(hub, dict) else None
+    if not (isinstance(repo, str) and REPO_ID.match(repo)):
+        return None
+    endpoint = hub.get("endpoint") if isinstance(hub.get("endpoint"), str) else HUB
+    if not re.match(r"^https?://[A-Za-z0-9.:\[\]-]+/?$", endpoint):
+        endpoint = HUB
+    return f"{endpoint.rstrip('/')}/{repo}"
+
+
+def _dl(items: list[tuple[str, str]], dl_id: str = "") -> str:
+    """A definition list; values are HTML already."""
+    ident = f' id="{dl_id}"' if dl_id else ""
+    return f"<dl{ident}>" + "".join(f"<dt>{esc(k)}</dt><dd>{v}</dd>" for k, v in items) + "</dl>"
+
+
+def _json(obj: Any) -> str:
+    # compact: json's C encoder (indent= would fall back to the pure-Python one, 10x slower on 10k pages)
+    return esc(json.dumps(obj, sort_keys=True, ensure_ascii=False, separators=(", ", ": ")))
+
+
+def _metric_text(metric: str, value: Any) -> str:
+    """Counts as integers, NLL in nats, everything else in percent."""
+    if metric == "n":
+        return num(value, 0)
+    return num(value, 3) if metric == "nll" else pct(value)
+
+
+def _metrics_table(metrics: dict[str, Any]) -> str:
+    head = "".join(f'<th scope="col">{esc(m)}</th>' for m in SHOWN_METRICS)
+    rows = []
+    for split in sorted(metrics):
+        values = metrics[split] if isinstance(metrics[split], dict) else {}
+        cells = "".join(f"<td>{esc(_metric_text(m, values.get(m)))}</td>" for m in SHOWN_METRICS)
+        rows.append(f'<tr><th scope="row">{esc(split)}</th>{cells}</tr>')
+    return (f'<div class="scroll" tabindex="0"><table class="plain" id="metrics"><caption>Metrics per split (%, '
+            f'NLL in nats)</caption><thead><tr><th scope="col">split</th>{head}</tr></thead>'
+            f'<tbody>{"".join(rows)}</tbody></table></div>')
+
+
+def record_json(record: dict[str, Any]) -> str:
+    """The record as compact JSON with sorted keys (the page shows it; ``data/results.json`` joins them).
+
+    Usage::
+
+        record_json({"b": 1, "a": 2})   # '{"a":2,"b":1}'
+    """
+    return json.dumps(record, sort_keys=True, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
+def run_page(record: dict[str, Any], suite_href: str, dumped: str | None = None) -> str:
+    """The provenance page of one run; ``suite_href`` is its suite page's file name (links go ``../``).
+
+    ``dumped``: :func:`record_json` of the record, when the caller has it already.
+
+    Usage::
+
+        run_page(record, "suite-quick-1.html", record_json(record))
+    """
+    prov = record.get("provenance") or {}
+    git = prov.get("git") if isinstance(prov.get("git"), dict) else {}
+    task, selection = record["task"], record["selection"]
+    badges = []
+    if selection.get("rule") in ORACLE_RULES:
+        badges.append(badge("oracle · upper bound", "oracle", "selected with all target validation labels"))
+    badges += [badge(f"plugin: {label}", "plugin") for label in plugin_labels(record)]
+    sha = git.get("sha")
+    sha_text = (f'<code id="git-sha">{esc(sha)}</code>' if sha
+                else '<span id="git-sha">unknown (not a git checkout)</span>')
+    if git.get("dirty"):
+        sha_text += " " + badge("uncommitted changes", "warn", "the checkout had uncommitted changes when it ran")
+    checkpoint = record.get("checkpoint")
+    card = card_url(record)
+    ckpt = f"<code>{esc(checkpoint)}</code> (in the results folder)" if checkpoint else "not kept"
+    if card:
+        ckpt += f' · <a id="checkpoint-card" href="{esc(card)}">checkpoint card</a>'
+    timings = record.get("timings") or {}
+    summary = _dl([
+        ("Suite", f'<a href="../{esc(suite_href)}">{esc(record["suite"]["name"])}@'
+                  f'{esc(record["suite"]["version"])}</a>'),
+        ("Task", f'{esc(task["name"])}: {esc(" + ".join(task.get("pretrain") or task["source"]) or "from scratch")} → '
+                 f'{esc(task["target"])}, target label budget {esc(task["target_budget"])}'),
+        ("Algorithm", f'<span id="algorithm">{esc(record["algorithm"])}</span> {" ".join(badges)}'),
+        ("Backbone", f'<span id="backbone">{esc(backbone_label(record["backbone"]))}</span>'),
+        ("Seed", f'<span id="seed">{esc(record["seed"])}</span>'),
+        ("Selection", f'<span id="selection">{esc(selection.get("rule"))}</span> on '
+                      f'{esc(selection.get("metric", DASH))}'
+                      f', epoch {esc(selection.get("epoch", DASH))}, stage {esc(selection.get("stage", DASH))}'),
+        ("Checkpoint", ckpt),
+        ("Finished", esc(record["created_at"])),
+    ], "run-summary")
+    cost = _dl([(k, esc(num(timings.get(k), 1 if k != "images_per_s" else 0))) for k in
+                ("train_s", "eval_s", "total_s", "images_per_s", "peak_memory_mb")], "cost")
+    hardware = prov.get("hardware") if isinstance(prov.get("hardware"), dict) else {}
+    packages = prov.get("packages") if isinstance(prov.get("packages"), dict) else {}
+    plugins = prov.get("plugins") if isinstance(prov.get("plugins"), list) else []
+    versions = _dl([
+        ("medzoo", f'<span id="medzoo-version">{esc(prov.get("medzoo_version", DASH))}</span>'),
+        ("git sha", sha_text),
+        ("Python", esc(f'{prov.get("python", DASH)} {prov.get("python_implementation", "")}'.strip())),
+        ("Platform", esc(prov.get("platform", DASH))),
+        *[(name, esc(packages[name] if packages[name] is not None else "not installed")) for name in sorted(packages)],
+        ("Plugins installed", esc(", ".join(f"{p.get('name')} {p.get('version')}" for p in plugins
+                                            if isinstance(p, dict)) or "none")),
+    ], "versions")
+    hw = _dl([(k, esc(json.dumps(v, ensure_ascii=False) if isinstance(v, (list, dict)) else v))
+              for k, v in sorted(hardware.items())], "hardware")
+    body = "\n".join([
+        "<section><h2>Run</h2>", summary, "</section>",
+        "<section><h2>Scores</h2>", _metrics_table(record["metrics"]), "<h3>Cost</h3>", cost, "</section>",
+        "<section><h2>Provenance</h2><h3>Versions</h3>", versions, "<h3>Hardware</h3>", hw, "</section>",
+        "<section><h2>Configuration</h2>",
+        f'<h3>Hyperparameters</h3><pre id="hparams">{_json(record["hparams"])}</pre>',
+        f'<h3>Training</h3><pre id="train">{_json(record["train"])}</pre></section>',
+        f'<details><summary>The whole record (JSON)</summary><pre id="record" class="wrap">'
+        f'{esc(dumped if dumped is not None else record_json(record))}</pre></details>',
+    ])
+    crumbs = (f' <span class="crumb">/ <a href="../{esc(suite_href)}">{esc(record["suite"]["name"])}</a> / '
+              f'run {esc(record["run_id"])}</span>')
+    title = f"run {record['run_id']}: {record['algorithm']} on {task['name']}, seed {record['seed']}"
+    return page(title, body, root="../", heading=title, crumbs=crumbs)

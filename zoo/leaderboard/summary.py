@@ -1,0 +1,258 @@
+"""What the leaderboard shows, computed from records: per suite, per task rows and the overall rows.
+
+A **cell** is one task x algorithm x backbone x selection rule: its seeds' mean and 95% Student-t interval
+(:func:`zoo.results.stats.summarize`), the rank on its task among the algorithms with the same backbone
+and rule (:func:`zoo.results.stats.rank`), the paired gain over its baseline (:mod:`zoo.leaderboard.gains`),
+its mean cost (train seconds, peak memory, images/s, from ``timings``) and labels: ``oracle`` for the
+``target_val_oracle`` rule (an upper bound, never ranked with honest rules: ranks are per rule), ``few_seeds``
+when it has fewer seeds than the suite asks for, and the plugin distributions its algorithm or backbone
+came from. An **overall** row is one algorithm x backbone x rule over the suite's tasks: its average rank,
+the mean over tasks with a 95% t-interval over seeds (each seed's average over the tasks; only the seeds run
+on every one of its tasks count), the gain pooled over (task, seed) pairs, and the mean cost. Training
+from scratch (tasks with no source and no pretraining, the baselines) gets rows of its own, never averaged
+with the same algorithm after transfer (a suite of target-only tasks with no transfer counterpart is not
+"from scratch" in this sense: its tasks are ranked as any others).
+
+How many seeds a suite asks for: ``min_seeds`` if given; else ``defaults.seeds`` of the suite shipped
+with medzoo under that name and version; else the most seeds any cell of the suite has.
+
+Usage::
+
+    suites = summarize_suites(records, metric="accuracy", split="target_test")
+    suites[0]["tasks"][0]["cells"][0]   # {'algorithm': 'dann', 'mean': 0.87, 'ci_low': ..., 'gain': {...}, ...}
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections import defaultdict
+from typing import Any, Sequence
+
+from zoo.leaderboard.gains import SOURCE_ONLY, cell_gains, pooled_gain, scratch_baselines, task_shape
+from zoo.leaderboard.html import finite
+from zoo.results.stats import group_value, mean_std, rank, summarize, t_interval
+
+ORACLE_RULES = ("target_val_oracle",)
+COSTS = ("train_s", "peak_memory_mb", "images_per_s")
+CELL_BY = ("suite", "task", "algorithm", "backbone", "selection")
+OVERALL_KEY = ("algorithm", "backbone", "selection", "scratch")
+
+
+@functools.lru_cache(maxsize=1)
+def builtin_names() -> frozenset[tuple[str, str]]:
+    """``{(kind, name)}`` of the entry points medzoo itself declares (read from metadata, nothing imported).
+
+    Usage::
+
+        ("algorithm", "dann") in builtin_names()   # True
+    """
+    from importlib.metadata import PackageNotFoundError, distribution
+
+    try:
+        eps = distribution("medzoo").entry_points
+    except PackageNotFoundError:  # pragma: no cover - medzoo always runs installed
+        return frozenset()
+    return frozenset((ep.group.rsplit(".", 1)[1].rstrip("s"), ep.name) for ep in eps if ep.group.startswith("medzoo."))
+
+
+def plugin_labels(record: dict[str, Any]) -> list[str]:
+    """``["dist version", ...]``: where a record's algorithm and backbone came from, when not medzoo itself.
+
+    Records since this medzoo name each component's distribution (``provenance.components``); for older
+    ones a name medzoo does not declare is labeled with the plugin distributions the run had installed.
+
+    Usage::
+
+        plugin_labels(record)   # ['medzoo-example-plugin 0.1.0']
+    """
+    provenance = record.get("provenance") or {}
+    components = provenance.get("components")
+    labels = []
+    for kind, name in (("algorithm", record["algorithm"]), ("backbone", record["backbone"]["name"])):
+        found = components.get(kind) if isinstance(components, dict) else None
+        if isinstance(found, dict) and "dist" in found:
+            if found["dist"] != "medzoo":
+                labels.append(f"{found['dist'] or 'unregistered'} {found.get('version') or ''}".strip())
+        elif (kind, name) not in builtin_names() and (kind, name.partition("/")[0]) not in builtin_names():
+            plugins = provenance.get("plugins") if isinstance(provenance.get("plugins"), list) else []
+            named = [f"{p.get('name')} {p.get('version') or ''}".strip() for p in plugins if isinstance(p, dict)]
+            labels += named or ["unofficial"]
+    return sorted(set(labels))
+
+
+@functools.lru_cache(maxsize=64)
+def shipped_seeds(name: str, version: str) -> int | None:
+    """How many seeds medzoo's own suite ``name`` (at ``version``) asks for by default, or None.
+
+    Usage::
+
+        shipped_seeds("quick", "1")   # 3
+    """
+    from importlib.resources import files
+
+    import yaml
+
+    path = files("zoo.suites") / f"{name}.yaml"
+    try:
+        spec = yaml.safe_load(path.read_text(encoding="utf-8"))
+        if str(spec.get("version")) != version:
+            return None
+        return len(spec["defaults"]["seeds"])
+    except Exception:  # noqa: BLE001 - not a shipped suite, or no seeds in it: fall back to the records
+        return None
+
+
+def _cost(runs: list[dict[str, Any]]) -> dict[str, float | None]:
+    """Mean of each cost over a cell's runs (the finite values; None without any)."""
+    out = {}
+    for cost in COSTS:
+        values = [v for r in runs if finite(v := (r.get("timings") or {}).get(cost))]
+        out[cost] = mean_std(values)[0] if values else None
+    return out
+
+
+def _cells(records: Sequence[dict[str, Any]], metric: str, split: str, required: int | None,
+           ranked: list[dict]) -> list[dict]:
+    by_id = {r["run_id"]: r for r in records}
+    rows = summarize(records, metric, split, by=CELL_BY, ci="t")
+    required = required or max((row["n"] for row in rows), default=0)
+    ranks: dict[tuple, float] = {}
+    for row in ranked:
+        for task, value in row["ranks"].items():
+            ranks[(task, row["algorithm"], row["backbone"], row["selection"])] = value
+    gains = cell_gains(records, metric, split)
+    cells = []
+    for row in rows:
+        key = tuple(row[f] for f in CELL_BY)
+        runs = [by_id[run_id] for run_id in row["run_ids"]]
+        cells.append({
+            "task": row["task"], "algorithm": row["algorithm"], "backbone": row["backbone"],
+            "selection": row["selection"], "oracle": row["selection"] in ORACLE_RULES,
+            "n": row["n"], "required_seeds": required, "few_seeds": row["n"] < required,
+            "mean": row["mean"], "std": row["std"], "ci_low": row["ci_low"], "ci_high": row["ci_high"],
+            "runs": [{"run_id": r["run_id"], "seed": r["seed"], "value": v, "checkpoint": r.get("checkpoint")}
+                     for r, v in zip(runs, row["values"])],
+            "seeds": [str(s) for s in row["seeds"]], "values": row["values"],
+            "rank": ranks.get(key[1:]), "gain": gains.get(key[1:]), "cost": _cost(runs),
+            "plugins": sorted({label for r in runs for label in plugin_labels(r)}),
+            # the from-scratch baseline of other tasks (zoo.leaderboard.gains): overall rows of its own
+            "scratch": bool((gains.get(key[1:]) or {}).get("is_baseline"))
+            and gains[key[1:]]["baseline"] == "from scratch",
+        })
+    return cells
+
+
+def _pooled(members: list[dict]) -> dict[str, Any] | None:
+    """The pooled gain of an overall row, or the baseline mark when every one of its cells is a baseline."""
+    gains = [c["gain"] for c in members if c["gain"]]
+    pooled = pooled_gain(gains)
+    if pooled is None and gains and all(g.get("is_baseline") for g in gains):
+        return {"is_baseline": True, "baseline": "; ".join(sorted({g["baseline"] for g in gains}))}
+    return pooled
+
+
+def _overall(cells: list[dict], ranked: list[dict]) -> list[dict]:
+    ranks = {(row["algorithm"], row["backbone"], row["selection"]): row for row in ranked}
+    groups: dict[tuple, list[dict]] = defaultdict(list)
+    for cell in cells:
+        groups[tuple(cell[f] for f in OVERALL_KEY)].append(cell)
+    rows = []
+    for key, members in sorted(groups.items()):
+        common = set.intersection(*(set(c["seeds"]) for c in members))
+        per_seed = [math.fsum(dict(zip(c["seeds"], c["values"]))[s] for c in members) / len(members)
+                    for s in sorted(common)]
+        mean, _ = mean_std(per_seed) if per_seed else (math.fsum(c["mean"] for c in members) / len(members), 0)
+        low, high = t_interval(per_seed) if len(per_seed) > 1 else (math.nan, math.nan)
+        ranked = ranks.get(key[:3]) if not key[3] else None  # ranks are earned on transfer tasks
+        costs = {c: [m["cost"][c] for m in members if m["cost"][c] is not None] for c in members[0]["cost"]}
+        rows.append({
+            **dict(zip(OVERALL_KEY, key)), "oracle": members[0]["oracle"], "n_tasks": len(members),
+            "n": len(per_seed), "few_seeds": any(c["few_seeds"] for c in members),
+            "required_seeds": members[0]["required_seeds"], "mean": mean, "ci_low": low, "ci_high": high,
+            "rank": ranked["mean_rank"] if ranked else None,
+            "rank_tasks": f"{ranked['n_tasks']}/{ranked['n_tasks_total']}" if ranked else None,
+            "gain": _pooled(members),
+            "cost": {c: (math.fsum(v) / len(v) if v else None) for c, v in costs.items()},
+            "plugins": sorted({p for c in members for p in c["plugins"]}),
+            "cells": [c["task"] for c in members],
+        })
+    return rows
+
+
+def _tasks(cells: list[dict], records: Sequence[dict[str, Any]]) -> list[dict]:
+    shapes = {r["task"]["name"]: task_shape(r) for r in records}
+    scratch = scratch_baselines(records)
+    with_source_only = {r["task"]["name"] for r in records if r["algorithm"] == SOURCE_ONLY}
+    by_task: dict[str, list[dict]] = defaultdict(list)
+    for cell in cells:
+        by_task[cell["task"]].append(cell)
+    tasks = []
+    # tasks of one target sit together, by label budget, the from-scratch baseline after the transfer tasks
+    order = sorted(by_task, key=lambda n: (shapes[n][2], shapes[n][3] if shapes[n][3] is not None else -1,
+                                           not (shapes[n][0] or shapes[n][1]), n))
+    for name in order:
+        sources, pretrain, target, budget = shapes[name]
+        baseline = (f"from scratch ({scratch[name]})" if name in scratch
+                    else SOURCE_ONLY if name in with_source_only else None)
+        ordered = sorted(by_task[name], key=lambda c: (c["oracle"], -c["mean"], c["algorithm"], c["backbone"],
+                                                       c["selection"]))
+        tasks.append({"name": name, "sources": list(sources), "pretrain": list(pretrain), "target": target,
+                      "target_budget": budget, "baseline": baseline, "cells": ordered})
+    return tasks
+
+
+def summarize_suite(records: Sequence[dict[str, Any]], metric: str = "accuracy", split: str = "target_test",
+                    min_seeds: int | None = None) -> dict[str, Any]:
+    """The leaderboard of ONE suite's records (see the module docstring).
+
+    Usage::
+
+        summarize_suite([r for r in records if r["suite"]["name"] == "quick"])
+    """
+    first = records[0]["suite"]
+    name, version = str(first["name"]), str(first["version"])
+    required = min_seeds or shipped_seeds(name, version)
+    ranked = rank(records, metric, split, by=("suite", "backbone", "selection"))
+    cells = _cells(records, metric, split, required, ranked)
+    overall = _overall(cells, ranked)
+    overall.sort(key=lambda r: (r["oracle"], r["rank"] if r["rank"] is not None else math.inf, -r["mean"],
+                                r["algorithm"], r["backbone"], r["selection"]))
+    return {"suite": f"{name}@{version}", "name": name, "version": version, "metric": metric, "split": split,
+            "n_runs": len(records), "required_seeds": cells[0]["required_seeds"] if cells else required,
+            "tasks": _tasks(cells, records), "overall": overall,
+            "algorithms": sorted({r["algorithm"] for r in records}),
+            "latest": max(str(r["created_at"]) for r in records)}
+
+
+def best_of_sweeps(records: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Records of random-search sweeps reduced to each experiment's best trial, chosen on validation only
+    (:func:`zoo.results.best_trial.best_trial_records`); records of no sweep pass unchanged.
+
+    Usage::
+
+        best_of_sweeps(records)   # trials of a sweep would otherwise share cells (several runs per seed)
+    """
+    sweeps = [r for r in records if r.get("sweep")]
+    if not sweeps:
+        return list(records)
+    from zoo.results.best_trial import best_trial_records
+
+    keep = {r["run_id"] for r in best_trial_records(sweeps)}
+    return [r for r in records if not r.get("sweep") or r["run_id"] in keep]
+
+
+def summarize_suites(records: Sequence[dict[str, Any]], metric: str = "accuracy", split: str = "target_test",
+                     min_seeds: int | None = None) -> list[dict[str, Any]]:
+    """One :func:`summarize_suite` per suite (``name@version``), sorted by name and version; sweeps count by
+    their best trial (:func:`best_of_sweeps`).
+
+    Usage::
+
+        for suite in summarize_suites(records):
+            print(suite["suite"], len(suite["tasks"]))
+    """
+    groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for record in sorted(best_of_sweeps(records), key=lambda r: r["run_id"]):
+        groups[group_value(record, "suite")].append(record)
+    return [summarize_suite(groups[key], metric, split, min_seeds) for key in sorted(groups)]

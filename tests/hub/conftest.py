@@ -6,16 +6,17 @@ Hub traffic runs in ``medzoo`` subprocesses (``HF_HUB_OFFLINE=0`` there only): t
 
 from __future__ import annotations
 
-import os
-
 import pytest
 from helpers.hub_server import hub_server  # noqa: F401  (the fixture, re-exported for these tests)
 from hub_helpers import FAKE_TOKEN
 
 
 @pytest.fixture
-def hub_env(hub_server, tmp_path):  # noqa: F811
-    """Environment for ``run_medzoo``: the test hub as HF_ENDPOINT, online, a fresh cache, the fake token."""
+def hub_env(hub_server, tmp_path, data_dir):  # noqa: F811
+    """Environment for ``run_medzoo``: the test hub as HF_ENDPOINT, online, a fresh cache, the fake token.
+
+    MEDZOO_DATA is the resolved data folder: CI sets it relative (``../shared/data``) and the subprocesses run
+    in ``tmp_path``."""
     home = tmp_path / "hf-home"
     return {
         "HF_ENDPOINT": hub_server.endpoint,
@@ -24,7 +25,7 @@ def hub_env(hub_server, tmp_path):  # noqa: F811
         "HF_HUB_CACHE": str(tmp_path / "hf-cache"),
         "HF_TOKEN": FAKE_TOKEN,
         "HF_HUB_DISABLE_TELEMETRY": "1",
-        "MEDZOO_DATA": os.environ.get("MEDZOO_DATA", "/work/shared/data"),
+        "MEDZOO_DATA": str(data_dir),
     }
 
 

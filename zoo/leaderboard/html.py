@@ -17,10 +17,12 @@ from __future__ import annotations
 import html
 import json
 import math
+import re
 from typing import Any, Sequence
 
 GENERATOR = "medzoo leaderboard"
 DASH = "–"
+_NEEDS_ESCAPE = re.compile(r"[&<>\"']")
 
 
 def esc(value: Any) -> str:
@@ -30,7 +32,10 @@ def esc(value: Any) -> str:
 
         f'<td title="{esc(name)}">{esc(name)}</td>'
     """
-    return html.escape(str(value), quote=True)
+    text = str(value)
+    # most texts (numbers, metric names) need nothing: one regex scan is half the cost of five replaces,
+    # and a 10,000-run site calls this over a million times
+    return html.escape(text, quote=True) if _NEEDS_ESCAPE.search(text) else text
 
 
 def script_json(obj: Any) -> str:

@@ -24,8 +24,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 from zoo.errors import DataError
-from zoo.results.record import validate_record
-from zoo.results.store import RESULTS_FILENAME
+from zoo.results.store import RESULTS_FILENAME, jsonl_lines
 
 logger = logging.getLogger(__name__)
 
@@ -88,23 +87,6 @@ def _field_of(message: str) -> str:
     return head.strip() if sep and " " not in head.strip() else "record"
 
 
-def parse_line(raw: bytes) -> tuple[dict[str, Any] | None, list[str]]:
-    """One JSONL line -> ``(record, [])`` or ``(None, problems)`` (each problem starts with its field).
-
-    Usage::
-
-        record, problems = parse_line(b'{"run_id": "a"}')   # (None, ['schema_version: missing', ...])
-    """
-    try:
-        obj = json.loads(raw.decode("utf-8"))
-    except UnicodeDecodeError:
-        return None, ["record: not UTF-8 text"]
-    except json.JSONDecodeError as err:
-        return None, [f"record: not valid JSON ({err.msg} at column {err.colno})"]
-    problems = validate_record(obj)
-    return (None, problems) if problems else (obj, [])
-
-
 def parse_records(data: bytes, source: str, problems: list[Problem], seen: set[str]) -> list[dict[str, Any]]:
     """Records of one JSONL text; bad lines go to ``problems``, run_ids in ``seen`` are skipped (and added).
 
@@ -113,10 +95,7 @@ def parse_records(data: bytes, source: str, problems: list[Problem], seen: set[s
         records = parse_records(Path("results.jsonl").read_bytes(), "results.jsonl", problems, set())
     """
     records = []
-    for lineno, raw in enumerate(data.split(b"\n"), 1):
-        if not raw.strip():
-            continue
-        record, found = parse_line(raw)
+    for lineno, record, found in jsonl_lines(data):
         if record is None:
             more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
             problem = Problem(source, lineno, _field_of(found[0]), found[0] + more)

@@ -65,23 +65,50 @@ def _locked(fd: int, exclusive: bool) -> Iterator[None]:
         fcntl.flock(fd, fcntl.LOCK_UN)
 
 
-def _parse_line(raw: bytes, validate: bool) -> tuple[dict[str, Any] | None, str | None]:
-    """One line -> (record, None) or (None, why it was rejected)."""
+def parse_line(raw: bytes, validate: bool = True) -> tuple[dict[str, Any] | None, list[str]]:
+    """One JSONL line -> ``(record, [])`` or ``(None, problems)`` (each problem starts with its field).
+
+    Usage::
+
+        record, problems = parse_line(b'{"run_id": "a"}')   # (None, ['schema_version: missing', ...])
+    """
     try:
         obj = json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:
-        return None, "not UTF-8 text"
+        return None, ["record: not UTF-8 text"]
     except json.JSONDecodeError as err:
-        return None, f"not valid JSON ({err.msg} at column {err.colno})"
+        return None, [f"record: not valid JSON ({err.msg} at column {err.colno})"]
     if not isinstance(obj, dict):
-        return None, f"not a JSON object but {type(obj).__name__}"
+        return None, [f"record: not a JSON object but {type(obj).__name__}"]
     problems = validate_record(obj) if validate else []
     if not validate and not (isinstance(obj.get("run_id"), str) and obj["run_id"]):
         problems = ["run_id: missing"]
-    if problems:
-        more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
-        return None, "; ".join(problems[:3]) + more
-    return obj, None
+    return (None, problems) if problems else (obj, [])
+
+
+def jsonl_lines(data: bytes, validate: bool = True) -> Iterator[tuple[int, dict[str, Any] | None, list[str]]]:
+    """``(line number, record, [])`` or ``(line number, None, problems)`` for every non-blank line.
+
+    A bad last line with no newline after it gets a hint: a killed writer leaves exactly that.
+
+    Usage::
+
+        for lineno, record, problems in jsonl_lines(Path("results.jsonl").read_bytes()): ...
+    """
+    lines = data.split(b"\n")
+    for lineno, raw in enumerate(lines, 1):
+        if not raw.strip():
+            continue
+        record, problems = parse_line(raw, validate)
+        if record is None and lineno == len(lines):
+            problems = [*problems[:-1], f"{problems[-1]}; no newline at the end, so probably an interrupted write"]
+        yield lineno, record, problems
+
+
+def _in_short(problems: list[str]) -> str:
+    """The first three problems on one line ("record: " names the whole line: said already by the message)."""
+    more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
+    return "; ".join(p.removeprefix("record: ") for p in problems[:3]) + more
 
 
 def parse_jsonl(data: bytes, path: str | Path, *, validate: bool = True) -> list[dict[str, Any]]:
@@ -91,17 +118,11 @@ def parse_jsonl(data: bytes, path: str | Path, *, validate: bool = True) -> list
 
         records = parse_jsonl(Path("results.jsonl").read_bytes(), "results.jsonl")
     """
-    lines = data.split(b"\n")
     records: list[dict[str, Any]] = []
     seen: set[str] = set()
-    for lineno, raw in enumerate(lines, 1):
-        if not raw.strip():
-            continue
-        record, problem = _parse_line(raw, validate)
+    for lineno, record, problems in jsonl_lines(data, validate):
         if record is None:
-            if lineno == len(lines):  # the file does not end with a newline: typical of a killed writer
-                problem = f"{problem}; no newline at the end, so probably an interrupted write"
-            logger.warning("%s:%d: skipped a malformed result line: %s", path, lineno, problem)
+            logger.warning("%s:%d: skipped a malformed result line: %s", path, lineno, _in_short(problems))
             continue
         if record["run_id"] in seen:
             logger.warning("%s:%d: skipped a second record of run %s", path, lineno, record["run_id"])
@@ -166,7 +187,7 @@ class ResultStore:
             chunks.append(chunk)
             remaining -= len(chunk)
         for raw in b"".join(chunks).split(b"\n"):
-            record, _ = _parse_line(raw, validate=True) if raw.strip() else (None, None)
+            record, _ = parse_line(raw) if raw.strip() else (None, None)
             if record is not None:
                 self._ids.add(record["run_id"])
         self._scanned = info.st_size

@@ -6,7 +6,6 @@ between source and target, a label map naming a label that does not exist.
 
 from __future__ import annotations
 
-import shutil
 import textwrap
 from pathlib import Path
 

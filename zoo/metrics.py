@@ -112,7 +112,6 @@ def expected_calibration_error(probs: Any, labels: Any, n_bins: int = ECE_BINS) 
     correct = (probs.argmax(axis=1) == labels).astype(np.float64)  # (N,)
     # right-closed bins: ceil(c * M) - 1, so 1/15 goes to bin 0 and 1.0 to bin M-1 (c > 0 for probabilities)
     bins = np.clip(np.ceil(confidence * n_bins).astype(np.int64) - 1, 0, n_bins - 1)  # (N,)
-    count = np.bincount(bins, minlength=n_bins)  # (M,)
     gap = np.bincount(bins, weights=correct - confidence, minlength=n_bins)  # (M,) sum of (acc - conf) per bin
     return float(np.abs(gap).sum() / len(labels))  # sum_m |B_m|/N |mean gap_m| = sum_m |sum gap_m| / N
 

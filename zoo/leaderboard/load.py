@@ -15,7 +15,6 @@ Usage::
 from __future__ import annotations
 
 import gc
-import json
 import logging
 import os
 from contextlib import contextmanager

@@ -42,6 +42,16 @@ def test_push_then_pull_in_a_fresh_cache_predicts_bit_for_bit(hub_server, hub_en
     commit = hub_server.commits("lab/tiny-xray")[-1]["sha"]
     assert commit in push.stdout and commit in pull.stdout
 
+    # the run folder notes where it went (the later push wins), and the leaderboard links that model card
+    receipt = json.loads((run_dir / "hub.json").read_text())
+    assert receipt == {"repo_id": "lab/by-id", "revision": "main", "endpoint": hub_server.endpoint,
+                       "commit": hub_server.commits("lab/by-id")[-1]["sha"]}
+    from zoo.leaderboard import build_site, read_records
+
+    site = build_site(read_records([out_dir])[0], tmp_path / "site").out
+    run_page = (site / "runs" / f"{record['run_id']}.html").read_text()
+    assert f'<a id="checkpoint-card" href="{hub_server.endpoint}/lab/by-id">' in run_page
+
     # config.json: timm layout with the input contract and the label map
     config = json.loads(stored["config.json"])
     assert config["architecture"] == "simple_cnn" and config["num_classes"] == 2
@@ -79,4 +89,4 @@ def test_push_then_pull_in_a_fresh_cache_predicts_bit_for_bit(hub_server, hub_en
     assert torch.equal(model.predict_images(images), _original_logits(run_dir, images))
     assert model.label_names == ["normal", "pneumonia"]
     assert_no_token(push.stdout, push.stderr, pull.stdout, pull.stderr, by_id.stdout, by_id.stderr, offline.stdout,
-                    offline.stderr, card, stored["config.json"].decode())
+                    offline.stderr, card, stored["config.json"].decode(), run_page, files=[run_dir / "hub.json"])

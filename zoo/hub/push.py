@@ -23,6 +23,7 @@ from zoo.errors import ConfigError, HubError
 from zoo.hub.client import hub_errors, reachable, resolve_endpoint, token_from
 
 logger = logging.getLogger(__name__)
+RECEIPT = "hub.json"  # in a pushed run's folder: where its checkpoint went
 
 
 def _is_checkpoint_folder(folder: Path) -> bool:
@@ -108,4 +109,26 @@ def push_checkpoint(source: str, repo: str, endpoint: str | None = None, token: 
         result = upload(folder, repo, "model", endpoint, token, f"medzoo push: model.safetensors sha256 {sha[:12]}",
                         revision, private)
         files = sorted(p.name for p in folder.iterdir() if p.is_file())
+    kind, path = locate(source, Path(output_dir))
+    if kind == "run":
+        write_receipt(path, {"repo_id": repo, "revision": revision or "main", "commit": result["commit"],
+                             "endpoint": resolve_endpoint(endpoint)})
     return {**result, "sha256": sha, "files": files}
+
+
+def write_receipt(run_dir: Path, receipt: dict[str, str]) -> None:
+    """Note in the run folder where its checkpoint was published (``hub.json``; never a token).
+
+    The leaderboard links the run's page to that model card (:func:`zoo.leaderboard.load.read_records`).
+    A folder that cannot be written only costs the link, so a failure is a warning, not an error.
+
+    Usage::
+
+        write_receipt(Path("medzoo-runs/runs/3f9c2a1b"), {"repo_id": "lab/x", "revision": "main", ...})
+    """
+    try:
+        tmp = run_dir / ".hub.json.tmp"
+        tmp.write_text(json.dumps(receipt, sort_keys=True) + "\n", encoding="utf-8")
+        tmp.replace(run_dir / RECEIPT)
+    except OSError as err:
+        logger.warning("pushed, but could not note it in %s: %s", run_dir, (err.strerror or str(err)).lower())

@@ -4,6 +4,8 @@ A leaderboard is built from whatever results people hand it, often merged from s
 malformed line must never abort the build: each one becomes a :class:`Problem` naming the file, the line
 and the first offending field (as :func:`zoo.results.record.validate_record` names it), returned to the caller.
 A run_id seen before is kept from the first file that has it (as :func:`zoo.results.load_records` does).
+A run that ``medzoo push`` published has a ``hub.json`` in its run folder; its record gains ``hub`` from it,
+so the run's page links the model card.
 
 Usage::
 
@@ -15,6 +17,7 @@ Usage::
 from __future__ import annotations
 
 import gc
+import json
 import logging
 import os
 from contextlib import contextmanager
@@ -23,6 +26,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 from zoo.errors import DataError
+from zoo.hub.push import RECEIPT
 from zoo.results.store import RESULTS_FILENAME, jsonl_lines
 
 logger = logging.getLogger(__name__)
@@ -129,5 +133,22 @@ def read_records(paths: Iterable[str | os.PathLike[str]]) -> tuple[list[dict[str
             except OSError as err:
                 raise DataError(f"cannot read results from {file}: {(err.strerror or str(err)).lower()}") from None
             with gc_paused():
-                records += parse_records(data, str(file), problems, seen)
+                found = parse_records(data, str(file), problems, seen)
+            records += [_with_receipt(record, file.parent) for record in found]
     return records, problems
+
+
+def _with_receipt(record: dict[str, Any], store: Path) -> dict[str, Any]:
+    """The record, with ``hub`` set from its run folder's ``hub.json`` when ``medzoo push`` published it."""
+    checkpoint = record.get("checkpoint")
+    if "hub" in record or not isinstance(checkpoint, str):
+        return record
+    receipt_path = store / Path(checkpoint).parent / RECEIPT
+    try:
+        receipt = json.loads(receipt_path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return record
+    except (OSError, ValueError) as err:
+        logger.warning("%s: unreadable (%s); the run's page will not link its checkpoint card", receipt_path, err)
+        return record
+    return {**record, "hub": receipt} if isinstance(receipt, dict) else record

@@ -3,7 +3,8 @@
 Everything shown is read from the run's record (escaped); the whole record is on the page too, as JSON
 (backbone config, task domains, curves, stages: what the summary leaves out).
 The checkpoint is named by its path in the results folder, and linked to its model card when the record
-says where the checkpoint was published (``hub: {repo_id, revision?}``, as ``medzoo push`` may add).
+says where the checkpoint was published (``hub: {repo_id, revision?, endpoint?}``: ``medzoo push`` of a run
+notes it in the run folder and :func:`zoo.leaderboard.load.read_records` adds it).
 
 Usage::
 

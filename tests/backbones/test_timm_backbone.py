@@ -207,3 +207,38 @@ def test_unreachable_pretrained_weights_are_a_one_line_data_error(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120).stdout
     (line,) = [x for x in out.splitlines() if x.startswith("DATAERROR")]
     assert "resnet18" in line and "pretrained=False" in line
+
+
+# -- weight_init ---------------------------------------------------------------------------------------
+def test_torch_default_init_matches_a_plain_pytorch_resnet_layer_by_layer():
+    """``weight_init=torch_default``: every conv/linear/BN as PyTorch builds it (the MedMNIST v2 code's init).
+
+    PyTorch's conv default is Kaiming-uniform with a=sqrt(5), i.e. U(-1/sqrt(fan_in), 1/sqrt(fan_in)); timm's
+    ResNet init is Kaiming-normal fan-out (wider) with the last BN of each block zeroed.
+    """
+    timm_init = resnet18_28(in_chans=1)
+    torch_init = resnet18_28(in_chans=1, weight_init="torch_default")
+    assert torch_init.config.extra["weight_init"] == "torch_default" and "weight_init" not in timm_init.config.extra
+    convs = [m for m in torch_init.model.modules() if isinstance(m, nn.Conv2d)]
+    assert len(convs) == 20  # stem + 16 block convs + 3 downsample 1x1 in ResNet-18
+    for conv in convs:
+        fan_in = conv.in_channels * conv.kernel_size[0] * conv.kernel_size[1]
+        assert conv.weight.abs().max() <= 1 / fan_in**0.5 + 1e-6
+        assert conv.weight.std().item() == pytest.approx(1 / (3 * fan_in) ** 0.5, rel=0.15)  # std of U(-b, b) = b/sqrt(3)
+    for model in (timm_init, torch_init):
+        assert all(torch.equal(m.running_var, torch.ones_like(m.running_var))
+                   for m in model.model.modules() if isinstance(m, nn.BatchNorm2d))
+    last_bn = torch_init.model.layer1[0].bn2
+    assert torch.equal(last_bn.weight, torch.ones_like(last_bn.weight))  # timm zero-inits this one
+    assert torch.equal(timm_init.model.layer1[0].bn2.weight, torch.zeros(64))
+    wide = timm_init.model.layer2[0].conv1
+    assert wide.weight.abs().max() > 1 / (wide.in_channels * 9) ** 0.5  # timm's init is not PyTorch's
+
+
+def test_weight_init_errors_are_one_line():
+    with pytest.raises(ConfigError, match="weight_init must be one of timm, torch_default, got 'xavier'") as err:
+        resnet18_28(weight_init="xavier")
+    _one_line(err.value)
+    with pytest.raises(ConfigError, match="discard the pretrained weights") as err:
+        create_timm_backbone("resnet18", pretrained=True, weight_init="torch_default")
+    _one_line(err.value)

@@ -68,6 +68,20 @@ def test_balanced_sampler_draws_the_minority_as_often_as_the_majority(accelerato
     assert abs(float(balanced[1]) - 0.5) < 0.05, balanced
 
 
+def test_drop_last_false_trains_on_the_last_partial_batch(accelerator):
+    """``train.drop_last: false`` (the MedMNIST v2 code's DataLoader): every image once per epoch."""
+    domain = synthetic_domain(n_per_class=45, seed=0)
+    data = TaskData(source=domain, target=domain, target_labeled=None, target_val_labeled=None)
+    n = len(domain.splits["train"])
+    assert n % 16, "the split must not divide into whole batches for this test to mean anything"
+    full_only = TrainStreams(accelerator, data, 16, seed=0)
+    every_image = TrainStreams(accelerator, data, 16, seed=0, drop_last=False)
+    assert full_only.steps_per_epoch == n // 16 and every_image.steps_per_epoch == n // 16 + 1
+    sizes = [len(every_image.next("source")[1]) for _ in range(every_image.steps_per_epoch)]
+    assert sum(sizes) == n and sizes[-1] == n % 16
+    assert {len(full_only.next("source")[1]) for _ in range(full_only.steps_per_epoch)} == {16}
+
+
 def test_class_weights_come_from_the_stage_labels(accelerator):
     domain, train = _imbalanced()
     data = TaskData(source=domain.with_splits({**domain.splits, "train": train}), target=domain,

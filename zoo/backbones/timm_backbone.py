@@ -72,6 +72,19 @@ def _is_resnet_stem(model: nn.Module) -> bool:
     return isinstance(getattr(model, "conv1", None), nn.Conv2d) and hasattr(model, "maxpool")
 
 
+# ``timm``: the model's own init (ResNet: Kaiming fan-out convs, last BN of each block zeroed);
+# ``torch_default``: every layer's PyTorch default (``reset_parameters``), as in the MedMNIST v2 code, whose
+# ResNet (kuangliu/pytorch-cifar) sets no init of its own.
+WEIGHT_INITS = ("timm", "torch_default")
+
+
+def _reset_to_torch_defaults(model: nn.Module) -> None:
+    """Re-initialise every conv, linear and norm layer with PyTorch's own default (e.g. Kaiming-uniform a=sqrt(5))."""
+    for module in model.modules():
+        if module is not model and isinstance(module, (nn.Conv2d, nn.Linear, nn.modules.batchnorm._BatchNorm)):
+            module.reset_parameters()
+
+
 def _make_small_input(model: nn.Module, arch: str) -> None:
     """MedMNIST v2 "ResNet (28)": stem conv 7x7/2 -> 3x3/1 (pad 1, same out channels), max-pool -> Identity.
 
@@ -192,6 +205,12 @@ def _build(
     import timm
 
     _check_timm_name(arch)
+    weight_init = timm_kwargs.pop("weight_init", "timm")
+    if weight_init not in WEIGHT_INITS:
+        raise ConfigError(f"backbone '{name}': weight_init must be one of {', '.join(WEIGHT_INITS)}, got {weight_init!r}")
+    if weight_init == "torch_default" and (pretrained or checkpoint_path is not None):
+        raise ConfigError(f"backbone '{name}': weight_init=torch_default re-initialises every layer, which would "
+                          "discard the pretrained weights; drop weight_init or use pretrained=False")
     if isinstance(in_chans, bool) or not isinstance(in_chans, int) or in_chans < 1:
         raise ConfigError(f"backbone '{name}': in_chans must be a positive integer, got {in_chans!r}")
     try:
@@ -213,6 +232,8 @@ def _build(
         if pretrained:
             logger.info("%s: small_input replaces the pretrained stem conv with a randomly initialised 3x3", arch)
         _make_small_input(model, arch)
+    if weight_init == "torch_default":
+        _reset_to_torch_defaults(model)
     if checkpoint_path is not None:
         _load_checkpoint(model, checkpoint_path, in_chans)
 
@@ -239,6 +260,7 @@ def _build(
             "small_input": small_input,
             "fixed_input_size": bool(cfg.get("fixed_input_size", False)) and not small_input,
             "interpolation": cfg.get("interpolation"),
+            **({"weight_init": weight_init} if weight_init != "timm" else {}),
         },
     )
     return TimmBackbone(model, config)
@@ -256,8 +278,8 @@ def create_timm_backbone(
     """Any timm model (``resnet18``, ``resnet18.a1_in1k``, ``hf-hub:org/name``) as a headless backbone.
 
     ``in_chans`` uses timm's own first-conv adaptation; ``small_input`` swaps a ResNet stem for the
-    MedMNIST 28 px one; ``checkpoint_path`` loads a local file after that; other keywords go to
-    ``timm.create_model`` (e.g. ``drop_path_rate``, ``pretrained_cfg_overlay=dict(file=...)``).
+    MedMNIST 28 px one; ``weight_init="torch_default"`` replaces timm's init with PyTorch's layer defaults;
+    ``checkpoint_path`` loads a local file after that; other keywords go to ``timm.create_model`` (e.g. ``drop_path_rate``, ``pretrained_cfg_overlay=dict(file=...)``).
 
     Usage::
 

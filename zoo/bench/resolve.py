@@ -106,7 +106,8 @@ def resolve_run(suite: Suite, task: TaskSpec, algorithm: str, seed: int, setting
         "hparams": hparams,
         "stages": stages,
         "backbone": backbone,
-        "train": dict(settings["train"]),
+        # drop_last only when False: run ids of runs that keep the default stay as they were
+        "train": {k: v for k, v in settings["train"].items() if k != "drop_last" or v is not True},
         "seed": seed,
         "selection": resolve_selection(settings["selection"], task.target_budget, task.name, bool(task.sources)),
         "image_size": settings["image_size"],

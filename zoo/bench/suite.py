@@ -45,6 +45,7 @@ TRAIN_DEFAULTS: dict[str, Any] = {
     "mixed_precision": "no",
     "augment": "none",  # a policy of zoo.augment, applied to training image batches
     "imbalance": "none",  # zoo.imbalance: class_weight, balanced_sampler, smote, borderline_smote, smote_tomek
+    "drop_last": True,  # False: train on each epoch's last partial batch too (recorded, like init, only when False)
 }
 TRAIN_CHOICES = {
     "optimizer": {"adam", "adamw", "sgd"},

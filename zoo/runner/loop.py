@@ -166,7 +166,7 @@ def train_run(run: RunSpec, data: TaskData, accelerator, show_progress: bool = T
     model = accelerator.prepare_model(algorithm)
     imbalance = train["imbalance"]
     batches = TrainStreams(accelerator, data, train["batch_size"], run.seed, source_domains=algorithm.SOURCE_DOMAINS,
-                           balanced=imbalance == "balanced_sampler")
+                           balanced=imbalance == "balanced_sampler", drop_last=train.get("drop_last", True))
     augment = None
     if train["augment"] != "none":
         from zoo.augment import build_augment

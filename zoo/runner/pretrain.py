@@ -50,14 +50,14 @@ logger = logging.getLogger(__name__)
 
 # Training options that change a pretraining step's weights (epochs is per step; max_steps_per_epoch too).
 KEY_TRAIN_OPTIONS = ("batch_size", "lr", "optimizer", "weight_decay", "momentum", "scheduler", "milestones", "gamma",
-                     "max_steps_per_epoch", "mixed_precision", "augment", "epochs")
+                     "max_steps_per_epoch", "mixed_precision", "augment", "epochs", "drop_last")
 
 
 def step_key(config: dict[str, Any], upto: int) -> str:
     """16 hex digits naming pretraining steps ``0..upto`` of ``config`` (see the module docstring)."""
     wanted = {
         "backbone": config["backbone"], "image_size": config.get("image_size"), "channels": config.get("channels"),
-        "seed": config["seed"], "train": {k: config["train"][k] for k in KEY_TRAIN_OPTIONS},
+        "seed": config["seed"], "train": {k: config["train"][k] for k in KEY_TRAIN_OPTIONS if k in config["train"]},
         "steps": config["task"]["pretrain"][: upto + 1],
     }
     return hashlib.sha256(json.dumps(wanted, sort_keys=True, default=str).encode()).hexdigest()[:16]
@@ -79,7 +79,7 @@ def _train_step(step: dict[str, Any], domain: Domain, backbone, config: dict[str
     normalizer = Normalizer(cfg.mean, cfg.std, cfg.in_chans).to(accelerator.device)
     prepared = accelerator.prepare_model(model)
     data = TaskData(source=domain, target=domain, target_labeled=None, target_val_labeled=None)
-    streams = TrainStreams(accelerator, data, train["batch_size"], config["seed"])
+    streams = TrainStreams(accelerator, data, train["batch_size"], config["seed"], drop_last=train.get("drop_last", True))
     val = {"val": eval_loaders(accelerator, data, train["eval_batch_size"])[0]["source_val"]}
     augment = None
     if train["augment"] != "none":

@@ -47,11 +47,12 @@ class TrainStreams:
 
     ``source_domains``: source batches carry each sample's source-domain index as a third element
     (for algorithms declaring ``SOURCE_DOMAINS``, see ``zoo.algorithms.base``). ``balanced``: labeled
-    streams draw classes equally often (``train.imbalance: balanced_sampler``).
+    streams draw classes equally often (``train.imbalance: balanced_sampler``). ``drop_last=False`` keeps
+    each pass's last partial batch (``train.drop_last``; the MedMNIST v2 code trains on it).
     """
 
     def __init__(self, accelerator, data: TaskData, batch_size: int, seed: int, source_domains: bool = False,
-                 balanced: bool = False) -> None:
+                 balanced: bool = False, drop_last: bool = True) -> None:
         def stream(split: Split | None, stream_seed: int, labeled: bool, with_domains: bool = False):
             if split is None or len(split) == 0:
                 return None
@@ -60,10 +61,10 @@ class TrainStreams:
                 from zoo.imbalance import balanced_sample_weights
 
                 weights = balanced_sample_weights(split.labels, data.num_classes)
-            # Full batches only, except that a split smaller than one global batch (a small label budget,
-            # a small user dataset) keeps its only batch instead of giving an epoch of zero steps.
+            # Full batches by default, except that a split smaller than one global batch (a small label
+            # budget, a small user dataset) keeps its only batch instead of giving an epoch of zero steps.
             small = len(split) < batch_size * accelerator.num_processes
-            loader = make_loader(split, batch_size, True, stream_seed, drop_last=not small,
+            loader = make_loader(split, batch_size, True, stream_seed, drop_last=drop_last and not small,
                                  with_domains=with_domains, sample_weights=weights)
             return accelerator.prepare_data_loader(loader)
 

@@ -91,11 +91,14 @@ def _record(run: RunSpec, outcome, checkpoint: str | None, total_s: float, proce
         "epoch": [h["epoch"] for h in outcome.history],
         "stage": [h["stage"] for h in outcome.history],
         "train_loss": [h["train"]["loss"] for h in outcome.history],
+        # per epoch and split: accuracy and AUROC (classification splits, not e.g. DEV's scores), so the
+        # checkpoint any rule would pick -- or the last one -- can be read back without retraining
         **{
-            f"{split}_accuracy": [h[part][split]["accuracy"] for h in outcome.history]
+            f"{split}_{metric}": [h[part][split][metric] for h in outcome.history]
             for part in ("val", "test")
             for split in outcome.history[0][part]
-            if "accuracy" in outcome.history[0][part][split]  # classification splits, not e.g. DEV's scores
+            for metric in ("accuracy", "auroc")
+            if metric in outcome.history[0][part][split]
         },
     }
     if "dev" in outcome.history[-1]["val"]:  # label-free selection: its score, where it was computed (else None)

@@ -81,7 +81,7 @@ WEIGHT_INITS = ("timm", "torch_default")
 def _reset_to_torch_defaults(model: nn.Module) -> None:
     """Re-initialise every conv, linear and norm layer with PyTorch's own default (e.g. Kaiming-uniform a=sqrt(5))."""
     for module in model.modules():
-        if module is not model and isinstance(module, (nn.Conv2d, nn.Linear, nn.modules.batchnorm._BatchNorm)):
+        if isinstance(module, (nn.Conv2d, nn.Linear, nn.modules.batchnorm._BatchNorm)):
             module.reset_parameters()
 
 
@@ -279,7 +279,8 @@ def create_timm_backbone(
 
     ``in_chans`` uses timm's own first-conv adaptation; ``small_input`` swaps a ResNet stem for the
     MedMNIST 28 px one; ``weight_init="torch_default"`` replaces timm's init with PyTorch's layer defaults;
-    ``checkpoint_path`` loads a local file after that; other keywords go to ``timm.create_model`` (e.g. ``drop_path_rate``, ``pretrained_cfg_overlay=dict(file=...)``).
+    ``checkpoint_path`` loads a local file after that; other keywords go to ``timm.create_model`` (e.g.
+    ``drop_path_rate``, ``pretrained_cfg_overlay=dict(file=...)``).
 
     Usage::
 

@@ -35,7 +35,7 @@ from zoo.runner.evaluate import evaluate_loaders
 from zoo.runner.init_from import load_init
 from zoo.runner.optim import build_optimizer, build_scheduler
 from zoo.runner.selection import select_epoch, selection_split
-from zoo.runner.streams import TrainStreams, eval_loaders, labeled_split, stage_streams
+from zoo.runner.streams import TrainStreams, drop_last_of, eval_loaders, labeled_split, stage_streams
 
 logger = logging.getLogger(__name__)
 
@@ -166,7 +166,7 @@ def train_run(run: RunSpec, data: TaskData, accelerator, show_progress: bool = T
     model = accelerator.prepare_model(algorithm)
     imbalance = train["imbalance"]
     batches = TrainStreams(accelerator, data, train["batch_size"], run.seed, source_domains=algorithm.SOURCE_DOMAINS,
-                           balanced=imbalance == "balanced_sampler", drop_last=train.get("drop_last", True))
+                           balanced=imbalance == "balanced_sampler", drop_last=drop_last_of(train))
     augment = None
     if train["augment"] != "none":
         from zoo.augment import build_augment

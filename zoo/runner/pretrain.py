@@ -44,7 +44,7 @@ from zoo.datasets.base import Domain
 from zoo.runner.batches import Normalizer
 from zoo.runner.evaluate import evaluate_loaders
 from zoo.runner.optim import build_optimizer, build_scheduler
-from zoo.runner.streams import TrainStreams, eval_loaders
+from zoo.runner.streams import TrainStreams, drop_last_of, eval_loaders
 
 logger = logging.getLogger(__name__)
 
@@ -79,7 +79,7 @@ def _train_step(step: dict[str, Any], domain: Domain, backbone, config: dict[str
     normalizer = Normalizer(cfg.mean, cfg.std, cfg.in_chans).to(accelerator.device)
     prepared = accelerator.prepare_model(model)
     data = TaskData(source=domain, target=domain, target_labeled=None, target_val_labeled=None)
-    streams = TrainStreams(accelerator, data, train["batch_size"], config["seed"], drop_last=train.get("drop_last", True))
+    streams = TrainStreams(accelerator, data, train["batch_size"], config["seed"], drop_last=drop_last_of(train))
     val = {"val": eval_loaders(accelerator, data, train["eval_batch_size"])[0]["source_val"]}
     augment = None
     if train["augment"] != "none":

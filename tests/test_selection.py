@@ -11,7 +11,7 @@ from zoo.bench.resolve import resolve_selection
 from zoo.bench.suite import SELECTION_RULES
 from zoo.errors import ConfigError
 from zoo.runner import selection
-from zoo.runner.selection import RULE_SPLITS, select_epoch, selection_split
+from zoo.runner.selection import RULES, SelectionRule, applicable_rules, select_epoch, selection_split
 
 NAN = math.nan
 
@@ -92,15 +92,31 @@ def test_a_rule_whose_split_is_missing_is_an_error():
 
 
 def test_no_rule_maps_to_a_test_split():
-    assert RULE_SPLITS, "no selection rules"
-    for rule, split in RULE_SPLITS.items():
-        assert "test" not in split, (rule, split)
-        assert selection_split(rule) == split
+    assert RULES, "no selection rules"
+    for name, rule in RULES.items():
+        assert rule.split is None or "test" not in rule.split, (name, rule.split)
+        assert selection_split(name) == rule.split
+
+
+def test_last_takes_the_last_evaluated_epoch_and_reads_nothing():
+    history = _history({"source_val": [0.9, 0.5, 0.4]})
+    assert select_epoch(history, "last", "accuracy") == 2
+    history[2]["val"] = None  # an epoch that was not evaluated (train.eval_every) cannot be picked
+    assert select_epoch(history, "last", "accuracy") == 1
+    assert select_epoch(history, "source_val", "accuracy") == 0
+
+
+def test_rules_apply_by_source_budget_and_the_selected_stage():
+    # unsupervised adaptation: every label-free rule, the oracle and last; never the budget's labels
+    assert applicable_rules(True, 0.0, True) == ["source_val", "target_val_oracle", "dev", "last"]
+    # a target-only strategy (full_ft on a budget): source data says nothing about it
+    assert applicable_rules(True, 0.1, False) == ["target_val", "target_val_oracle", "last"]
+    assert applicable_rules(False, 0.1, False) == ["target_val", "target_val_oracle", "last"]
 
 
 def test_a_rule_mapping_to_a_test_split_is_refused(monkeypatch):
     # Defence in depth: if someone ever adds such a rule to the table, it is refused at use.
-    monkeypatch.setitem(selection.RULE_SPLITS, "peek", "target_test")
+    monkeypatch.setitem(selection.RULES, "peek", SelectionRule("peek", "target_test", "reads the test split"))
     with pytest.raises(ConfigError, match="test split can never select"):
         selection_split("peek")
     history = _history({"source_val": [0.5]}, test=[{"target_test": {"accuracy": 1.0}}])
@@ -117,13 +133,14 @@ def test_unknown_rule_lists_the_known_ones():
 
 
 def test_suite_accepts_exactly_the_rules_the_runner_knows():
-    assert set(SELECTION_RULES) - {"auto"} == set(RULE_SPLITS)
+    assert set(SELECTION_RULES) - {"auto"} == set(RULES)
 
 
 # -- resolve_selection ---------------------------------------------------------------------------------
 @pytest.mark.parametrize("budget, rule", [(0, "source_val"), (0.0, "source_val"), (0.1, "target_val"), (1.0, "target_val")])
 def test_auto_follows_the_label_budget(budget, rule):
-    assert resolve_selection({"rule": "auto", "metric": "accuracy"}, budget, "t") == {"rule": rule, "metric": "accuracy"}
+    resolved = resolve_selection({"rule": "auto", "metric": "accuracy"}, budget, "t")
+    assert (resolved["rule"], resolved["metric"]) == (rule, "accuracy") and rule in resolved["rules"]
 
 
 def test_target_val_without_target_labels_is_refused():
@@ -134,7 +151,22 @@ def test_target_val_without_target_labels_is_refused():
 
 
 def test_explicit_rules_are_kept_and_metric_defaults_to_accuracy():
-    assert resolve_selection({"rule": "source_val"}, 0.5, "t") == {"rule": "source_val", "metric": "accuracy"}
+    assert resolve_selection({"rule": "source_val"}, 0.5, "t") == {
+        "rule": "source_val", "metric": "accuracy",
+        "rules": ["source_val", "target_val", "target_val_oracle", "dev", "last"]}
     # The oracle is allowed on unsupervised tasks: it is reported as an upper bound.
     assert resolve_selection({"rule": "target_val_oracle", "metric": "auroc"}, 0, "t") == {
-        "rule": "target_val_oracle", "metric": "auroc"}
+        "rule": "target_val_oracle", "metric": "auroc", "rules": ["source_val", "target_val_oracle", "dev", "last"]}
+
+
+def test_selection_rules_can_be_limited_and_the_reported_rule_is_always_kept():
+    resolved = resolve_selection({"rule": "dev", "rules": ["last"]}, 0, "t")
+    assert resolved["rules"] == ["last", "dev"]
+
+
+def test_source_val_for_a_target_only_strategy_is_refused_in_one_line():
+    with pytest.raises(ConfigError) as info:
+        resolve_selection({"rule": "source_val"}, 0.1, "breast-10pct", True, trains_on_source=False,
+                          algorithm="full_ft")
+    message = str(info.value)
+    assert "\n" not in message and "breast-10pct" in message and "full_ft" in message and "target_val" in message

@@ -101,8 +101,9 @@ def test_run_ids_are_stable():
     assert all(len(i) == 16 and int(i, 16) >= 0 for i in first)
     # An override that restates the suite's value leaves the config, hence the ids, unchanged.
     assert [r.run_id for r in load_suite("quick", overrides=["train.epochs=4", "train.lr=0.001"]).runs()] == first
-    # drop_last is recorded only when False, so adding the option kept every earlier id
+    # a value equal to the id policy's table of defaults is not hashed (zoo.bench.run_config)
     assert [r.run_id for r in load_suite("quick", overrides=["train.drop_last=true"]).runs()] == first
+    assert [r.run_id for r in load_suite("quick", overrides=["train.eval_every=1"]).runs()] == first
 
 
 @pytest.mark.parametrize(
@@ -113,7 +114,10 @@ def test_run_ids_are_stable():
         ("train.drop_last=false", {"source_only", "finetune"}),
         ("backbone.weight_init=torch_default", {"source_only", "finetune"}),
         ("backbone.name=resnet18_28", {"source_only", "finetune"}),
-        ("selection.rule=target_val_oracle", {"source_only", "finetune"}),
+        ("selection.rule=target_val_oracle", set()),  # every rule is applied after one training
+        ("selection.rules=[last]", set()),
+        ("selection.metric=auroc", {"source_only", "finetune"}),  # which epochs are kept
+        ("train.eval_every=2", {"source_only", "finetune"}),
         ("hparams.finetune.target_lr_mult=0.5", {"finetune"}),  # only the runs that use it
     ],
 )

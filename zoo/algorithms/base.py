@@ -18,8 +18,13 @@ precision, accumulation, gathering, checkpoints). So an algorithm never calls ``
   head-only stage on cached backbone features, see ``Stage``).
 - ``cross_entropy(logits, y)``: the supervised loss to use, so that ``train.imbalance: class_weight`` applies.
 - Optional hooks, no-ops by default: ``validate_hparams(hparams)`` (a classmethod, called before any model is
-  built: raise a one-line ``ConfigError``) and ``set_progress(step, total_steps)`` (the runner calls it before
-  every training step with the step index within the stage and the stage's total, e.g. for schedules).
+  built: raise a one-line ``ConfigError``), ``set_progress(step, total_steps)`` (the runner calls it before
+  every training step with the step index within the stage and the stage's total, e.g. for schedules) and
+  ``evaluation_state(domain, unlabeled)`` (a context the runner evaluates one domain's splits in, for
+  test-time adaptation such as AdaBN; it must restore the model on exit).
+- ``ALIGNMENT_WEIGHT``: the hyperparameter that scales an adaptation method's alignment term (``None`` for
+  the others). A suite with ``controls: [weight_zero]`` runs its weight-0 twin beside it (same architecture
+  and batches, alignment off).
 
 Usage::
 
@@ -33,8 +38,9 @@ Usage::
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
-from typing import Any, ClassVar, Literal
+from typing import Any, Callable, ClassVar, ContextManager, Iterator, Literal
 
 import torch
 import torch.nn.functional as F
@@ -108,6 +114,7 @@ class Algorithm(nn.Module):
     HPARAMS: ClassVar[dict[str, HParam]] = {}
     PAPER: ClassVar[str] = ""  # the reference the method implements
     SOURCE_DOMAINS: ClassVar[bool] = False  # True: source batches are (x, y, d), d = index of the source domain
+    ALIGNMENT_WEIGHT: ClassVar[str | None] = None  # the hparam scaling the alignment term (weight-0 twin control)
 
     def __init__(self, backbone: Backbone, num_classes: int, hparams: dict[str, Any] | None = None) -> None:
         super().__init__()
@@ -129,6 +136,14 @@ class Algorithm(nn.Module):
 
     def set_progress(self, step: int, total_steps: int) -> None:
         """Called by the runner before each training step: ``step`` in ``[0, total_steps)`` of this stage."""
+
+    def evaluation_state(self, domain: str, unlabeled: Callable[[], Iterator[torch.Tensor]]) -> ContextManager[None]:
+        """The context in which the runner evaluates ``domain``'s splits (``"source"`` or ``"target"``).
+
+        ``unlabeled()`` yields that domain's training images, normalised, on the device, (B, C, H, W), no
+        labels. Default: nothing changes. A test-time method adapts here and restores itself on exit.
+        """
+        return contextlib.nullcontext()
 
     def stages(self, target_budget: float) -> list[Stage]:
         """Default: one stage of supervised training on the labeled source.

@@ -62,6 +62,7 @@ class CCSA(Algorithm):
     """Cross-entropy on source and labeled target plus contrastive semantic alignment of their features."""
 
     PAPER = "Motiian et al., Unified Deep Supervised Domain Adaptation and Generalization, ICCV 2017"
+    ALIGNMENT_WEIGHT = "alpha"  # the twin keeps both cross-entropies, no semantic alignment/separation
     HPARAMS = {
         "alpha": HParam(0.25, ("log", 0.01, 10.0), "weight of the alignment + separation terms"),
         "target_weight": HParam(1.0, ("log", 0.1, 10.0), "weight of the labeled-target cross-entropy"),

@@ -21,7 +21,8 @@ from typing import Any
 import torch
 
 from zoo.algorithms.base import HParam
-from zoo.algorithms.uda import UDA_HPARAMS, AdaptationAlgorithm, check_number
+from zoo.algorithms.uda import (ADVERSARIAL_HPARAMS, UDA_HPARAMS, AdaptationAlgorithm, check_adversarial,
+                                check_number, ramp_progress)
 from zoo.errors import ConfigError
 from zoo.losses import ConditionalDomainAdversarialLoss, WarmStartGradientReverseLayer
 
@@ -34,12 +35,10 @@ class CDAN(AdaptationAlgorithm):
     PAPER = "Long et al., Conditional Adversarial Domain Adaptation, NeurIPS 2018"
     HPARAMS = {
         **UDA_HPARAMS,
-        "bottleneck_dim": HParam(256, ("int", 0, 1024), "width of the Linear-BatchNorm-ReLU layer aligned (0: none)"),
+        **ADVERSARIAL_HPARAMS,
         "entropy": HParam(True, [True, False], "entropy conditioning (CDAN+E): weights 1 + exp(-H(g))"),
         "map": HParam("auto", list(MAPS), "multilinear map: full, randomized, or auto (full iff D*K <= 4096)"),
         "randomized_dim": HParam(1024, ("int", 64, 4096), "output size of the randomized multilinear map"),
-        "disc_hidden": HParam(1024, ("int", 64, 4096), "hidden width of the domain discriminator MLP"),
-        "grl_gamma": HParam(10.0, ("uniform", 1.0, 20.0), "gamma of the warm-start schedule of the GRL"),
     }
 
     def __init__(self, backbone, num_classes: int, hparams: dict[str, Any] | None = None) -> None:
@@ -48,20 +47,19 @@ class CDAN(AdaptationAlgorithm):
         self.domain_loss = ConditionalDomainAdversarialLoss(
             self.features_dim, num_classes, WarmStartGradientReverseLayer(gamma=hp["grl_gamma"]),
             hidden=hp["disc_hidden"], entropy_conditioning=hp["entropy"], randomized=MAPS[hp["map"]],
-            randomized_dim=hp["randomized_dim"],
+            randomized_dim=hp["randomized_dim"], batch_norm=hp["disc_norm"] == "batch",
         )
 
     @classmethod
     def validate_hparams(cls, hparams: dict[str, Any]) -> None:
         super().validate_hparams(hparams)
-        for name in ("randomized_dim", "disc_hidden"):
-            check_number(hparams, name, cls.__name__, low=1)
-        check_number(hparams, "grl_gamma", cls.__name__, strict=True)
+        check_number(hparams, "randomized_dim", cls.__name__, low=1)
+        check_adversarial(hparams, cls.__name__)
         if hparams["map"] not in MAPS:
             raise ConfigError(f"hyperparameter 'map' of CDAN must be one of {', '.join(MAPS)}, got {hparams['map']!r}")
 
     def set_progress(self, step: int, total_steps: int) -> None:
-        self.domain_loss.adversarial.grl.set_progress(step / max(1, total_steps))
+        self.domain_loss.adversarial.grl.set_progress(ramp_progress(step, total_steps, self.hparams["grl_ramp_steps"]))
 
     def extra_modules(self) -> dict[str, torch.nn.Module]:
         return {"discriminator": self.domain_loss.adversarial.discriminator}

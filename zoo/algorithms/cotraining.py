@@ -47,6 +47,7 @@ class CoTraining(Algorithm):
 
     PAPER = ("Blum & Mitchell, Combining Labeled and Unlabeled Data with Co-Training, COLT 1998; "
              "Saito et al., Asymmetric Tri-training for Unsupervised Domain Adaptation, ICML 2017")
+    ALIGNMENT_WEIGHT = "pseudo_weight"  # the twin keeps two heads and their diversity term, no cross-teaching
     HPARAMS = {
         "tau": HParam(0.9, ("uniform", 0.5, 0.99), "confidence both heads need to pseudo-label, in (0, 1)"),
         "pseudo_weight": HParam(1.0, ("log", 0.1, 10.0), "weight of the cross-teaching loss on target"),

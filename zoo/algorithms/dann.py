@@ -21,8 +21,8 @@ from typing import Any
 
 import torch
 
-from zoo.algorithms.base import HParam
-from zoo.algorithms.uda import UDA_HPARAMS, AdaptationAlgorithm, check_number
+from zoo.algorithms.uda import (ADVERSARIAL_HPARAMS, UDA_HPARAMS, AdaptationAlgorithm, check_adversarial,
+                                ramp_progress)
 from zoo.losses import DomainAdversarialLoss, DomainDiscriminator, WarmStartGradientReverseLayer
 
 
@@ -30,27 +30,22 @@ class DANN(AdaptationAlgorithm):
     """Source cross-entropy + gradient-reversed domain-discriminator loss."""
 
     PAPER = "Ganin et al., Domain-Adversarial Training of Neural Networks, JMLR 2016"
-    HPARAMS = {
-        **UDA_HPARAMS,
-        "bottleneck_dim": HParam(256, ("int", 0, 1024), "width of the Linear-BatchNorm-ReLU layer aligned (0: none)"),
-        "disc_hidden": HParam(1024, ("int", 64, 4096), "hidden width of the domain discriminator MLP"),
-        "grl_gamma": HParam(10.0, ("uniform", 1.0, 20.0), "gamma of the warm-start schedule of the GRL"),
-    }
+    HPARAMS = {**UDA_HPARAMS, **ADVERSARIAL_HPARAMS}
 
     def __init__(self, backbone, num_classes: int, hparams: dict[str, Any] | None = None) -> None:
         super().__init__(backbone, num_classes, hparams)
         grl = WarmStartGradientReverseLayer(gamma=self.hparams["grl_gamma"], lo=0.0, hi=1.0)
-        discriminator = DomainDiscriminator(self.features_dim, self.hparams["disc_hidden"])  # (N, F) -> (N,)
+        discriminator = DomainDiscriminator(self.features_dim, self.hparams["disc_hidden"],  # (N, F) -> (N,)
+                                            batch_norm=self.hparams["disc_norm"] == "batch")
         self.domain_loss = DomainAdversarialLoss(discriminator, grl)
 
     @classmethod
     def validate_hparams(cls, hparams: dict[str, Any]) -> None:
         super().validate_hparams(hparams)
-        check_number(hparams, "disc_hidden", cls.__name__, low=1)
-        check_number(hparams, "grl_gamma", cls.__name__, strict=True)
+        check_adversarial(hparams, cls.__name__)
 
     def set_progress(self, step: int, total_steps: int) -> None:
-        self.domain_loss.grl.set_progress(step / max(1, total_steps))
+        self.domain_loss.grl.set_progress(ramp_progress(step, total_steps, self.hparams["grl_ramp_steps"]))
 
     def extra_modules(self) -> dict[str, torch.nn.Module]:
         return {"discriminator": self.domain_loss.discriminator}

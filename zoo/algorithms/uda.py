@@ -58,6 +58,36 @@ UDA_HPARAMS = {
 }
 
 
+# Shared by the adversarial methods (DANN, CDAN): the bottleneck they need, the discriminator, the GRL ramp.
+ADVERSARIAL_HPARAMS = {
+    "bottleneck_dim": HParam(256, ("int", 0, 1024), "width of the Linear-BatchNorm-ReLU layer aligned (0: none)"),
+    "disc_hidden": HParam(1024, ("int", 64, 4096), "hidden width of the domain discriminator MLP"),
+    "disc_norm": HParam("batch", ["batch", "none"], "BatchNorm in the discriminator's hidden layers, or none"),
+    "grl_gamma": HParam(10.0, ("uniform", 1.0, 20.0), "gamma of the warm-start schedule of the GRL"),
+    "grl_ramp_steps": HParam(0, ("int", 0, 20000), "steps over which the GRL ramps up (0: the stage's length, "
+                                                   "as in the DANN paper; 10000 with gamma 10 is TLlib's ramp)"),
+}
+
+
+def ramp_progress(step: int, total_steps: int, ramp_steps: int) -> float:
+    """Progress ``p`` of the GRL warm start: over the stage (``ramp_steps`` 0) or over ``ramp_steps`` steps.
+
+    Usage::
+
+        ramp_progress(50, 100, 0), ramp_progress(50, 100, 1000)     # (0.5, 0.05)
+    """
+    return min(1.0, step / max(1, ramp_steps or total_steps))
+
+
+def check_adversarial(hparams: dict[str, Any], owner: str) -> None:
+    """Ranges of ``ADVERSARIAL_HPARAMS``: one-line ``ConfigError`` naming the bad value."""
+    check_number(hparams, "disc_hidden", owner, low=1)
+    check_number(hparams, "grl_gamma", owner, strict=True)
+    check_number(hparams, "grl_ramp_steps", owner)
+    if hparams["disc_norm"] not in ("batch", "none"):
+        raise ConfigError(f"hyperparameter 'disc_norm' of {owner} must be batch or none, got {hparams['disc_norm']!r}")
+
+
 def check_number(hparams: dict[str, Any], name: str, owner: str, low: float = 0.0, strict: bool = False) -> None:
     """Raise a one-line ``ConfigError`` unless ``hparams[name]`` is a finite number >= ``low`` (> if strict).
 
@@ -77,6 +107,7 @@ class AdaptationAlgorithm(Algorithm):
     """Base of the UDA methods: one ``source+target_unlabeled`` stage, ``ce + weight * alignment``."""
 
     HPARAMS = UDA_HPARAMS
+    ALIGNMENT_WEIGHT = "weight"  # its weight-0 twin (dann@w0) keeps the architecture and mixed batches
 
     def __init__(self, backbone, num_classes: int, hparams: dict[str, Any] | None = None) -> None:
         super().__init__(backbone, num_classes, hparams)

@@ -1,7 +1,9 @@
 """SimpleCNN: the seed network of the project's origin document, kept exactly as described there.
 
 Three blocks of conv 3x3 (padding 1) + ReLU + max-pool 2 with 32/64/128 filters, flatten, dense 512 + ReLU,
-dropout 0.5. The dense layer sees a fixed flatten size computed from ``image_size`` (the original has no
+dropout 0.5. ``norm="batch"`` adds a BatchNorm after each conv (conv -> BN -> ReLU -> pool), for
+experiments where normalisation statistics matter (AdaBN, adaptation methods that mix source and target
+in one batch); the default is the original, without any. The dense layer sees a fixed flatten size computed from ``image_size`` (the original has no
 adaptive pooling), so the network only accepts the input size it was built for; any other size raises a
 one-line ``ConfigError`` instead of a shape error deep inside ``nn.Linear``.
 
@@ -25,10 +27,14 @@ HIDDEN = 512
 MIN_SIZE = 2 ** len(FILTERS)  # each block halves the size (floor); below 8 px the last map would be empty
 
 
-def _conv_block(in_chans: int, out_chans: int) -> nn.Sequential:
-    # (N, in, H, W) -> conv 3x3 pad 1 (N, out, H, W) -> ReLU -> max-pool 2 (N, out, H//2, W//2)
+NORMS = ("none", "batch")
+
+
+def _conv_block(in_chans: int, out_chans: int, norm: str = "none") -> nn.Sequential:
+    # (N, in, H, W) -> conv 3x3 pad 1 (N, out, H, W) [-> BatchNorm] -> ReLU -> max-pool 2 (N, out, H//2, W//2)
     return nn.Sequential(
         nn.Conv2d(in_chans, out_chans, kernel_size=3, padding=1),
+        *([nn.BatchNorm2d(out_chans)] if norm == "batch" else []),
         nn.ReLU(inplace=True),
         nn.MaxPool2d(2),
     )
@@ -56,6 +62,7 @@ class SimpleCNN(Backbone):
         pretrained: bool = False,
         image_size: int | tuple[int, int] = 28,
         dropout: float = 0.5,
+        norm: str = "none",
     ) -> None:
         super().__init__()
         if pretrained:
@@ -70,10 +77,12 @@ class SimpleCNN(Backbone):
             raise ConfigError(f"simple_cnn needs images of at least {MIN_SIZE}x{MIN_SIZE} px, got {height}x{width}")
         if not 0.0 <= dropout < 1.0:
             raise ConfigError(f"simple_cnn: dropout must be in [0, 1), got {dropout!r}")
+        if norm not in NORMS:
+            raise ConfigError(f"simple_cnn: norm must be one of {', '.join(NORMS)}, got {norm!r}")
 
         self.image_size = (height, width)
         chans = (in_chans, *FILTERS)
-        self.conv_blocks = nn.ModuleList(_conv_block(chans[i], chans[i + 1]) for i in range(len(FILTERS)))
+        self.conv_blocks = nn.ModuleList(_conv_block(chans[i], chans[i + 1], norm) for i in range(len(FILTERS)))
         # three floor-halvings: 28 -> 14 -> 7 -> 3, so the flatten size at 28 px is 128 * 3 * 3 = 1152
         out_h, out_w = height // MIN_SIZE, width // MIN_SIZE
         self.flatten_size = FILTERS[-1] * out_h * out_w
@@ -92,7 +101,7 @@ class SimpleCNN(Backbone):
             std=(0.5,) * in_chans,
             license="apache-2.0",  # medzoo's own code; there are no pretrained weights to license
             weights="random init",
-            extra={"fixed_input_size": True, "dropout": dropout},
+            extra={"fixed_input_size": True, "dropout": dropout, "norm": norm},
         )
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:

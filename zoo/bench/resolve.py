@@ -1,14 +1,16 @@
 """Resolve one task x algorithm x seed of a suite into a fully explicit, hashable run config.
 
 Everything that changes a result goes into the config (domain specs, hyperparameters with their defaults,
-training options, seed, selection rule), so ``run_id`` changes exactly when the result could. Names (and
-that each named entry imports), hyperparameter types, stages and source/target disjointness are checked
-here, before any training starts.
+training options, seed), so ``run_id`` changes exactly when the result could (``zoo.bench.run_config``).
+The selection rules are in the config too, but not in the id: every applicable rule is applied after
+training. Names (and that each named entry imports), hyperparameter types, stages, the applicability of
+the reported selection rule and source/target disjointness of the specs are checked here, before any
+training starts (overlap of the images themselves is checked on the data: ``zoo.bench.leakage``).
 
 Usage::
 
     spec = resolve_run(suite, suite.tasks[0], "source_only", seed=0, settings=suite.defaults)
-    spec.config["selection"]          # {'rule': 'source_val', 'metric': 'accuracy'}
+    spec.config["selection"]    # {'rule': 'source_val', 'metric': 'accuracy', 'rules': ['source_val', ...]}
 """
 
 from __future__ import annotations
@@ -18,30 +20,38 @@ from typing import Any
 
 from zoo.algorithms import ALGORITHMS
 from zoo.algorithms.base import resolve_hparams
+from zoo.algorithms.variants import base_algorithm, variant_hparams
 from zoo.backbones import BACKBONES, is_hub_name
-from zoo.bench.suite import RunSpec, Suite, TaskSpec, run_id_of
+from zoo.bench.run_config import RunConfig
+from zoo.bench.suite import RunSpec, Suite, TaskSpec
 from zoo.bench.task_data import check_disjoint
 from zoo.datasets import DATASETS
 from zoo.errors import ConfigError
 from zoo.runner.init_from import resolve_init
+from zoo.runner.selection import RULES, applicable_rules
 
 
-def resolve_selection(selection: dict[str, Any], budget: float, task: str, has_source: bool = True) -> dict[str, Any]:
-    """``auto`` becomes ``source_val`` for unsupervised tasks and ``target_val`` when target labels exist."""
+def resolve_selection(selection: dict[str, Any], budget: float, task: str, has_source: bool = True,
+                      trains_on_source: bool | None = None, algorithm: str = "") -> dict[str, Any]:
+    """The reported rule (``auto``: ``source_val`` without target labels, ``target_val`` with), the metric, and
+    the rules recorded for the run: every applicable one (or those of ``selection.rules`` that apply).
+
+    ``trains_on_source``: the selected (last) stage trains on source data (default: when there is a source).
+    A reported rule that cannot apply is a one-line ``ConfigError``, never silently replaced.
+    """
+    trains_on_source = has_source if trains_on_source is None else trains_on_source
     rule = selection["rule"]
     if rule == "auto":
         rule = "source_val" if budget == 0 else "target_val"
-    if rule in ("source_val", "dev") and not has_source:
-        raise ConfigError(f"task '{task}': selection '{rule}' needs a source domain and this task has none; "
-                          "use target_val")
-    if rule == "dev":  # DEV ranks epochs by its own score (minus the estimated target risk)
-        return {"rule": rule, "metric": "score"}
-    if rule == "target_val" and budget == 0:
-        raise ConfigError(
-            f"task '{task}': selection 'target_val' needs target labels but target_budget is 0; "
-            "use source_val (or target_val_oracle, reported as an upper bound)"
-        )
-    return {"rule": rule, "metric": selection.get("metric", "accuracy")}
+    refusal = RULES[rule].refusal(has_source, budget, trains_on_source)
+    if refusal:
+        who = f" ({algorithm})" if algorithm else ""
+        raise ConfigError(f"task '{task}'{who}: {refusal}")
+    wanted = selection.get("rules", "all")
+    rules = [r for r in applicable_rules(has_source, budget, trains_on_source) if wanted == "all" or r in wanted]
+    if rule not in rules:
+        rules.append(rule)
+    return {"rule": rule, "metric": selection.get("metric", "accuracy"), "rules": rules}
 
 
 FEATURE_RESAMPLING = ("smote", "borderline_smote", "smote_tomek")
@@ -68,7 +78,7 @@ def check_stages(stages: list, task: TaskSpec, algorithm: str, train: dict[str, 
 
 def resolve_run(suite: Suite, task: TaskSpec, algorithm: str, seed: int, settings: dict[str, Any]) -> RunSpec:
     """Build the ``RunSpec`` of one run; unknown names and bad hyperparameters raise one-line errors."""
-    algo_cls = ALGORITHMS.get(algorithm)
+    algo_cls = ALGORITHMS.get(base_algorithm(algorithm))
     backbone = copy.deepcopy(settings["backbone"])
     family = backbone["name"].partition("/")[0] if "/" in backbone["name"] else backbone["name"]
     # get(), not entry(): an unknown name answers did-you-mean and a broken plugin names its distribution
@@ -86,7 +96,8 @@ def resolve_run(suite: Suite, task: TaskSpec, algorithm: str, seed: int, setting
     # Neither a source nor a pretraining domain may share an image with the target.
     domain_specs = {name: suite.domains[name] for name in (*task.sources, *(s["domain"] for s in task.pretrain))}
     check_disjoint(domain_specs, {task.target: suite.domains[task.target]})
-    hparams = resolve_hparams(algo_cls.HPARAMS, settings["hparams"].get(algorithm), algorithm)
+    given = settings["hparams"].get(algorithm, settings["hparams"].get(base_algorithm(algorithm))) or {}
+    hparams = resolve_hparams(algo_cls.HPARAMS, {**given, **variant_hparams(algorithm, algo_cls)}, algorithm)
     algo_cls.validate_hparams(hparams)  # ranges and values, before any model is built
     probe = algo_cls.__new__(algo_cls)  # stages() depends only on hparams and the budget (contract)
     probe.hparams = hparams
@@ -106,18 +117,19 @@ def resolve_run(suite: Suite, task: TaskSpec, algorithm: str, seed: int, setting
         "hparams": hparams,
         "stages": stages,
         "backbone": backbone,
-        # drop_last only when False: run ids of runs that keep the default stay as they were
-        "train": {k: v for k, v in settings["train"].items() if k != "drop_last" or v is not True},
+        "train": dict(settings["train"]),
         "seed": seed,
-        "selection": resolve_selection(settings["selection"], task.target_budget, task.name, bool(task.sources)),
+        "selection": resolve_selection(settings["selection"], task.target_budget, task.name, bool(task.sources),
+                                       stage_list[-1].data.startswith("source"), algorithm),
         "image_size": settings["image_size"],
         "channels": settings["channels"],
     }
-    if task.pretrain:  # only when set, like init: run ids of tasks without it stay as they were
+    if task.pretrain:
         config["task"]["pretrain"] = [{**step, "domain": {step["domain"]: suite.domains[step["domain"]]}}
                                       for step in task.pretrain]
     if task.pretrain and settings["init"] is not None:
         raise ConfigError(f"task '{task.name}': use either init (start from a finished run) or pretrain steps, not both")
-    if settings["init"] is not None:  # only when set: run ids of runs without it stay as they were
+    if settings["init"] is not None:
         config["init"] = resolve_init(settings["init"])
-    return RunSpec(run_id=run_id_of(config), task=task, algorithm=algorithm, seed=seed, config=config)
+    frozen = RunConfig.from_dict(config)
+    return RunSpec(run_id=frozen.run_id, task=task, algorithm=algorithm, seed=seed, config=frozen)

@@ -16,20 +16,21 @@ Usage::
 from __future__ import annotations
 
 import copy
-import hashlib
-import json
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from zoo.bench.run_config import RunConfig, run_id_of  # noqa: F401  (run_id_of: re-exported)
 from zoo.bench.suites_registry import find_suite_file
 from zoo.bench.sweep import check_space_algorithms, parse_sweep
 from zoo.bench.yaml_lines import YamlDoc, load_yaml_with_lines
 from zoo.errors import ConfigError
+from zoo.runner.selection import RULES
 
-TOP_LEVEL = {"suite", "version", "description", "citation", "defaults", "domains", "tasks", "presets", "sweep"}
+TOP_LEVEL = {"suite", "version", "description", "citation", "defaults", "domains", "tasks", "presets", "sweep",
+             "controls"}
 TRAIN_DEFAULTS: dict[str, Any] = {
     "epochs": 5,
     "batch_size": 128,
@@ -45,7 +46,8 @@ TRAIN_DEFAULTS: dict[str, Any] = {
     "mixed_precision": "no",
     "augment": "none",  # a policy of zoo.augment, applied to training image batches
     "imbalance": "none",  # zoo.imbalance: class_weight, balanced_sampler, smote, borderline_smote, smote_tomek
-    "drop_last": True,  # False: train on each epoch's last partial batch too (recorded, like init, only when False)
+    "drop_last": True,  # False: train on each epoch's last partial batch too (the MedMNIST v2 code does)
+    "eval_every": 1,  # evaluate every k-th epoch of a stage (and always its last); selection sees those epochs
 }
 TRAIN_CHOICES = {
     "optimizer": {"adam", "adamw", "sgd"},
@@ -53,12 +55,15 @@ TRAIN_CHOICES = {
     "mixed_precision": {"no", "fp16", "bf16"},
     "imbalance": {"none", "class_weight", "balanced_sampler", "smote", "borderline_smote", "smote_tomek"},
 }
-SELECTION_RULES = {"auto", "source_val", "target_val", "target_val_oracle", "dev"}
+SELECTION_RULES = {"auto", *RULES}  # the rule reported by default; every applicable rule is recorded
+SELECTION_KEYS = {"rule", "metric", "rules"}
+CONTROLS = ("weight_zero",)  # suite ``controls:``: each adaptation method also runs as NAME@w0 (zoo.algorithms.variants)
 DEFAULTS: dict[str, Any] = {
     "backbone": {"name": "simple_cnn"},
     "train": TRAIN_DEFAULTS,
     "seeds": [0],
-    "selection": {"rule": "auto", "metric": "accuracy"},
+    # rule: the one reported by default; rules: which to record ("all" applicable, or a list)
+    "selection": {"rule": "auto", "metric": "accuracy", "rules": "all"},
     "image_size": None,
     "channels": None,
     "hparams": {},
@@ -81,13 +86,13 @@ class TaskSpec:
 
 @dataclass(frozen=True)
 class RunSpec:
-    """Everything one run needs, fully resolved; ``run_id`` hashes ``config`` so reruns can skip it."""
+    """Everything one run needs, fully resolved; ``run_id`` hashes ``config`` (``zoo.bench.run_config``)."""
 
     run_id: str
     task: TaskSpec
     algorithm: str
     seed: int
-    config: dict[str, Any]
+    config: RunConfig
 
 
 @dataclass
@@ -103,6 +108,7 @@ class Suite:
     defaults: dict[str, Any]
     task_defaults: dict[str, dict[str, Any]] = field(default_factory=dict)
     sweeps: dict[str, Any] = field(default_factory=dict)  # task name -> zoo.bench.sweep.SweepSpec
+    controls: tuple[str, ...] = ()  # "weight_zero": each adaptation method also runs as its weight-0 twin
 
     def runs(self, tasks: list[str] | None = None, algorithms: list[str] | None = None) -> list[RunSpec]:
         """All runs, task by task, algorithm by algorithm, seed by seed (optionally filtered)."""
@@ -118,7 +124,13 @@ class Suite:
             if task.name not in wanted_tasks:
                 continue
             settings = self.task_defaults.get(task.name, self.defaults)
-            for algorithm in task.algorithms:
+            names = list(task.algorithms)
+            if "weight_zero" in self.controls:
+                from zoo.algorithms import ALGORITHMS
+                from zoo.algorithms.variants import twins
+
+                names = twins(names, ALGORITHMS)
+            for algorithm in names:
                 if algorithms and algorithm not in algorithms:
                     continue
                 if task.name in self.sweeps:  # random search: trials x seeds (zoo.bench.sweep)
@@ -129,12 +141,6 @@ class Suite:
                 for seed in settings["seeds"]:
                     specs.append(resolve_run(self, task, algorithm, int(seed), settings))
         return specs
-
-
-def run_id_of(config: dict[str, Any]) -> str:
-    """A stable 16-hex-digit id: the sha256 of the canonical JSON of the resolved config."""
-    canonical = json.dumps(config, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 
 # -- overrides ---------------------------------------------------------------------------------------
@@ -200,7 +206,7 @@ def _validate_settings(doc: YamlDoc, settings: dict[str, Any], at: tuple) -> dic
         _check_type(doc, at + ("train", key), value, kinds, type(default).__name__)
         if key in TRAIN_CHOICES and value not in TRAIN_CHOICES[key]:
             raise doc.error(at + ("train", key), f"'{key}' must be one of {sorted(TRAIN_CHOICES[key])}, got {value!r}")
-    for key in ("epochs", "batch_size", "eval_batch_size"):
+    for key in ("epochs", "batch_size", "eval_batch_size", "eval_every"):
         if train[key] < 1:
             raise doc.error(at + ("train", key), f"'{key}' must be >= 1, got {train[key]}")
     seeds = merged["seeds"]
@@ -209,11 +215,7 @@ def _validate_settings(doc: YamlDoc, settings: dict[str, Any], at: tuple) -> dic
     _check_type(doc, at + ("seeds",), seeds, (list,), "a list of integers")
     for i, seed in enumerate(seeds):
         _check_type(doc, at + ("seeds", i), seed, (int,), "an integer seed")
-    selection = merged["selection"]
-    if isinstance(selection, str):
-        merged["selection"] = selection = {"rule": selection, "metric": "accuracy"}
-    if selection.get("rule") not in SELECTION_RULES:
-        raise doc.error(at + ("selection", "rule"), f"selection rule must be one of {sorted(SELECTION_RULES)}, got {selection.get('rule')!r}")
+    _validate_selection(doc, merged, at)
     for key in ("image_size", "channels"):
         if merged[key] is not None:
             _check_type(doc, at + (key,), merged[key], (int,), "an integer")
@@ -221,6 +223,27 @@ def _validate_settings(doc: YamlDoc, settings: dict[str, Any], at: tuple) -> dic
     if merged["init"] is not None:
         _check_type(doc, at + ("init",), merged["init"], (str,), "the path of a medzoo run folder or checkpoint")
     return merged
+
+
+def _validate_selection(doc: YamlDoc, merged: dict[str, Any], at: tuple) -> None:
+    """``selection``: a rule name, or ``{rule, metric, rules}`` (``rules``: ``all`` or a list of rule names)."""
+    selection = merged["selection"]
+    if isinstance(selection, str):
+        merged["selection"] = selection = {**DEFAULTS["selection"], "rule": selection}
+    _check_type(doc, at + ("selection",), selection, (dict,), "a rule name or a mapping {rule, metric, rules}")
+    unknown = sorted(set(selection) - SELECTION_KEYS)
+    if unknown:
+        raise doc.error(at + ("selection", unknown[0]), f"unknown selection key '{unknown[0]}'; known: "
+                                                        f"{', '.join(sorted(SELECTION_KEYS))}")
+    if selection.get("rule") not in SELECTION_RULES:
+        raise doc.error(at + ("selection", "rule"), f"selection rule must be one of {sorted(SELECTION_RULES)}, got {selection.get('rule')!r}")
+    rules = selection.get("rules", "all")
+    if rules != "all":
+        _check_type(doc, at + ("selection", "rules"), rules, (list,), "'all' or a list of rule names")
+        bad = [r for r in rules if r not in RULES]
+        if bad:
+            raise doc.error(at + ("selection", "rules"), f"unknown selection rule {bad[0]!r} in 'rules'; known: "
+                                                         f"{', '.join(RULES)}")
 
 
 PRETRAIN_KEYS = {"domain", "epochs", "lr_mult", "train"}
@@ -376,6 +399,12 @@ def validate_suite(doc: YamlDoc, overrides: list[str] | None = None, preset: str
             if isinstance(raw.get("sweep"), dict) and "hparams_space" in raw["sweep"]:  # its own, not inherited
                 check_space_algorithms(doc, sweep, ("tasks", i, "sweep"), set(task.algorithms))
     check_space_algorithms(doc, top_sweep, ("sweep",), {a for t in tasks for a in t.algorithms})
+    controls = data.get("controls") or []
+    _check_type(doc, ("controls",), controls, (list,), "a list of controls, e.g. [weight_zero]")
+    for i, control in enumerate(controls):
+        if control not in CONTROLS:
+            raise doc.error(("controls", i), f"unknown control {control!r}; known: {', '.join(CONTROLS)} (each "
+                                             "adaptation method also runs with its alignment weight at 0)")
     names = [t.name for t in tasks]
     if len(set(names)) != len(names):
         raise doc.error(("tasks",), f"task names must be unique, got {names}")
@@ -391,6 +420,7 @@ def validate_suite(doc: YamlDoc, overrides: list[str] | None = None, preset: str
         defaults=defaults,
         task_defaults=task_defaults,
         sweeps=sweeps,
+        controls=tuple(controls),
     )
 
 

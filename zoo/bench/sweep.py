@@ -246,10 +246,13 @@ def expand_sweep(suite, task, algorithm: str, settings: dict[str, Any], sweep: S
     """
     from zoo.algorithms import ALGORITHMS
     from zoo.bench.resolve import resolve_run
-    from zoo.bench.suite import run_id_of
 
-    declared = ALGORITHMS.get(algorithm).HPARAMS
-    fixed = dict(settings["hparams"].get(algorithm) or {})
+    from zoo.algorithms.variants import base_algorithm, variant_hparams
+
+    cls = ALGORITHMS.get(base_algorithm(algorithm))
+    declared = cls.HPARAMS
+    given = settings["hparams"].get(algorithm, settings["hparams"].get(base_algorithm(algorithm))) or {}
+    fixed = {**given, **variant_hparams(algorithm, cls)}  # a twin's zero weight is never searched
     # Nothing to search (e.g. source_only): every trial would train the same config again; one is enough.
     trials = sweep.trials if search_space(declared, sweep, algorithm, fixed) else 1
     specs = []
@@ -262,6 +265,6 @@ def expand_sweep(suite, task, algorithm: str, settings: dict[str, Any], sweep: S
             except ConfigError as err:  # e.g. a draw the algorithm's validate_hparams refuses
                 raise ConfigError(f"{sweep.where}: sweep trial {trial} of {task.name}/{algorithm} drew {drawn}: "
                                   f"{err}; restrict its hparams_space") from None
-            config = {**spec.config, "sweep": {"trial": trial, "seed": sweep.seed}}  # part of the run id
-            specs.append(dataclasses.replace(spec, config=config, run_id=run_id_of(config)))
+            config = spec.config.replace(sweep={"trial": trial, "seed": sweep.seed})  # part of the run id
+            specs.append(dataclasses.replace(spec, config=config, run_id=config.run_id))
     return specs

@@ -1,9 +1,11 @@
 """Build the tensors of a task from its resolved config: source and target domains, label map, budgets.
 
 A domain spec names a registered dataset and its options, plus two optional medzoo keys:
-``partition: {part, of, seed}`` (disjoint stratified parts of every split) and
-``shift: {name, severity, seed}`` (an acquisition shift, applied once). When source and target come
-from the same dataset they must be different parts of one partition: they may never share an image.
+``partition: {part, of, seed, group_copies}`` (disjoint stratified parts of every split) and
+``shift: {name, severity, seed}`` (an acquisition shift, applied once, at the image size the run trains
+on, so that a severity means the same whatever the dataset's native size). When source and target come
+from the same dataset they must be different parts of one partition: they may never share an image
+(checked on the specs here, and on the images themselves by ``zoo.bench.leakage``).
 
 Usage::
 
@@ -26,7 +28,7 @@ import torch.nn.functional as F
 from zoo.datasets import DATASETS, Domain, Split
 from zoo.errors import ConfigError
 
-MEDZOO_KEYS = ("dataset", "partition", "shift")
+MEDZOO_KEYS = ("dataset", "partition", "shift", "patient_level")
 
 
 @dataclass
@@ -48,7 +50,7 @@ class TaskData:
 
 
 def _base_spec(spec: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in spec.items() if k not in ("partition", "shift")}
+    return {k: v for k, v in spec.items() if k not in ("partition", "shift", "patient_level")}
 
 
 def check_disjoint(sources: dict[str, dict], target: dict[str, dict]) -> None:
@@ -103,15 +105,18 @@ def _call_factory(name: str, spec: dict[str, Any], data_dir: Path | None, downlo
 
 
 @lru_cache(maxsize=16)
-def _build_domain_cached(name: str, spec_json: str, data_dir: str | None, download: bool) -> Domain:
+def _build_domain_cached(name: str, spec_json: str, data_dir: str | None, download: bool, image_size: int | None,
+                         channels: int | None) -> Domain:
     spec = json.loads(spec_json)
     domain = _call_factory(name, spec, Path(data_dir) if data_dir else None, download)
     if spec.get("partition"):
         from zoo.datasets.partition import partition_domain
 
         p = spec["partition"]
-        domain = partition_domain(domain, part=p["part"], of=p.get("of", 2), seed=p.get("seed", 0))
-    if spec.get("shift"):
+        domain = partition_domain(domain, part=p["part"], of=p.get("of", 2), seed=p.get("seed", 0),
+                                  group_copies=p.get("group_copies", False))
+    domain = _resize(domain, image_size, channels)
+    if spec.get("shift"):  # after resizing: noise of severity 4 is severity 4 at the size the network sees
         from zoo.datasets.shift import shift_domain
 
         s = spec["shift"]
@@ -119,9 +124,17 @@ def _build_domain_cached(name: str, spec_json: str, data_dir: str | None, downlo
     return domain
 
 
-def build_domain(name: str, spec: dict[str, Any], data_dir: Path | None = None, download: bool = False) -> Domain:
-    """Build (and cache for the process) one domain of a suite; ``download`` fetches missing official files."""
-    return _build_domain_cached(name, json.dumps(spec, sort_keys=True), str(data_dir) if data_dir else None, download)
+def build_domain(name: str, spec: dict[str, Any], data_dir: Path | None = None, download: bool = False,
+                 image_size: int | None = None, channels: int | None = None) -> Domain:
+    """Build (and cache for the process) one domain of a suite, at ``image_size`` and ``channels`` when given
+    (its acquisition shift applied after resizing); ``download`` fetches missing official files.
+
+    Usage::
+
+        domain = build_domain("xray_noise4", spec, data_dir, image_size=28)
+    """
+    return _build_domain_cached(name, json.dumps(spec, sort_keys=True), str(data_dir) if data_dir else None, download,
+                                image_size, channels)
 
 
 def _map_labels(source: Domain, target: Domain, label_map: dict[str, str] | None) -> Domain:
@@ -174,7 +187,7 @@ def build_matching_domain(name: str, spec: dict[str, Any], target: Domain, confi
 
         source = build_matching_domain("xray", spec, data.target, run.config)
     """
-    source = _resize(build_domain(name, spec, data_dir, download), config.get("image_size"), config.get("channels"))
+    source = build_domain(name, spec, data_dir, download, config.get("image_size"), config.get("channels"))
     if source.image_size != target.image_size or source.channels != target.channels:
         raise ConfigError(
             f"domain '{name}' images are {source.channels}x{source.image_size}px but target '{target.name}' "
@@ -191,7 +204,7 @@ def build_task_data(config: dict[str, Any], data_dir: Path | None = None, downlo
     check_disjoint(task["sources"], task["target"])
     size, channels = config.get("image_size"), config.get("channels")
     (target_name, target_spec), = task["target"].items()
-    target = _resize(build_domain(target_name, target_spec, data_dir, download), size, channels)
+    target = build_domain(target_name, target_spec, data_dir, download, size, channels)
     sources = [
         _map_labels(build_matching_domain(name, spec, target, config, data_dir, download), target, task.get("label_map"))
         for name, spec in task["sources"].items()

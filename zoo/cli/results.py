@@ -54,6 +54,8 @@ def run(args: argparse.Namespace) -> int:
         records = [r for r in records if r["suite"]["name"] == args.suite]
         if not records:
             raise DataError(f"no runs of suite '{args.suite}' in {where}; suites there: {', '.join(suites)}")
+    if args.selection:
+        records = _select(records, args.selection, where)
     from zoo.results.table import COST, METRICS
 
     chosen = tuple(m.strip() for m in args.metrics.split(",") if m.strip()) if args.metrics else ()
@@ -82,6 +84,32 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _select(records: list[dict], selection: str, where: str) -> list[dict]:
+    """Each record as selected by each rule of ``selection`` (``all``: every rule a record has)."""
+    import logging
+
+    from zoo.results.record import record_rules, view_record
+    from zoo.runner.selection import RULES
+
+    wanted = [r.strip() for r in selection.split(",") if r.strip()]
+    unknown = [r for r in wanted if r != "all" and r not in RULES]
+    if unknown:
+        raise DataError(f"--selection: unknown rule '{unknown[0]}'; known: all, {', '.join(RULES)}")
+    out, missing = [], 0
+    for record in records:
+        rules = record_rules(record) if "all" in wanted else wanted
+        views = [v for rule in rules if (v := view_record(record, rule)) is not None]
+        missing += len(views) == 0
+        out += views
+    if not out:
+        raise DataError(f"no run in {where} was selected by {selection}: the rule does not apply to these runs "
+                        "(e.g. source_val to target-only strategies) or they were recorded before every rule was kept")
+    if missing:
+        logging.getLogger(__name__).warning("%d run(s) have no %s selection (the rule does not apply to them, or the "
+                                            "record predates selection after training); left out", missing, selection)
+    return out
+
+
 def _ranks(records: list[dict], args: argparse.Namespace, fmt: str) -> str:
     from zoo.cli.common import stdout_console
     from zoo.results.ranks import format_ranks
@@ -102,6 +130,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                "  medzoo results --ci bootstrap                # 84.5 [81.2, 87.9]: seeds x test samples\n"
                "  medzoo results --compare source_only --rank  # gain + p per row; ranks and pooled gain\n"
                "  medzoo results --compare task=scratch-breast # compare tasks (pretraining) with one task\n"
+               "  medzoo results --selection all               # every selection rule, one training each\n"
+               "  medzoo results --selection last --compare source_only\n"
                "  medzoo results --hub my-lab/medzoo-results     # a results dataset (medzoo publish-results)",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -116,6 +146,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--compare", metavar="BASELINE",
                         help="add the paired gain over BASELINE (an algorithm, or FIELD=VALUE for task, backbone, "
                              "selection) on the first metric, matched on task and seed, with its sign-flip p-value")
+    parser.add_argument("--selection", metavar="RULE",
+                        help="view runs as selected by RULE (source_val, target_val, target_val_oracle, dev, last; "
+                             "comma-separated, or all): every rule comes from the same training (default: the "
+                             "rule each suite reports)")
     parser.add_argument("--cost", action="store_true",
                         help="add cost columns: training seconds, images/s, peak memory (MB) per run, over seeds")
     parser.add_argument("--rank", action="store_true",

@@ -117,27 +117,55 @@ def complete_splits(splits: dict[str, Split], val: float, test: float, seed: int
     return {k: out[k] for k in SPLITS}
 
 
-def partition_domain(domain: Domain, part: int, of: int = 2, seed: int = 0) -> Domain:
+def _keep_copies_together(assigned: dict[str, torch.Tensor], domain: Domain) -> dict[str, torch.Tensor]:
+    """Move every image to the part of the first image of its group of copies (``zoo.datasets.copies``).
+
+    ``assigned``: split -> (N,) part of each image. Groups span splits (a test image copied in train), so
+    the groups are found over all images of the domain, in split order.
+    """
+    from zoo.datasets.copies import copy_groups, fingerprints
+
+    names = list(domain.splits)
+    sizes = [len(domain.splits[n]) for n in names]
+    groups = copy_groups(fingerprints(torch.cat([domain.splits[n].images for n in names])))  # (N_all,)
+    parts = torch.cat([assigned[n] for n in names])  # (N_all,)
+    parts = parts[groups]  # each image takes the part of its group's first image
+    return dict(zip(names, torch.split(parts, sizes)))
+
+
+def partition_domain(domain: Domain, part: int, of: int = 2, seed: int = 0, group_copies: bool = False) -> Domain:
     """Keep part ``part`` of ``of`` disjoint, stratified, seeded parts of *every* split of ``domain``.
 
-    Two domains made from the same dataset with different ``part`` (same ``of`` and ``seed``) never share
-    an image, so a source and a target drawn from one dataset are truly disjoint. The name gets a
-    ``_part{part}of{of}`` suffix and ``info["partition"]`` records the call.
+    Two domains made from the same dataset with different ``part`` (same ``of``, ``seed`` and
+    ``group_copies``) never share an image, so a source and a target drawn from one dataset are truly
+    disjoint. ``group_copies``: near-identical copies of one image (a dataset that holds some, like
+    BreastMNIST across its official splits) all go to the same part, so the parts share no copy either;
+    class proportions then hold within a few images. The name gets a ``_part{part}of{of}`` suffix and
+    ``info["partition"]`` records the call.
 
     Usage::
 
         source = partition_domain(pneumonia, part=0, of=2, seed=0)
         target = shift_domain(partition_domain(pneumonia, part=1, of=2, seed=0), "gamma", 3)
+        us = partition_domain(breast, part=0, of=2, group_copies=True)
     """
     if not isinstance(of, int) or of < 2:
         raise ConfigError(f"partition 'of' must be an integer >= 2, got {of!r}")
     if not isinstance(part, int) or not 0 <= part < of:
         raise ConfigError(f"partition 'part' must be an integer in 0..{of - 1}, got {part!r}")
-    splits = {}
+    if not isinstance(group_copies, bool):
+        raise ConfigError(f"partition 'group_copies' must be true or false, got {group_copies!r}")
+    assigned = {}
     for name, split in domain.splits.items():
-        idx = stratified_split(split.labels, {p: 1.0 / of for p in range(of)}, seed)[part]  # (~N/of,)
-        splits[name] = split.subset(idx)
-    info = {"partition": {"part": part, "of": of, "seed": seed}}
+        parts = stratified_split(split.labels, {p: 1.0 / of for p in range(of)}, seed)
+        assigned[name] = torch.empty(len(split), dtype=torch.long)  # (N,) part of each image
+        for p, idx in parts.items():
+            assigned[name][idx] = p
+    if group_copies:
+        assigned = _keep_copies_together(assigned, domain)
+    splits = {name: split.subset(torch.nonzero(assigned[name] == part).reshape(-1))
+              for name, split in domain.splits.items()}
+    info = {"partition": {"part": part, "of": of, "seed": seed, **({"group_copies": True} if group_copies else {})}}
     return domain.with_splits(splits, name=f"{domain.name}_part{part}of{of}", info=info)
 
 

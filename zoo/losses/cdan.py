@@ -85,12 +85,13 @@ class ConditionalDomainAdversarialLoss(nn.Module):
     """
 
     def __init__(self, features_dim: int, num_classes: int, grl: nn.Module, hidden: int = 1024,
-                 entropy_conditioning: bool = True, randomized: bool | None = None, randomized_dim: int = 1024) -> None:
+                 entropy_conditioning: bool = True, randomized: bool | None = None, randomized_dim: int = 1024,
+                 batch_norm: bool = True) -> None:
         super().__init__()
         randomized = use_randomized_map(features_dim, num_classes, randomized)
         self.map = RandomizedMultilinearMap(features_dim, num_classes, randomized_dim) if randomized else None
         in_features = randomized_dim if randomized else features_dim * num_classes
-        self.adversarial = DomainAdversarialLoss(DomainDiscriminator(in_features, hidden), grl)
+        self.adversarial = DomainAdversarialLoss(DomainDiscriminator(in_features, hidden, batch_norm), grl)
         self.entropy_conditioning = entropy_conditioning
 
     def forward(self, f_s: torch.Tensor, logits_s: torch.Tensor, f_t: torch.Tensor,

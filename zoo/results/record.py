@@ -6,17 +6,23 @@ and on what (``provenance``). Writers build records with :func:`make_record`, wh
 ``ConfigError`` naming every missing or mistyped field; readers check records with :func:`validate_record`,
 which returns the problems instead of raising.
 
-Shape (``SCHEMA_VERSION = 1``; ``?`` marks optional fields)::
+Shape (``SCHEMA_VERSION = 2``; ``?`` marks optional fields)::
 
     schema_version  int                      run_id     str [A-Za-z0-9._-], the hash of the resolved config
     suite           {name, version}          task       {name, source: [domain], target, target_budget}
     algorithm       str                      backbone   {name, options: {}}
     hparams         {}                       train      {epochs, batch_size, lr, optimizer, ...}
-    seed            int                      selection  {rule, epoch?, stage?, score?}
+    seed            int                      selection  {rule, epoch?, stage?, score?, selection_set?}
     metrics         {split: {accuracy, balanced_accuracy, precision, recall, f1, auroc, per_class?, ...}}
     timings         {train_s, eval_s, total_s, images_per_s?, peak_memory_mb?}
     provenance      {medzoo_version, git, python, platform, packages, plugins, hardware}
-    created_at      str, UTC ISO 8601        curves?, checkpoint?, stages?
+    created_at      str, UTC ISO 8601        curves?, checkpoint?, stages?, caveats?
+    selections?     {rule: {metric, stage, epoch, score, metrics, selection_set, checkpoint, predictions}}
+
+``selection`` and ``metrics`` are the reported rule's; ``selections`` (schema 2) holds every rule that
+applied to the run, all from its one training. Records of schema 1 (medzoo before selection after
+training) have no ``selections``: readers treat them as holding one rule, their ``selection.rule``
+(``view_record``), so they load, tabulate and build leaderboards as before.
 
 Usage::
 
@@ -35,13 +41,13 @@ from typing import Any
 
 from zoo.errors import ConfigError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 REQUIRED_FIELDS = (
     "schema_version", "run_id", "suite", "task", "algorithm", "backbone", "hparams", "train", "seed",
     "selection", "metrics", "timings", "provenance", "created_at",
 )
-OPTIONAL_FIELDS = ("curves", "checkpoint", "stages", "sweep")
+OPTIONAL_FIELDS = ("curves", "checkpoint", "stages", "sweep", "selections", "caveats")
 FIELDS = REQUIRED_FIELDS + OPTIONAL_FIELDS
 
 # The usual metric names; a split may carry more (anything numeric, or nested like per_class).
@@ -227,6 +233,13 @@ def validate_record(obj: Any) -> list[str]:
             problems.append(f"checkpoint: expected a relative path inside the results folder, got {path!r}")
     if obj.get("stages") is not None and not isinstance(obj["stages"], list):
         problems.append(f"stages: expected a list, got {_type_name(obj['stages'])}")
+    if obj.get("caveats") is not None and not (isinstance(obj["caveats"], list)
+                                               and all(isinstance(c, str) for c in obj["caveats"])):
+        problems.append(f"caveats: expected a list of strings, got {obj['caveats']!r}")
+    if obj.get("selections") is not None and _check_dict(obj["selections"], "selections", problems):
+        for rule, chosen in obj["selections"].items():
+            if _check_dict(chosen, f"selections.{rule}", problems):
+                _check_dict(chosen.get("metrics"), f"selections.{rule}.metrics", problems)
     try:
         json.dumps(obj, allow_nan=False)
     except (TypeError, ValueError) as err:
@@ -236,7 +249,8 @@ def validate_record(obj: Any) -> list[str]:
 
 def _normalize(fields: dict[str, Any]) -> dict[str, Any]:
     """Fill defaults and accept the obvious shorthands before validation."""
-    record = {name: fields[name] for name in FIELDS if name in fields}
+    record = {name: fields[name] for name in FIELDS
+              if name in fields and not (name in OPTIONAL_FIELDS and fields[name] is None)}
     record.setdefault("schema_version", SCHEMA_VERSION)
     record.setdefault("created_at", utc_now())
     if "provenance" not in record:
@@ -290,3 +304,38 @@ def check_record(record: Any) -> None:
         run_id = record.get("run_id") if isinstance(record, dict) else None
         label = f" {run_id!r}" if isinstance(run_id, str) else ""
         raise ConfigError(f"invalid result record{label}: " + "; ".join(problems))
+
+
+def record_rules(record: dict[str, Any]) -> list[str]:
+    """The selection rules a record can be viewed under: every rule of ``selections`` (schema 2), or its one
+    ``selection.rule`` (schema 1).
+
+    Usage::
+
+        record_rules(record)      # ['source_val', 'target_val_oracle', 'dev', 'last']
+    """
+    return list(record.get("selections") or {}) or [record["selection"]["rule"]]
+
+
+def view_record(record: dict[str, Any], rule: str) -> dict[str, Any] | None:
+    """``record`` as selected by ``rule``: its ``selection`` and ``metrics`` replaced by that rule's choice.
+
+    ``None`` when the rule did not apply to the run (or, for a schema-1 record, is not the one it used).
+    Metrics computed only for the reported rule (e.g. CCSA's pair verification) stay with that rule.
+
+    Usage::
+
+        rows = [v for r in records if (v := view_record(r, "last")) is not None]
+    """
+    if rule == record["selection"]["rule"]:
+        return record
+    chosen = (record.get("selections") or {}).get(rule)
+    if chosen is None:
+        return None
+    view = dict(record)
+    view["selection"] = {k: chosen.get(k) for k in ("rule", "metric", "stage", "epoch", "score", "selection_set")
+                         if k in chosen or k == "rule"}
+    view["selection"]["rule"] = rule
+    view["metrics"] = chosen["metrics"]
+    view["checkpoint"] = chosen.get("checkpoint", record.get("checkpoint"))
+    return view

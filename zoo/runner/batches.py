@@ -74,7 +74,9 @@ def make_loader(split: Split, batch_size: int, shuffle: bool, seed: int = 0, dro
         sampler=sampler,
         drop_last=drop_last,
         collate_fn=keep_batch,
-        generator=generator if shuffle and sampler is None else None,
+        # Always a generator of the loader's own: without one, every pass draws its base seed from the global
+        # RNG, so merely evaluating a model would change the next training batches (dropout, sampling).
+        generator=generator if shuffle and sampler is None else torch.Generator().manual_seed(seed),
     )
 
 

@@ -31,11 +31,16 @@ def atomic_write(path: Path, write) -> None:
         tmp.unlink(missing_ok=True)
 
 
+def save_weights(path: Path, state: dict[str, torch.Tensor]) -> Path:
+    """Write a state dict as safetensors at ``path`` (atomically); returns ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(path, lambda p: save_file(state, str(p), metadata={"format": "pt"}))
+    return path
+
+
 def save_checkpoint(run_dir: Path, state: dict[str, torch.Tensor], meta: dict[str, Any]) -> Path:
     """Write ``model.safetensors`` and ``config.json`` into ``run_dir``; returns the weights path."""
-    run_dir.mkdir(parents=True, exist_ok=True)
-    weights = run_dir / WEIGHTS
-    atomic_write(weights, lambda p: save_file(state, str(p), metadata={"format": "pt"}))
+    weights = save_weights(run_dir / WEIGHTS, state)
     text = json.dumps(meta, indent=2, sort_keys=True, default=str)
     atomic_write(run_dir / META, lambda p: p.write_text(text, encoding="utf-8"))
     return weights

@@ -7,11 +7,15 @@ Usage::
 
     logits, labels = predict(accelerator, model, loader, normalizer)       # (N, K) float32, (N,)
     metrics = evaluate_loaders(accelerator, model, loaders, normalizer, label_names)
+    metrics, probs = evaluate_splits(accelerator, model, loaders, normalizer, label_names)  # + (N, K) per split
+    with isolated_rng(accelerator):      # evaluation draws nothing that training will see
+        ...
 """
 
 from __future__ import annotations
 
-from typing import Any
+import contextlib
+from typing import Any, Iterator
 
 import torch
 
@@ -35,12 +39,37 @@ def predict(accelerator, model, loader, normalizer) -> tuple[torch.Tensor, torch
     return torch.cat(all_logits), torch.cat(all_labels)
 
 
-def evaluate_loaders(accelerator, model, loaders: dict[str, Any], normalizer, label_names: list[str]) -> dict[str, dict]:
-    """``{split: metrics}`` for each prepared loader (accuracy, balanced accuracy, P/R/F1, AUROC, per class)."""
-    results = {}
+@contextlib.contextmanager
+def isolated_rng(accelerator) -> Iterator[None]:
+    """Run the block with the global torch RNG (CPU and the accelerator's device) restored afterwards.
+
+    Evaluation, DEV and extra metrics run inside it, so however often a run is evaluated, the dropout masks,
+    data order and augmentations of its training steps are the same (DESIGN principle: a run's trajectory
+    never depends on how it is evaluated). Loaders of evaluation also carry their own generator
+    (``zoo.runner.batches.make_loader``); this is the guarantee for everything else.
+    """
+    device = accelerator.device
+    devices = [device.index if device.index is not None else 0] if device.type == "cuda" else []
+    with torch.random.fork_rng(devices=devices):
+        yield
+
+
+def evaluate_splits(accelerator, model, loaders: dict[str, Any], normalizer, label_names: list[str]
+                    ) -> tuple[dict[str, dict], dict[str, torch.Tensor]]:
+    """``({split: metrics}, {split: probabilities})``: the metrics of ``evaluate_loaders`` and, for each
+    split, the softmax probabilities (N, K) float32 in the split's own order (index i = image i)."""
+    results, probs = {}, {}
     for name, loader in loaders.items():
-        logits, labels = predict(accelerator, model, loader, normalizer)
+        logits, labels = predict(accelerator, model, loader, normalizer)  # (N, K), (N,)
         results[name] = classification_metrics(
             logits, labels, num_classes=len(label_names), label_names=label_names, from_logits=True
         )
-    return results
+        probs[name] = torch.softmax(logits.float(), dim=1)
+        # how many classes the model predicts at all: 1 is a collapsed, constant predictor
+        results[name]["predicted_classes"] = int(logits.argmax(1).unique().numel()) if len(logits) else 0
+    return results, probs
+
+
+def evaluate_loaders(accelerator, model, loaders: dict[str, Any], normalizer, label_names: list[str]) -> dict[str, dict]:
+    """``{split: metrics}`` for each prepared loader (accuracy, balanced accuracy, P/R/F1, AUROC, per class)."""
+    return evaluate_splits(accelerator, model, loaders, normalizer, label_names)[0]

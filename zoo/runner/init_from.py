@@ -57,6 +57,21 @@ def _checkpoint_meta(weights: Path) -> dict[str, Any]:
                           "init needs a checkpoint written by medzoo (model.safetensors + config.json)") from None
 
 
+def init_run_config(init: dict[str, str]) -> tuple[str, dict[str, Any]]:
+    """``(folder, resolved config)`` of the run an ``init`` checkpoint came from (its recorded training data).
+
+    Usage::
+
+        folder, config = init_run_config(run.config["init"])     # config["task"]["sources"], ...
+    """
+    weights = _weights_path(init["path"])
+    meta = _checkpoint_meta(weights)
+    if not isinstance(meta.get("run"), dict) or "task" not in meta["run"]:
+        raise ConfigError(f"init: '{weights.with_name('config.json')}' does not record the run's data; "
+                          "init needs a checkpoint written by medzoo run")
+    return str(weights.parent.resolve()), meta["run"]
+
+
 def check_init(init: dict[str, str] | None, label_names: list[str], backbone: dict[str, Any], task: str) -> None:
     """One-line ``ConfigError`` unless the checkpoint has the task's labels and this run's backbone.
 

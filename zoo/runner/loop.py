@@ -1,4 +1,4 @@
-"""Train one run on Accelerate: stages, epochs, evaluation each epoch, model selection.
+"""Train one run on Accelerate: stages, epochs, evaluation each epoch, every selection rule from one training.
 
 The loop never mentions a specific algorithm (DESIGN.md principle 1). It owns the device, the optimizer
 and schedule of each stage, mixed precision, gathering and the selected weights; the algorithm only
@@ -10,7 +10,7 @@ training image batches, ``train.imbalance`` reweights, resamples or rebalances t
 Usage::
 
     outcome = train_run(run_spec, task_data, Accelerator(cpu=True))
-    outcome.metrics["target_test"]["accuracy"], outcome.selection
+    outcome.metrics["target_test"]["accuracy"], outcome.selection, outcome.selections["last"]
 """
 
 from __future__ import annotations
@@ -26,16 +26,17 @@ import torch
 from accelerate.utils import set_seed
 
 from zoo.algorithms import ALGORITHMS, Algorithm
+from zoo.algorithms.variants import base_algorithm
 from zoo.backbones import create_backbone, declares_option
 from zoo.bench.suite import RunSpec
 from zoo.bench.task_data import TaskData
 from zoo.errors import MedzooError
 from zoo.runner.batches import Normalizer
-from zoo.runner.evaluate import evaluate_loaders
+from zoo.runner.evaluate import isolated_rng
 from zoo.runner.init_from import load_init
 from zoo.runner.optim import build_optimizer, build_scheduler
-from zoo.runner.selection import select_epoch, selection_split
-from zoo.runner.streams import TrainStreams, drop_last_of, eval_loaders, labeled_split, stage_streams
+from zoo.runner.selection_tracker import SelectionTracker, selection_set
+from zoo.runner.streams import TrainStreams, labeled_split, stage_streams
 
 logger = logging.getLogger(__name__)
 
@@ -46,7 +47,11 @@ class TrainingDiverged(MedzooError):
 
 @dataclass
 class RunOutcome:
-    """What a finished run produced; ``metrics`` are those of the selected evaluation."""
+    """What a finished run produced; ``selection``, ``metrics`` and ``best_state`` are the reported rule's.
+
+    ``selections``: every recorded rule's choice (``SelectionTracker.selections``, plus ``selection_set``);
+    ``kept``: history index -> (weights, per-split probabilities) of each epoch some rule selected.
+    """
 
     history: list[dict[str, Any]]
     selection: dict[str, Any]
@@ -55,6 +60,8 @@ class RunOutcome:
     timings: dict[str, float]
     stages: list[dict[str, Any]] = field(default_factory=list)
     backbone_config: dict[str, Any] = field(default_factory=dict)
+    selections: dict[str, dict[str, Any]] = field(default_factory=dict)
+    kept: dict[int, tuple] = field(default_factory=dict)
 
 
 def build_model(config: dict[str, Any], data: TaskData, backbone_state: dict[str, torch.Tensor] | None = None
@@ -71,7 +78,7 @@ def build_model(config: dict[str, Any], data: TaskData, backbone_state: dict[str
     backbone = create_backbone(config["backbone"]["name"], **options)
     if backbone_state is not None:
         backbone.load_state_dict(backbone_state)
-    algorithm = ALGORITHMS.get(config["algorithm"])(backbone, data.num_classes, config["hparams"])
+    algorithm = ALGORITHMS.get(base_algorithm(config["algorithm"]))(backbone, data.num_classes, config["hparams"])
     load_init(algorithm, config.get("init"))
     cfg = backbone.config
     return algorithm, Normalizer(cfg.mean, cfg.std, cfg.in_chans)
@@ -152,11 +159,21 @@ def _stage_class_weights(data: TaskData, stage, device) -> torch.Tensor | None:
     return None if split is None else class_weights(split.labels, data.num_classes).to(device)
 
 
+def _snapshot(accelerator, model) -> dict[str, torch.Tensor]:
+    state = accelerator.unwrap_model(model).state_dict()
+    return {k: v.detach().to("cpu", copy=True).contiguous() for k, v in state.items()}
+
+
 def train_run(run: RunSpec, data: TaskData, accelerator, show_progress: bool = True,
-              backbone_state: dict[str, torch.Tensor] | None = None) -> RunOutcome:
-    """Train ``run`` on ``data`` and return its history, selected metrics and selected weights."""
+              backbone_state: dict[str, torch.Tensor] | None = None, on_epoch_end=None) -> RunOutcome:
+    """Train ``run`` on ``data`` once; every recorded selection rule then picks its epoch from the history.
+
+    ``on_epoch_end(stage_name, epoch, algorithm)`` is called after each epoch's training steps, before its
+    evaluation (the trajectory test compares weights there).
+    """
     from tqdm.auto import tqdm
 
+    from zoo.runner.epoch_eval import EpochEvaluator
     from zoo.runner.features import feature_stream
 
     config, train = run.config, run.config["train"]
@@ -166,23 +183,25 @@ def train_run(run: RunSpec, data: TaskData, accelerator, show_progress: bool = T
     model = accelerator.prepare_model(algorithm)
     imbalance = train["imbalance"]
     batches = TrainStreams(accelerator, data, train["batch_size"], run.seed, source_domains=algorithm.SOURCE_DOMAINS,
-                           balanced=imbalance == "balanced_sampler", drop_last=drop_last_of(train))
+                           balanced=imbalance == "balanced_sampler", drop_last=train["drop_last"])
     augment = None
     if train["augment"] != "none":
         from zoo.augment import build_augment
 
         augment = build_augment(train["augment"])
     augment_generator = torch.Generator().manual_seed(run.seed + 10_000)  # its own stream: data order unchanged
-    val_loaders, test_loaders = eval_loaders(accelerator, data, train["eval_batch_size"])
+    evaluate = EpochEvaluator(accelerator, data, normalizer, train["eval_batch_size"], run.seed)
     steps = batches.steps_per_epoch
     if train["max_steps_per_epoch"]:
         steps = min(steps, train["max_steps_per_epoch"])
     stages = algorithm.stages(config["task"]["target_budget"])
     stage_epochs = [s.epochs or train["epochs"] for s in stages]
     selection = config["selection"]
+    rules = list(selection.get("rules") or [selection["rule"]])
+    tracker = SelectionTracker(rules, selection["metric"])
+    eval_every = train.get("eval_every", 1)
 
     history: list[dict[str, Any]] = []
-    best_state, best_index = None, -1
     train_s = eval_s = 0.0
     images_seen = 0
     bar = tqdm(total=steps * sum(stage_epochs), desc=f"{run.task.name}/{run.algorithm}/s{run.seed}", leave=False,
@@ -200,6 +219,8 @@ def train_run(run: RunSpec, data: TaskData, accelerator, show_progress: bool = T
         feeder = BatchFeeder(batches, stage, normalizer, augment, augment_generator, features)
         optimizer = accelerator.prepare_optimizer(build_optimizer(algorithm.param_groups(), train, stage.lr_mult))
         scheduler = build_scheduler(optimizer, train, steps, epochs)  # stepped per process step, not prepared
+        selected_stage = stage is stages[-1]  # select among the last stage only: earlier ones are a means to it
+        first_index = len(history)
         for epoch in range(epochs):
             started = time.perf_counter()
             sums, images = train_epoch(accelerator, model, feeder, optimizer, scheduler, steps, bar,
@@ -212,37 +233,35 @@ def train_run(run: RunSpec, data: TaskData, accelerator, show_progress: bool = T
                     f"run {run.run_id} ({run.algorithm}, seed {run.seed}): loss is {train_log['loss']} in stage "
                     f"'{stage.name}' epoch {epoch + 1}; lower train.lr"
                 )
+            if on_epoch_end is not None:
+                on_epoch_end(stage.name, epoch + 1, algorithm)
+            entry = {"stage": stage.name, "epoch": epoch + 1, "train": train_log, "val": None, "test": None}
+            history.append(entry)
+            if (epoch + 1) % eval_every and epoch + 1 != epochs:
+                continue  # not evaluated: no rule can pick this epoch
             started = time.perf_counter()
-            val = evaluate_loaders(accelerator, model, val_loaders, normalizer, data.label_names)
-            if selection["rule"] == "dev" and stage is stages[-1]:  # label-free selection: DEV's risk estimate
-                from zoo.runner.dev import dev_evaluation
-
-                val["dev"] = dev_evaluation(accelerator, model, data, normalizer, train["eval_batch_size"], run.seed)
-            test = evaluate_loaders(accelerator, model, test_loaders, normalizer, data.label_names)
+            entry["val"], entry["test"], probs = evaluate(model, with_dev=selected_stage and "dev" in rules)
             eval_s += time.perf_counter() - started
-            history.append({"stage": stage.name, "epoch": epoch + 1, "train": train_log, "val": val, "test": test})
             bar.set_postfix(loss=f"{train_log['loss']:.3f}", stage=stage.name)
-            # Select among the evaluations of the last stage only: earlier stages are a means to it.
-            if stage is stages[-1]:
-                last_stage = [h for h in history if h["stage"] == stage.name]
-                chosen = len(history) - len(last_stage) + select_epoch(last_stage, selection["rule"], selection["metric"])
-                if chosen != best_index:
-                    best_index = chosen
-                    state = accelerator.unwrap_model(model).state_dict()
-                    best_state = {k: v.detach().to("cpu", copy=True).contiguous() for k, v in state.items()}
+            if selected_stage:
+                tracker.update(history, first_index, lambda: _snapshot(accelerator, model), probs)
     bar.close()
-    chosen = history[best_index]
-    score = chosen["val"][selection_split(selection["rule"])][selection["metric"]]
-    # Metrics beyond classification (e.g. CCSA's pair verification), on the selected weights.
+    selections = tracker.selections(history)
+    for rule, chosen in selections.items():
+        chosen["selection_set"] = selection_set(data, rule)
+    primary = selections[selection["rule"]]
+    best_state = tracker.kept[primary["index"]][0]
+    # Metrics beyond classification (e.g. CCSA's pair verification), on the reported rule's weights.
     from zoo.runner.extra_eval import extra_metrics
 
     algorithm.load_state_dict(best_state)
-    extras = extra_metrics(algorithm, data, normalizer, run.seed)
+    with isolated_rng(accelerator):
+        extras = extra_metrics(algorithm, data, normalizer, run.seed)
     accelerator.free_memory()
     return RunOutcome(
         history=history,
-        selection={**selection, "stage": chosen["stage"], "epoch": chosen["epoch"], "score": score},
-        metrics={**chosen["val"], **chosen["test"], **extras},
+        selection={k: primary[k] for k in ("rule", "metric", "stage", "epoch", "score")},
+        metrics={**primary["metrics"], **extras},
         best_state=best_state,
         timings={
             "train_s": round(train_s, 3),
@@ -253,4 +272,6 @@ def train_run(run: RunSpec, data: TaskData, accelerator, show_progress: bool = T
         stages=[{"name": s.name, "data": s.data, "epochs": e, "lr_mult": s.lr_mult, "features": s.features}
                 for s, e in zip(stages, stage_epochs)],
         backbone_config=algorithm.backbone.config.to_dict(),
+        selections=selections,
+        kept=tracker.kept,
     )

@@ -42,9 +42,9 @@ from zoo.backbones import create_backbone, declares_option
 from zoo.bench.task_data import TaskData, build_matching_domain
 from zoo.datasets.base import Domain
 from zoo.runner.batches import Normalizer
-from zoo.runner.evaluate import evaluate_loaders
+from zoo.runner.evaluate import evaluate_loaders, isolated_rng
 from zoo.runner.optim import build_optimizer, build_scheduler
-from zoo.runner.streams import TrainStreams, drop_last_of, eval_loaders
+from zoo.runner.streams import TrainStreams, eval_loaders
 
 logger = logging.getLogger(__name__)
 
@@ -79,7 +79,7 @@ def _train_step(step: dict[str, Any], domain: Domain, backbone, config: dict[str
     normalizer = Normalizer(cfg.mean, cfg.std, cfg.in_chans).to(accelerator.device)
     prepared = accelerator.prepare_model(model)
     data = TaskData(source=domain, target=domain, target_labeled=None, target_val_labeled=None)
-    streams = TrainStreams(accelerator, data, train["batch_size"], config["seed"], drop_last=drop_last_of(train))
+    streams = TrainStreams(accelerator, data, train["batch_size"], config["seed"], drop_last=train["drop_last"])
     val = {"val": eval_loaders(accelerator, data, train["eval_batch_size"])[0]["source_val"]}
     augment = None
     if train["augment"] != "none":
@@ -98,7 +98,8 @@ def _train_step(step: dict[str, Any], domain: Domain, backbone, config: dict[str
     best, best_acc, curve = None, float("-inf"), []
     for epoch in range(epochs):
         train_epoch(accelerator, prepared, feeder, optimizer, scheduler, steps, bar, epoch * steps, epochs * steps)
-        acc = evaluate_loaders(accelerator, prepared, val, normalizer, domain.label_names)["val"]["accuracy"]
+        with isolated_rng(accelerator):  # evaluation never changes the next epoch's batches
+            acc = evaluate_loaders(accelerator, prepared, val, normalizer, domain.label_names)["val"]["accuracy"]
         curve.append(round(acc, 6))
         if acc > best_acc:
             best_acc = acc

@@ -1,58 +1,129 @@
-"""Named model-selection rules: which validation split picks the checkpoint. Never a test split.
+"""Named model-selection rules, declared once: which validation split picks the checkpoint. Never a test split.
 
-- ``source_val``: accuracy (or the chosen metric) on the source validation split; the honest default for
-  unsupervised adaptation, where no target label may be used.
+A run trains once and records every split's metrics at every epoch; each rule that applies to the run's
+task then picks its epoch from that history (DomainBed's ``model_selection.py`` does the same after
+training). The rules:
+
+- ``source_val``: the metric on the source validation split; the honest default for unsupervised
+  adaptation, where no target label may be used. Needs a source that the selected stage trains on.
 - ``target_val``: the target validation labels the task's budget allows (the same fraction as training).
 - ``target_val_oracle``: all target validation labels; an upper bound, reported as such.
 - ``dev``: Deep Embedded Validation (You et al., ICML 2019): the source validation loss weighted by the
-  target/source density ratio of the features, with a control variate; uses unlabeled target images only,
-  so it is a label-free rule for unsupervised adaptation. Its metric is ``score`` (= -estimated risk).
+  target/source density ratio of the features, with a control variate; label-free. Its metric is
+  ``score`` (= -estimated risk). Needs a source that the selected stage trains on.
+- ``last``: the last epoch; what a script without model selection reports, and the fallback beside a rule
+  whose selection set is too small to mean much.
 
 Usage::
 
-    split = selection_split("source_val")                      # 'source_val'
-    best = select_epoch(history, "source_val", "accuracy")     # index into history
+    RULES["source_val"].split                                   # 'source_val'
+    rules = applicable_rules(has_source=True, budget=0.0, trains_on_source=True)   # ['source_val', ...]
+    best = select_epoch(history, "source_val", "accuracy")      # index into history
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from zoo.errors import ConfigError
 
-RULE_SPLITS = {
-    "source_val": "source_val",
-    "target_val": "target_val_budget",
-    "target_val_oracle": "target_val",
-    "dev": "dev",  # Deep Embedded Validation: importance-weighted source-val risk (zoo.runner.dev), label-free
-}
+SMALL_SELECTION_SET = 5  # fewer labelled images than this in some class: the rule's choice is flagged
 
 
-def selection_split(rule: str) -> str:
-    """The validation split a rule reads; a rule that would read a test split is refused."""
-    if rule not in RULE_SPLITS:
-        raise ConfigError(f"unknown model-selection rule '{rule}'; known: {', '.join(RULE_SPLITS)}")
-    split = RULE_SPLITS[rule]
-    if "test" in split:  # defence in depth: the table above must never point at a test split
-        raise ConfigError(f"selection rule '{rule}' reads '{split}': the test split can never select a model")
-    return split
+@dataclass(frozen=True)
+class SelectionRule:
+    """One model-selection rule: the validation split it reads and what it needs from a task.
+
+    ``split`` is ``None`` for ``last`` (it reads nothing); ``metric`` fixes the metric (DEV's ``score``),
+    otherwise the suite's ``selection.metric`` is used; ``needs_source_stage``: the selected stage must
+    train on the source (a rule reading source labels says nothing about a model fit to target labels).
+    """
+
+    name: str
+    split: str | None
+    summary: str
+    needs_source_stage: bool = False
+    needs_budget: bool = False
+    metric: str | None = None
+    oracle: bool = False
+
+    def refusal(self, has_source: bool, budget: float, trains_on_source: bool) -> str | None:
+        """Why this rule cannot select for such a task and algorithm, or ``None`` when it can."""
+        if self.needs_source_stage and not has_source:
+            return f"selection '{self.name}' reads the source domain and this task has none; use target_val"
+        if self.needs_source_stage and not trains_on_source:
+            return (f"selection '{self.name}' reads source data, but the selected stage trains on target labels "
+                    "only; use target_val (or target_val_oracle, reported as an upper bound)")
+        if self.needs_budget and budget <= 0:
+            return (f"selection '{self.name}' needs target labels but target_budget is 0; use source_val "
+                    "(or target_val_oracle, reported as an upper bound)")
+        return None
+
+
+RULES: dict[str, SelectionRule] = {rule.name: rule for rule in [
+    SelectionRule("source_val", "source_val", "source validation split", needs_source_stage=True),
+    SelectionRule("target_val", "target_val_budget", "budgeted target validation labels", needs_budget=True),
+    SelectionRule("target_val_oracle", "target_val", "all target validation labels (upper bound)", oracle=True),
+    SelectionRule("dev", "dev", "Deep Embedded Validation, label-free (You et al. 2019)", needs_source_stage=True,
+                  metric="score"),
+    SelectionRule("last", None, "the last epoch"),
+]}
+
+
+def get_rule(name: str) -> SelectionRule:
+    """The rule called ``name``; an unknown name is a one-line ``ConfigError`` listing the known ones."""
+    if name not in RULES:
+        raise ConfigError(f"unknown model-selection rule '{name}'; known: {', '.join(RULES)}")
+    rule = RULES[name]
+    if rule.split is not None and "test" in rule.split:  # defence in depth: no rule may read a test split
+        raise ConfigError(f"selection rule '{name}' reads '{rule.split}': the test split can never select a model")
+    return rule
+
+
+def selection_split(rule: str) -> str | None:
+    """The validation split a rule reads (``None`` for ``last``); a rule that would read a test split is refused."""
+    return get_rule(rule).split
+
+
+def applicable_rules(has_source: bool, budget: float, trains_on_source: bool) -> list[str]:
+    """Names of the rules that can select for a task with this source, budget and selected stage."""
+    return [name for name, rule in RULES.items() if rule.refusal(has_source, budget, trains_on_source) is None]
+
+
+def rule_metric(rule: str, metric: str) -> str:
+    """The metric ``rule`` ranks epochs by: its own (DEV's ``score``) or the suite's ``selection.metric``."""
+    return get_rule(rule).metric or metric
 
 
 def select_epoch(history: list[dict[str, Any]], rule: str, metric: str) -> int:
     """Index of the best evaluation in ``history`` by ``metric`` on the rule's validation split.
 
-    Each history entry holds ``{"val": {split: metrics}, "test": {...}}``; only ``"val"`` is read, so test
-    metrics cannot influence the choice. Ties go to the earliest epoch.
+    Each history entry holds ``{"val": {split: metrics}, "test": {...}}`` (``"val": None`` for an epoch that
+    was not evaluated); only ``"val"`` is read, so test metrics cannot influence the choice. Ties go to the
+    earliest epoch; ``last`` takes the last evaluated entry.
     """
     split = selection_split(rule)
+    metric = rule_metric(rule, metric)
+    evaluated = [i for i, entry in enumerate(history) if entry.get("val") is not None]
+    if split is None:
+        return evaluated[-1] if evaluated else len(history) - 1
     best_index, best_score = -1, float("-inf")
-    for index, entry in enumerate(history):
-        metrics = entry["val"].get(split)
+    for index in evaluated:
+        metrics = history[index]["val"].get(split)
         if metrics is None:
             raise ConfigError(f"selection rule '{rule}' needs the '{split}' split, which this task does not have")
         if metric not in metrics:
             raise ConfigError(f"selection metric '{metric}' unknown; available: {', '.join(sorted(metrics))}")
         score = metrics[metric]
-        if score == score and score > best_score:  # skip NaN
+        if score is not None and score == score and score > best_score:  # skip NaN / undefined
             best_index, best_score = index, score
-    return max(best_index, 0)
+    return best_index if best_index >= 0 else (evaluated[0] if evaluated else 0)
+
+
+def selection_score(entry: dict[str, Any], rule: str, metric: str) -> float | None:
+    """The score ``rule`` gave the evaluation ``entry`` (``None`` for ``last``, which scores nothing)."""
+    split = selection_split(rule)
+    if split is None or entry.get("val") is None:
+        return None
+    return entry["val"].get(split, {}).get(rule_metric(rule, metric))

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from zoo.bench.suite import TRAIN_DEFAULTS
 from zoo.bench.task_data import TaskData
 from zoo.datasets.base import Split
 from zoo.errors import ConfigError
@@ -41,11 +40,6 @@ def labeled_split(data: TaskData, data_kind: str) -> Split | None:
     if source is not None:
         return data.source.splits["train"] if data.source is not None else None
     return data.target_labeled
-
-
-def drop_last_of(train: dict[str, Any]) -> bool:
-    """``train.drop_last`` of a resolved run config, which carries the option only when it is False."""
-    return train.get("drop_last", TRAIN_DEFAULTS["drop_last"])
 
 
 class TrainStreams:

@@ -81,34 +81,38 @@ def check_buildable(run: RunSpec, data, data_dir: Path | None, download: bool) -
         trainable_backbone_modules(algorithm.backbone, step["train"], owner=f"pretrain step #{i + 1} ({name})")
 
 
-def _record(run: RunSpec, outcome, checkpoint: str | None, total_s: float, processes: int) -> dict[str, Any]:
+def _record(run: RunSpec, outcome, checkpoint: str | None, total_s: float, processes: int,
+            selections: dict[str, Any] | None = None, caveats: list[str] | None = None) -> dict[str, Any]:
+    from zoo.algorithms.variants import base_algorithm
     from zoo.provenance import collect_provenance, component_sources
     from zoo.results.record import make_record
 
     config = run.config
     task = config["task"]
+    history = outcome.history
+    evaluated = next(h for h in history if h["val"] is not None)
     curves = {
-        "epoch": [h["epoch"] for h in outcome.history],
-        "stage": [h["stage"] for h in outcome.history],
-        "train_loss": [h["train"]["loss"] for h in outcome.history],
-        # per epoch and split: accuracy and AUROC (classification splits, not e.g. DEV's scores), so the
-        # checkpoint any rule would pick -- or the last one -- can be read back without retraining
+        "epoch": [h["epoch"] for h in history],
+        "stage": [h["stage"] for h in history],
+        "train_loss": [h["train"]["loss"] for h in history],
+        # per epoch and split: accuracy, AUROC and the number of classes predicted (1: a constant predictor),
+        # classification splits only (not DEV's scores); None for an epoch not evaluated (train.eval_every)
         **{
-            f"{split}_{metric}": [h[part][split][metric] for h in outcome.history]
+            f"{split}_{metric}": [h[part][split][metric] if h[part] else None for h in history]
             for part in ("val", "test")
-            for split in outcome.history[0][part]
-            for metric in ("accuracy", "auroc")
-            if metric in outcome.history[0][part][split]
+            for split in evaluated[part]
+            for metric in ("accuracy", "auroc", "predicted_classes")
+            if metric in evaluated[part][split]
         },
     }
-    if "dev" in outcome.history[-1]["val"]:  # label-free selection: its score, where it was computed (else None)
-        curves["dev_score"] = [h["val"].get("dev", {}).get("score") for h in outcome.history]
+    if "dev" in history[-1]["val"]:  # label-free selection: its score, where it was computed (else None)
+        curves["dev_score"] = [(h["val"] or {}).get("dev", {}).get("score") for h in history]
     domains = {**task["sources"], **{k: v for s in task.get("pretrain") or [] for k, v in s["domain"].items()},
                **task["target"]}
     provenance = collect_provenance(num_processes=processes)
     datasets = sorted({spec["dataset"] for spec in domains.values() if isinstance(spec, dict) and "dataset" in spec})
     provenance["components"] = component_sources(  # which distribution supplied each part: plugins are labeled
-        {"algorithm": run.algorithm, "backbone": config["backbone"]["name"], "dataset": datasets})
+        {"algorithm": base_algorithm(run.algorithm), "backbone": config["backbone"]["name"], "dataset": datasets})
     record = make_record(
         run_id=run.run_id,
         suite=config["suite"],
@@ -128,7 +132,9 @@ def _record(run: RunSpec, outcome, checkpoint: str | None, total_s: float, proce
         hparams=config["hparams"],
         train=config["train"],
         seed=run.seed,
-        selection=outcome.selection,
+        selection={**outcome.selection, "selection_set": outcome.selections[outcome.selection["rule"]]["selection_set"]},
+        selections=selections,
+        caveats=caveats or None,
         metrics=outcome.metrics,
         curves=curves,
         timings={**outcome.timings, "total_s": round(total_s, 3)},
@@ -159,11 +165,14 @@ def train_and_record(run: RunSpec, accelerator, store, data_dir: Path | None, do
         record = train_and_record(run, make_accelerator(), ResultStore("medzoo-runs"), None, False, False)
     """
     from zoo.bench.task_data import build_task_data
-    from zoo.runner.checkpoint import save_checkpoint
     from zoo.runner.loop import train_run
     from zoo.runner.pretrain import pretrain_backbone
+    from zoo.runner.run_outputs import save_run_outputs
+
+    from zoo.bench.leakage import check_leakage
 
     started = time.perf_counter()
+    caveats = check_leakage(run.config, data_dir, download)  # refuses overlap (again: workers start here)
     data = build_task_data(run.config, data_dir, download)
     backbone_state, pretrain_stages = pretrain_backbone(run, data.target, accelerator, store.root, data_dir,
                                                         download, show_progress)
@@ -172,11 +181,13 @@ def train_and_record(run: RunSpec, accelerator, store, data_dir: Path | None, do
     if not accelerator.is_main_process:
         return None
     run_dir = store.run_dir(run.run_id)
-    meta = {"run": run.config, "label_names": data.label_names, "selection": outcome.selection,
+    meta = {"run": run.config.to_dict(), "label_names": data.label_names, "selection": outcome.selection,
+            "selections": {rule: {"stage": s["stage"], "epoch": s["epoch"]} for rule, s in outcome.selections.items()},
             "backbone": outcome.backbone_config}
-    save_checkpoint(run_dir, outcome.best_state, meta)
+    selections = save_run_outputs(run_dir, store.root, outcome, data, meta)
     checkpoint = str(run_dir.relative_to(store.root) / "model.safetensors")
-    record = _record(run, outcome, checkpoint, time.perf_counter() - started, accelerator.num_processes)
+    record = _record(run, outcome, checkpoint, time.perf_counter() - started, accelerator.num_processes, selections,
+                     caveats)
     store.append(record)
     target = outcome.metrics["target_test"]
     logger.info("%s: target-test accuracy %.4f (selected %s epoch %d by %s)", run_label(run), target["accuracy"],
@@ -203,6 +214,7 @@ def run_suite(
     """
     from tqdm.auto import tqdm
 
+    from zoo.bench.leakage import check_leakage
     from zoo.bench.task_data import build_task_data
     from zoo.results.store import ResultStore
     from zoo.runner.init_from import check_init
@@ -221,7 +233,7 @@ def run_suite(
         store.check_writable()  # first: a wrong -o should not cost a data check
     accelerator.wait_for_everyone()
     finished = store.finished_run_ids()
-    first_of_pair = {}
+    first_of_pair, shown = {}, {}
     for run in runs:
         if run.run_id not in finished:
             first_of_pair.setdefault((run.task.name, run.algorithm), run)
@@ -230,9 +242,12 @@ def run_suite(
             try:
                 data = build_task_data(run.config, data_dir, download)
                 check_init(run.config.get("init"), data.label_names, run.config["backbone"], run.task.name)
+                caveats = check_leakage(run.config, data_dir, download)  # overlap of images, on the data
                 check_buildable(run, data, data_dir, download)
             except ConfigError as err:  # say which suite file and task the bad setting is in
                 raise ConfigError(f"{suite.path}: task '{run.task.name}' ({run.algorithm}): {err}") from None
+            for caveat in caveats:
+                shown.setdefault(caveat, run.task.name)
     todo = [r for r in runs if r.run_id not in finished]
     if accelerator.is_main_process:
         logger.info(
@@ -240,6 +255,8 @@ def run_suite(
             suite.name, suite.version, len(runs), len(runs) - len(todo), len(todo),
             accelerator.device, accelerator.num_processes, mixed_precision,
         )
+        for caveat, task in shown.items():  # the suite header's caveats, also in every record and the leaderboard
+            logger.warning("caveat (task %s): %s", task, caveat)
     if launcher is not None:
         launcher.launch(todo, output_dir=store.root, data_dir=data_dir, download=download, cpu=cpu,
                         mixed_precision=mixed_precision, show_progress=show_progress)

@@ -1,0 +1,48 @@
+"""What a finished run leaves in its folder: the weights and predictions of each selected epoch.
+
+The reported rule's weights are ``model.safetensors`` (what ``init:``, ``medzoo push`` and the Hub read);
+another epoch that some other rule picked is ``model-<stage>-e<epoch>.safetensors``. Each selected epoch
+has ``predictions-<stage>-e<epoch>.npz`` (``zoo.runner.predictions``). Rules that pick the same epoch
+share its files, so a run usually keeps one to three of each.
+
+Usage::
+
+    selections = save_run_outputs(run_dir, store.root, outcome, data, meta)
+    selections["source_val"]["checkpoint"], selections["dev"]["predictions"]["sha256"]
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from zoo.runner.checkpoint import WEIGHTS, save_checkpoint, save_weights
+from zoo.runner.predictions import evaluated_splits, save_predictions, split_digest
+
+
+def _tag(stage: str, epoch: int) -> str:
+    return f"{re.sub(r'[^A-Za-z0-9_.-]', '_', stage)}-e{epoch}"
+
+
+def save_run_outputs(run_dir: Path, root: Path, outcome, data, meta: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Write every selected epoch's weights and predictions; return the record's ``selections`` block."""
+    primary = outcome.selections[outcome.selection["rule"]]["index"]
+    splits = evaluated_splits(data)
+    digests = {name: split_digest(split) for name, split in splits.items()}
+    files: dict[int, dict[str, Any]] = {}
+    for index, (state, probs) in sorted(outcome.kept.items()):
+        entry = outcome.history[index]
+        tag = _tag(entry["stage"], entry["epoch"])
+        if index == primary:
+            weights = save_checkpoint(run_dir, state, meta)
+        else:
+            weights = save_weights(run_dir / f"model-{tag}.safetensors", state)
+        predictions = save_predictions(run_dir / f"predictions-{tag}.npz", probs, splits, digests)
+        predictions["file"] = str((run_dir / predictions["file"]).relative_to(root))
+        files[index] = {"checkpoint": str(weights.relative_to(root)), "predictions": predictions}
+    out = {}
+    for rule, chosen in outcome.selections.items():
+        out[rule] = {k: v for k, v in chosen.items() if k not in ("index", "rule")} | files[chosen["index"]]
+    assert (run_dir / WEIGHTS).is_file()
+    return out

@@ -8,7 +8,7 @@ import math
 import pytest
 
 from zoo.bench.resolve import resolve_selection
-from zoo.bench.suite import SELECTION_RULES
+from zoo.bench.suite_fields import SELECTION_RULES
 from zoo.errors import ConfigError
 from zoo.runner import selection
 from zoo.runner.selection import RULES, SelectionRule, applicable_rules, select_epoch, selection_split

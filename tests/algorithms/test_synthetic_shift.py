@@ -9,17 +9,21 @@ source and target feature distributions can undo it.
 
 Protocol, identical for every method: 1 epoch of 56 steps (1,800 source images, batch 32), Adam 1e-3 with
 a cosine schedule, seeds 0-2, default hyperparameters, model selection by source validation accuracy,
-target-test accuracy reported. CORAL and DAN align the backbone features (no bottleneck), so they differ
-from source_only only by their alignment loss. DANN's default has a Linear-BatchNorm-ReLU bottleneck (see
-zoo.algorithms.uda: without it the reversed gradient swamps the classifier); a second task runs DANN with
-``weight: 0``, its architecture without the adversarial term, as the control that tells what the
-alignment itself adds. The numbers are printed (run with ``-s``).
+target-test accuracy reported. Controls: ``adabn`` (source-only training, target
+BatchNorm statistics; ``simple_cnn`` has no BatchNorm, so here it is source_only exactly) and the weight-0
+twin of each adaptation method (``controls: [weight_zero]``: its own architecture and mixed batches,
+alignment off). CORAL and DAN align the backbone features (no bottleneck), so their twins are source_only
+with target images in the batch; DANN's default has a Linear-BatchNorm-ReLU bottleneck (zoo.algorithms.uda).
 
-Measured here (2-core CPU, one thread, ~65 s), target-test accuracy, mean ± sample std over 3 seeds:
-source_only 39.4 ± 5.4, coral 100.0 ± 0.0, dan 100.0 ± 0.0, dann 90.5 ± 9.7, dann with weight 0
-97.2 ± 4.7. So CORAL and DAN fix this shift by alignment; DANN beats source_only by 51 points, but the
-gain is its bottleneck's (the control is higher still): the adversarial term adds nothing here. That
-control is printed, not asserted.
+Each adaptation method must beat its own twin, not just source_only: that is what shows the alignment
+works. DANN does not, on this task: its bottleneck alone (the twin, mixed batches through its BatchNorm)
+already fixes the shift, and the adversarial term adds nothing. The test states that as measured (DANN is
+not better than its twin by the margin) instead of loosening the requirement for the others; if DANN ever
+starts beating its twin here, move it to ALIGNING. The numbers are printed (run with ``-s``); measured
+here (2-core CPU, one thread), target-test accuracy, mean ± std over 3 seeds (source-test 100.0 for all):
+source_only 39.4 ± 5.4, adabn 39.4 ± 5.4 (identical: no BatchNorm), coral 100.0 ± 0.0 vs coral@w0
+51.5 ± 25.9, dan 100.0 ± 0.0 vs dan@w0 51.5 ± 25.9 (the two twins are the same network: weight 0, no
+bottleneck), dann 89.2 ± 14.6 vs dann@w0 97.2 ± 4.7.
 """
 
 from __future__ import annotations
@@ -43,13 +47,15 @@ domains:
   scanner_a: {dataset: synthetic, num_classes: 3, n_per_class: 1000, seed: 0}
   scanner_b: {dataset: synthetic, num_classes: 3, n_per_class: 1000, seed: 1, appearance: 1.0}
 tasks:
-  - {name: a-to-b, source: scanner_a, target: scanner_b, target_budget: 0, algorithms: [source_only, coral, dan, dann]}
-  # DANN's architecture (its bottleneck) without its alignment: what the adversarial term itself adds
-  - {name: a-to-b-dann-weight-0, source: scanner_a, target: scanner_b, target_budget: 0, algorithms: [dann],
-     hparams: {dann: {weight: 0.0}}}
+controls: [weight_zero]
+tasks:
+  - {name: a-to-b, source: scanner_a, target: scanner_b, target_budget: 0,
+     algorithms: [source_only, adabn, coral, dan, dann]}
 """
 MARGIN = 0.05  # 5 points of target-test accuracy
-METHODS = ["source_only", "coral", "dan", "dann"]
+ALIGNING = ["coral", "dan"]  # beat their own weight-0 twin
+NOT_BEYOND_TWIN = ["dann"]  # measured: no better than its twin on this task (see the module docstring)
+METHODS = ["source_only", "adabn", *(m for a in ALIGNING + NOT_BEYOND_TWIN for m in (a, f"{a}@w0"))]
 
 
 @pytest.mark.slow
@@ -69,10 +75,10 @@ def test_alignment_beats_source_only_on_a_synthetic_appearance_shift(tmp_path: P
     target, source = {}, {}
     for record in records:
         assert record["train"]["epochs"] == 1 and record["train"]["scheduler"] == "cosine"
-        name = record["algorithm"] + ("@weight0" if record["task"]["name"].endswith("weight-0") else "")
+        name = record["algorithm"]
         target.setdefault(name, {})[record["seed"]] = record["metrics"]["target_test"]["accuracy"]
         source.setdefault(name, {})[record["seed"]] = record["metrics"]["source_test"]["accuracy"]
-    assert {a: sorted(s) for a, s in target.items()} == {a: SEEDS for a in METHODS + ["dann@weight0"]}
+    assert {a: sorted(s) for a, s in target.items()} == {a: SEEDS for a in METHODS}
 
     mean = {a: statistics.mean(s.values()) for a, s in target.items()}
     for name, per_seed in target.items():
@@ -82,8 +88,13 @@ def test_alignment_beats_source_only_on_a_synthetic_appearance_shift(tmp_path: P
               f"{100 * statistics.mean(source[name].values()):.1f}")
 
     assert mean["source_only"] < 0.6, "the shift no longer hurts source_only: the task tests nothing"
-    for algorithm in ("coral", "dan", "dann"):
+    assert target["adabn"] == target["source_only"]  # no BatchNorm in simple_cnn: AdaBN changes nothing
+    for algorithm in ALIGNING:  # the alignment itself, not the architecture or the batches, fixes the shift
+        assert mean[algorithm] >= mean[f"{algorithm}@w0"] + MARGIN, (algorithm, mean)
         assert mean[algorithm] >= mean["source_only"] + MARGIN, (algorithm, mean)
+    for algorithm in NOT_BEYOND_TWIN:  # as measured; its gain over source_only is its bottleneck's
+        assert mean[algorithm] < mean[f"{algorithm}@w0"] + MARGIN, (algorithm, mean)
+        assert mean[f"{algorithm}@w0"] >= mean["source_only"] + MARGIN, (algorithm, mean)
     # Every method still learns the source task (the alignment term does not destroy it).
     for name, per_seed in source.items():
         assert min(per_seed.values()) >= 0.95, (name, per_seed)

@@ -107,19 +107,17 @@ def patient_caveats(config: dict[str, Any], data_dir: Path | None = None, downlo
     """
     from zoo.bench.task_data import build_domain
 
-    out = []
+    cut: dict[str, list[str]] = {}
     for name, spec in {**config["task"]["sources"], **config["task"]["target"]}.items():
         if spec.get("patient_level") is True:
             continue
         info = build_domain(name, _unshifted(spec), data_dir, download).info
         if info.get("patient_ids"):
             continue
-        cuts = []
+        dataset = spec["dataset"] + (f" {spec['path']}" if "path" in spec else "")
         if spec.get("partition"):
-            cuts.append("its source/target parts")
+            cut.setdefault(dataset, []).append("the source/target parts")
         if "stratified" in str((info.get("split") or {}).get("method", "")):
-            cuts.append("its train/val/test splits")
-        if cuts:
-            out.append(f"patient_level: false: '{name}' ({spec['dataset']}) has no patient ids and medzoo cut "
-                       f"{' and '.join(cuts)} image by image: one patient's images can fall on both sides")
-    return out
+            cut.setdefault(dataset, []).append("its train/val/test splits")
+    return [f"patient_level: false: {dataset} has no patient ids and medzoo cut {' and '.join(sorted(set(what)))} "
+            "image by image, so one patient's images can be on both sides" for dataset, what in sorted(cut.items())]

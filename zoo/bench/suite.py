@@ -25,9 +25,9 @@ import yaml
 from zoo.bench.run_config import RunConfig, run_id_of  # noqa: F401  (run_id_of: re-exported)
 from zoo.bench.suites_registry import find_suite_file
 from zoo.bench.sweep import check_space_algorithms, parse_sweep
+from zoo.bench.suite_fields import check_type, validate_pretrain, validate_selection
 from zoo.bench.yaml_lines import YamlDoc, load_yaml_with_lines
 from zoo.errors import ConfigError
-from zoo.runner.selection import RULES
 
 TOP_LEVEL = {"suite", "version", "description", "citation", "defaults", "domains", "tasks", "presets", "sweep",
              "controls"}
@@ -55,8 +55,6 @@ TRAIN_CHOICES = {
     "mixed_precision": {"no", "fp16", "bf16"},
     "imbalance": {"none", "class_weight", "balanced_sampler", "smote", "borderline_smote", "smote_tomek"},
 }
-SELECTION_RULES = {"auto", *RULES}  # the rule reported by default; every applicable rule is recorded
-SELECTION_KEYS = {"rule", "metric", "rules"}
 CONTROLS = ("weight_zero",)  # suite ``controls:``: each adaptation method also runs as NAME@w0 (zoo.algorithms.variants)
 DEFAULTS: dict[str, Any] = {
     "backbone": {"name": "simple_cnn"},
@@ -179,13 +177,6 @@ def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _check_type(doc: YamlDoc, keys: tuple, value: Any, kinds: tuple[type, ...], what: str) -> None:
-    if isinstance(value, bool) and bool not in kinds:
-        raise doc.error(keys, f"'{keys[-1]}' must be {what}, got {value!r}")
-    if not isinstance(value, kinds):
-        raise doc.error(keys, f"'{keys[-1]}' must be {what}, got {value!r}")
-
-
 def _validate_settings(doc: YamlDoc, settings: dict[str, Any], at: tuple) -> dict[str, Any]:
     unknown = set(settings) - set(DEFAULTS)
     if unknown:
@@ -195,15 +186,15 @@ def _validate_settings(doc: YamlDoc, settings: dict[str, Any], at: tuple) -> dic
     backbone = merged["backbone"]
     if isinstance(backbone, str):
         merged["backbone"] = backbone = {"name": backbone}
-    _check_type(doc, at + ("backbone",), backbone, (dict,), "a mapping with a 'name'")
-    _check_type(doc, at + ("backbone", "name"), backbone.get("name"), (str,), "a backbone name")
+    check_type(doc, at + ("backbone",), backbone, (dict,), "a mapping with a 'name'")
+    check_type(doc, at + ("backbone", "name"), backbone.get("name"), (str,), "a backbone name")
     train = merged["train"]
     for key, value in train.items():
         if key not in TRAIN_DEFAULTS:
             raise doc.error(at + ("train", key), f"unknown train option '{key}'; known: {', '.join(TRAIN_DEFAULTS)}")
         default = TRAIN_DEFAULTS[key]
         kinds = (int, float) if isinstance(default, float) else (type(default),)
-        _check_type(doc, at + ("train", key), value, kinds, type(default).__name__)
+        check_type(doc, at + ("train", key), value, kinds, type(default).__name__)
         if key in TRAIN_CHOICES and value not in TRAIN_CHOICES[key]:
             raise doc.error(at + ("train", key), f"'{key}' must be one of {sorted(TRAIN_CHOICES[key])}, got {value!r}")
     for key in ("epochs", "batch_size", "eval_batch_size", "eval_every"):
@@ -212,76 +203,22 @@ def _validate_settings(doc: YamlDoc, settings: dict[str, Any], at: tuple) -> dic
     seeds = merged["seeds"]
     if isinstance(seeds, int) and not isinstance(seeds, bool):
         merged["seeds"] = seeds = [seeds]
-    _check_type(doc, at + ("seeds",), seeds, (list,), "a list of integers")
+    check_type(doc, at + ("seeds",), seeds, (list,), "a list of integers")
     for i, seed in enumerate(seeds):
-        _check_type(doc, at + ("seeds", i), seed, (int,), "an integer seed")
-    _validate_selection(doc, merged, at)
+        check_type(doc, at + ("seeds", i), seed, (int,), "an integer seed")
+    validate_selection(doc, merged, at, DEFAULTS["selection"])
     for key in ("image_size", "channels"):
         if merged[key] is not None:
-            _check_type(doc, at + (key,), merged[key], (int,), "an integer")
-    _check_type(doc, at + ("hparams",), merged["hparams"], (dict,), "a mapping algorithm -> {name: value}")
+            check_type(doc, at + (key,), merged[key], (int,), "an integer")
+    check_type(doc, at + ("hparams",), merged["hparams"], (dict,), "a mapping algorithm -> {name: value}")
     if merged["init"] is not None:
-        _check_type(doc, at + ("init",), merged["init"], (str,), "the path of a medzoo run folder or checkpoint")
+        check_type(doc, at + ("init",), merged["init"], (str,), "the path of a medzoo run folder or checkpoint")
     return merged
-
-
-def _validate_selection(doc: YamlDoc, merged: dict[str, Any], at: tuple) -> None:
-    """``selection``: a rule name, or ``{rule, metric, rules}`` (``rules``: ``all`` or a list of rule names)."""
-    selection = merged["selection"]
-    if isinstance(selection, str):
-        merged["selection"] = selection = {**DEFAULTS["selection"], "rule": selection}
-    _check_type(doc, at + ("selection",), selection, (dict,), "a rule name or a mapping {rule, metric, rules}")
-    unknown = sorted(set(selection) - SELECTION_KEYS)
-    if unknown:
-        raise doc.error(at + ("selection", unknown[0]), f"unknown selection key '{unknown[0]}'; known: "
-                                                        f"{', '.join(sorted(SELECTION_KEYS))}")
-    if selection.get("rule") not in SELECTION_RULES:
-        raise doc.error(at + ("selection", "rule"), f"selection rule must be one of {sorted(SELECTION_RULES)}, got {selection.get('rule')!r}")
-    rules = selection.get("rules", "all")
-    if rules != "all":
-        _check_type(doc, at + ("selection", "rules"), rules, (list,), "'all' or a list of rule names")
-        bad = [r for r in rules if r not in RULES]
-        if bad:
-            raise doc.error(at + ("selection", "rules"), f"unknown selection rule {bad[0]!r} in 'rules'; known: "
-                                                         f"{', '.join(RULES)}")
-
-
-PRETRAIN_KEYS = {"domain", "epochs", "lr_mult", "train"}
-
-
-def _validate_pretrain(doc: YamlDoc, raw: Any, at: tuple, domains: dict[str, Any]) -> tuple[dict[str, Any], ...]:
-    """``pretrain``: a list of steps, each a domain name or ``{domain, epochs, lr_mult, train}``."""
-    from zoo.algorithms.freezing import check_trainable_spec
-
-    steps = raw if isinstance(raw, list) else [raw]
-    out = []
-    for j, step in enumerate(steps):
-        where = at + (j,) if isinstance(raw, list) else at
-        if isinstance(step, str):
-            step = {"domain": step}
-        _check_type(doc, where, step, (dict,), "a domain name or a mapping with a 'domain'")
-        unknown = set(step) - PRETRAIN_KEYS
-        if unknown:
-            raise doc.error(where, f"unknown pretrain key '{sorted(unknown)[0]}'; known: {', '.join(sorted(PRETRAIN_KEYS))}")
-        if step.get("domain") not in domains:
-            raise doc.error(where, f"pretrain step #{j + 1}: unknown domain {step.get('domain')!r}; defined: {', '.join(domains)}")
-        epochs = step.get("epochs")
-        if epochs is not None and (isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1):
-            raise doc.error(where, f"pretrain step #{j + 1}: 'epochs' must be an integer >= 1, got {epochs!r}")
-        lr_mult = step.get("lr_mult", 1.0)
-        if isinstance(lr_mult, bool) or not isinstance(lr_mult, (int, float)) or not lr_mult > 0:
-            raise doc.error(where, f"pretrain step #{j + 1}: 'lr_mult' must be a number > 0, got {lr_mult!r}")
-        try:
-            check_trainable_spec(step.get("train", "all"), f"pretrain step #{j + 1}")
-        except ConfigError as err:
-            raise doc.error(where, str(err)) from None
-        out.append({"domain": step["domain"], "epochs": epochs, "lr_mult": float(lr_mult), "train": step.get("train", "all")})
-    return tuple(out)
 
 
 def _validate_task(doc: YamlDoc, raw: Any, i: int, domains: dict[str, Any]) -> TaskSpec:
     at = ("tasks", i)
-    _check_type(doc, at, raw, (dict,), "a mapping")
+    check_type(doc, at, raw, (dict,), "a mapping")
     for key in ("name", "target", "algorithms"):
         if key not in raw:
             raise doc.error(at, f"task #{i + 1} has no '{key}'")
@@ -293,7 +230,7 @@ def _validate_task(doc: YamlDoc, raw: Any, i: int, domains: dict[str, Any]) -> T
         if name not in domains:
             raise doc.error(at + (key,), f"task '{raw['name']}': unknown domain '{name}'; defined: {', '.join(domains)}")
     budget = raw.get("target_budget", 0)
-    _check_type(doc, at + ("target_budget",), budget, (int, float), "a fraction in [0, 1]")
+    check_type(doc, at + ("target_budget",), budget, (int, float), "a fraction in [0, 1]")
     if not 0 <= budget <= 1:
         raise doc.error(at + ("target_budget",), f"'target_budget' must be in [0, 1], got {budget}")
     if not sources and budget == 0:
@@ -302,8 +239,8 @@ def _validate_task(doc: YamlDoc, raw: Any, i: int, domains: dict[str, Any]) -> T
     algorithms = raw["algorithms"] if isinstance(raw["algorithms"], list) else [raw["algorithms"]]
     label_map = raw.get("label_map")
     if label_map is not None:
-        _check_type(doc, at + ("label_map",), label_map, (dict,), "a mapping source label -> target label")
-    pretrain = _validate_pretrain(doc, raw["pretrain"], at + ("pretrain",), domains) if "pretrain" in raw else ()
+        check_type(doc, at + ("label_map",), label_map, (dict,), "a mapping source label -> target label")
+    pretrain = validate_pretrain(doc, raw["pretrain"], at + ("pretrain",), domains) if "pretrain" in raw else ()
     return TaskSpec(
         name=str(raw["name"]),
         sources=tuple(str(s) for s in sources),
@@ -328,10 +265,10 @@ def _preset_settings(doc: YamlDoc, data: dict, name: str) -> tuple[dict, dict]:
     if name not in presets:
         raise ConfigError(f"suite '{data['suite']}' has no preset '{name}'; presets: {', '.join(presets) or '(none)'}")
     at = ("presets", name)
-    _check_type(doc, at, presets[name], (dict,), "a mapping of default settings")
+    check_type(doc, at, presets[name], (dict,), "a mapping of default settings")
     filters = {k: v for k, v in presets[name].items() if k in PRESET_FILTERS}
     for key, value in filters.items():
-        _check_type(doc, at + (key,), value, (list,), f"a list of {key[:-1]} names")
+        check_type(doc, at + (key,), value, (list,), f"a list of {key[:-1]} names")
     settings = {k: v for k, v in presets[name].items() if k not in PRESET_FILTERS}
     return {**data, "defaults": _merge(data.get("defaults") or {}, settings)}, filters
 
@@ -365,7 +302,7 @@ def validate_suite(doc: YamlDoc, overrides: list[str] | None = None, preset: str
     for key in ("suite", "version", "domains", "tasks"):
         if key not in data:
             raise doc.error((), f"missing required key '{key}'")
-    _check_type(doc, ("version",), data["version"], (int,), "an integer version")
+    check_type(doc, ("version",), data["version"], (int,), "an integer version")
     filters: dict = {}
     if preset:
         data, filters = _preset_settings(doc, data, preset)
@@ -373,9 +310,9 @@ def validate_suite(doc: YamlDoc, overrides: list[str] | None = None, preset: str
     for item in overrides or []:  # a bad value from the command line is reported as that override
         doc.origins[override_path(item.partition("=")[0])] = f"override '{item}'"
     domains = data["domains"]
-    _check_type(doc, ("domains",), domains, (dict,), "a mapping of domain name -> spec")
+    check_type(doc, ("domains",), domains, (dict,), "a mapping of domain name -> spec")
     for name, spec in domains.items():
-        _check_type(doc, ("domains", name), spec, (dict,), "a mapping with a 'dataset'")
+        check_type(doc, ("domains", name), spec, (dict,), "a mapping with a 'dataset'")
         if "dataset" not in spec:
             raise doc.error(("domains", name), f"domain '{name}' has no 'dataset'")
         if "shift" in spec and not (isinstance(spec["shift"], dict) and "name" in spec["shift"]):
@@ -384,7 +321,7 @@ def validate_suite(doc: YamlDoc, overrides: list[str] | None = None, preset: str
         if "partition" in spec and not isinstance(spec["partition"], dict):
             raise doc.error(("domains", name, "partition"), f"domain '{name}': 'partition' must be a mapping like "
                                                             f"{{part: 0, of: 2, seed: 0}}; got {spec['partition']!r}")
-    _check_type(doc, ("tasks",), data["tasks"], (list,), "a list of tasks")
+    check_type(doc, ("tasks",), data["tasks"], (list,), "a list of tasks")
     defaults = _validate_settings(doc, data.get("defaults") or {}, ("defaults",))
     tasks, task_defaults, sweeps = [], {}, {}
     top_sweep = parse_sweep(doc, data.get("sweep"), ("sweep",))
@@ -400,7 +337,7 @@ def validate_suite(doc: YamlDoc, overrides: list[str] | None = None, preset: str
                 check_space_algorithms(doc, sweep, ("tasks", i, "sweep"), set(task.algorithms))
     check_space_algorithms(doc, top_sweep, ("sweep",), {a for t in tasks for a in t.algorithms})
     controls = data.get("controls") or []
-    _check_type(doc, ("controls",), controls, (list,), "a list of controls, e.g. [weight_zero]")
+    check_type(doc, ("controls",), controls, (list,), "a list of controls, e.g. [weight_zero]")
     for i, control in enumerate(controls):
         if control not in CONTROLS:
             raise doc.error(("controls", i), f"unknown control {control!r}; known: {', '.join(CONTROLS)} (each "

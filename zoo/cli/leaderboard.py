@@ -36,6 +36,12 @@ def _build(args: argparse.Namespace) -> int:
 
         seen = {r["run_id"] for r in records}
         records += [r for r in read_hub_results(repo, endpoint=args.endpoint) if r["run_id"] not in seen]
+    if args.selection:  # rows per rule, every rule from the same trainings (zoo.runner.selection)
+        from zoo.results.record import select_views
+
+        records, missing = select_views(records, args.selection)
+        if missing:
+            logger.warning("%d run(s) have no %s selection; left out", missing, args.selection)
     report = build_site(records, args.out, metric=args.metric, split=args.split, min_seeds=args.min_seeds,
                         problems=problems)
     # plain lines on stdout (no wrapping): each skipped line is one "FILE:LINE: FIELD: problem" line to grep
@@ -80,6 +86,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         epilog="examples:\n  medzoo leaderboard build                         # ./medzoo-runs -> leaderboard/site\n"
                "  medzoo leaderboard build runs-a runs-b/results.jsonl -o public\n"
                "  medzoo leaderboard build --hub my-lab/medzoo-results\n"
+               "  medzoo leaderboard build --selection source_val,dev,last   # rows per selection rule\n"
                "  medzoo leaderboard publish --space my-lab/medzoo-leaderboard\n"
                "  medzoo leaderboard publish --folder /var/www/leaderboard",
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -96,6 +103,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                        help=f"folder of the site (default {DEFAULT_SITE}); an earlier site there is replaced")
     build.add_argument("--metric", type=_metric, default="accuracy", help="the ranked metric (default accuracy)")
     build.add_argument("--split", default="target_test", help="the split scored (default target_test)")
+    build.add_argument("--selection", metavar="RULE",
+                       help="rank runs as selected by RULE (source_val, target_val, target_val_oracle, dev, last; "
+                            "comma-separated or all: one row per rule); default: the rule each suite reports")
     build.add_argument("--min-seeds", type=int, default=None,
                        help="seeds a row needs not to be marked (default: the suite's own seeds, else the most seen)")
     from zoo.cli.common import add_output_dir

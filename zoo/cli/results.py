@@ -65,7 +65,10 @@ def run(args: argparse.Namespace) -> int:
     if args.compare:
         from zoo.results.compare import check_baseline
 
-        check_baseline(records, args.compare)  # a baseline with no runs: one-line error before any output
+        from zoo.results.compare import split_baselines
+
+        for baseline in split_baselines(args.compare):  # a baseline with no runs: one line, before any output
+            check_baseline(records, baseline)
     options = {"split": args.split, "compare": args.compare, **metrics}
     if args.format == "csv":
         if args.rank:
@@ -88,19 +91,9 @@ def _select(records: list[dict], selection: str, where: str) -> list[dict]:
     """Each record as selected by each rule of ``selection`` (``all``: every rule a record has)."""
     import logging
 
-    from zoo.results.record import record_rules, view_record
-    from zoo.runner.selection import RULES
+    from zoo.results.record import select_views
 
-    wanted = [r.strip() for r in selection.split(",") if r.strip()]
-    unknown = [r for r in wanted if r != "all" and r not in RULES]
-    if unknown:
-        raise DataError(f"--selection: unknown rule '{unknown[0]}'; known: all, {', '.join(RULES)}")
-    out, missing = [], 0
-    for record in records:
-        rules = record_rules(record) if "all" in wanted else wanted
-        views = [v for rule in rules if (v := view_record(record, rule)) is not None]
-        missing += len(views) == 0
-        out += views
+    out, missing = select_views(records, selection)
     if not out:
         raise DataError(f"no run in {where} was selected by {selection}: the rule does not apply to these runs "
                         "(e.g. source_val to target-only strategies) or they were recorded before every rule was kept")
@@ -117,7 +110,10 @@ def _ranks(records: list[dict], args: argparse.Namespace, fmt: str) -> str:
 
     metrics = tuple(m.strip() for m in (args.metrics or "").split(",") if m.strip()) or METRICS
     width = stdout_console().width
-    return format_ranks(records, metrics, args.split, fmt, compare=args.compare, width=width)
+    from zoo.results.compare import split_baselines
+
+    first = (split_baselines(args.compare) or [None])[0]  # the pooled gain beside the ranks: the first baseline
+    return format_ranks(records, metrics, args.split, fmt, compare=first, width=width)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -132,6 +128,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                "  medzoo results --compare task=scratch-breast # compare tasks (pretraining) with one task\n"
                "  medzoo results --selection all               # every selection rule, one training each\n"
                "  medzoo results --selection last --compare source_only\n"
+               "  medzoo results --compare source_only,adabn,twin # UDA gains beside their controls\n"
                "  medzoo results --hub my-lab/medzoo-results     # a results dataset (medzoo publish-results)",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -144,8 +141,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                              "(two-level: seeds, then test samples from each run's confusion matrix; "
                              "under-covers with few seeds); csv: the ci columns' method (default t)")
     parser.add_argument("--compare", metavar="BASELINE",
-                        help="add the paired gain over BASELINE (an algorithm, or FIELD=VALUE for task, backbone, "
-                             "selection) on the first metric, matched on task and seed, with its sign-flip p-value")
+                        help="add the paired gain over BASELINE (an algorithm, twin for each method's weight-0 twin, "
+                             "or FIELD=VALUE for task, backbone, selection) on the first metric, matched on task and "
+                             "seed, with its sign-flip p-value; several, comma-separated: source_only,adabn,twin")
     parser.add_argument("--selection", metavar="RULE",
                         help="view runs as selected by RULE (source_val, target_val, target_val_oracle, dev, last; "
                              "comma-separated, or all): every rule comes from the same training (default: the "

@@ -128,3 +128,37 @@ def pooled_gain(rows: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
     labels = sorted({row["baseline"] for row in rows if not row.get("is_baseline")})
     return {"baseline": "; ".join(labels), "gain": gain, "gain_std": std, "n_pairs": len(diffs),
             "p": sign_flip_test(diffs), "p_t": paired_t_test(diffs) if len(diffs) > 1 else math.nan}
+
+
+CONTROLS = ("adabn", "twin")  # beside source_only: AdaBN, and each method's own weight-0 twin (NAME@w0)
+
+
+def control_gains(records: Sequence[dict[str, Any]], metric: str, split: str) -> dict[tuple, dict[str, Any]]:
+    """``{(task, algorithm, backbone, selection): {control: gain row}}`` against the adaptation controls.
+
+    A gain over ``source_only`` can come from target BatchNorm statistics (AdaBN) or from a method's own
+    architecture and mixed batches (its weight-0 twin) rather than from its alignment; these rows show
+    what is left. Tasks without the control's runs get no row for it.
+
+    Usage::
+
+        control_gains(suite_records, "accuracy", "target_test")[("xray-noise-4", "dann", "simple_cnn",
+                                                                  "source_val")]["twin"]["gain"]
+    """
+    from zoo.results.compare import TWIN_SUFFIX
+
+    by_task: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for record in records:
+        by_task[record["task"]["name"]].append(record)
+    out: dict[tuple, dict[str, Any]] = defaultdict(dict)
+    for task, runs in sorted(by_task.items()):
+        names = {r["algorithm"] for r in runs}
+        for control in CONTROLS:
+            if control == "twin" and not any(n.endswith(TWIN_SUFFIX) for n in names):
+                continue
+            if control != "twin" and control not in names:
+                continue
+            for row in compare(runs, control, metric, split, CELL_BY):
+                if row["algorithm"] != SOURCE_ONLY:
+                    out[(task, row["algorithm"], row["backbone"], row["selection"])][control] = _row(row, control)
+    return dict(out)

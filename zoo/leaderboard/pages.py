@@ -62,6 +62,21 @@ def _gain_cells(gain: dict[str, Any] | None) -> list[str]:
     return [cell, td(p_text(gain["p"]), gain["p"] if finite(gain["p"]) else "")]
 
 
+CONTROL_TITLES = {
+    "adabn": "paired gain over adabn (source-only training, target BatchNorm statistics), points; p in the tooltip",
+    "twin": "paired gain over the method's own weight-0 twin (same architecture and batches, alignment off), "
+            "points; p in the tooltip",
+}
+
+
+def _control_cell(gain: dict[str, Any] | None) -> str:
+    if gain is None:
+        return td(DASH, "")
+    text = f"{gain['gain'] * 100:+.1f}" if finite(gain["gain"]) else DASH
+    tip = f"vs {gain['baseline']}, {gain['n_pairs']} paired seeds, sign-flip p {p_text(gain['p'])}"
+    return td(f'<span title="{esc(tip)}">{esc(text)}</span>', gain["gain"] if finite(gain["gain"]) else "", raw=True)
+
+
 def _cost_cells(cost: dict[str, Any]) -> list[str]:
     return [td(num(cost.get(key), d), cost.get(key) if finite(cost.get(key)) else "") for key, _, d in COST_HEADERS]
 
@@ -104,12 +119,17 @@ def task_table(task: dict[str, Any], metric: str, table_id: str) -> str:
                th("p", title="two-sided sign-flip test over the paired seeds"),
                th("Rank", title="rank on this task among algorithms with the same backbone and selection rule"),
                *[th(h) for _, h, _ in COST_HEADERS], th("Runs", "text")]
+    controls = task.get("controls") or []
+    rank_at = 7  # the control columns go after Gain and p, before Rank
+    for i, control in enumerate(controls):  # the gain left over the adaptation controls (AdaBN, weight-0 twin)
+        headers.insert(rank_at + i, th(f"vs {control}", title=CONTROL_TITLES[control]))
     honest, oracle = [], []
     for cell in task["cells"]:
         tr = (f"<tr{_row_attrs(cell)}>" + _name_cell(cell) + td(cell["backbone"], cell["backbone"])
               + td(cell["selection"], cell["selection"])
               + td(interval(cell["mean"], cell["ci_low"], cell["ci_high"]), cell["mean"], "score")
               + td(str(cell["n"]), cell["n"]) + "".join(_gain_cells(cell["gain"]))
+              + "".join(_control_cell(cell["controls"].get(c)) for c in controls)
               + _rank_cell(cell["rank"])
               + "".join(_cost_cells(cell["cost"])) + _runs_cell(cell) + "</tr>")
         (oracle if cell["oracle"] else honest).append(tr)
@@ -221,6 +241,7 @@ def suite_page(suite: dict[str, Any]) -> str:
         parts += [f'<section class="task" id="task-{i}"><h2>{esc(task["name"])}</h2>',
                   f'<p>{esc(origin)} → {esc(task["target"])}; target label budget '
                   f'{esc(budget if budget is not None else DASH)}; baseline: {esc(task["baseline"] or "none")}.</p>',
+                  *(f'<p class="caveat">Caveat: {esc(c)}.</p>' for c in task.get("caveats") or []),
                   task_table(task, suite["metric"], f"task-table-{i}"),
                   f'<figure class="bars">{bars_svg(bars, metric + " (%)", f"task-{i}")}</figure></section>']
     parts.append(f'<script type="application/json" id="lb-suite">{script_json(_embedded(suite))}</script>')

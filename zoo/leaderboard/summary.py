@@ -29,9 +29,11 @@ import math
 from collections import defaultdict
 from typing import Any, Sequence
 
-from zoo.leaderboard.gains import SOURCE_ONLY, cell_gains, pooled_gain, scratch_baselines, task_shape
+from zoo.leaderboard.gains import (SOURCE_ONLY, cell_gains, control_gains, pooled_gain, scratch_baselines,
+                                   task_shape)
 from zoo.leaderboard.html import finite
-from zoo.results.stats import group_value, mean_std, rank, summarize, t_interval
+from zoo.results.record import view_record
+from zoo.results.stats import _metric_value, group_value, mean_std, rank, summarize, t_interval
 
 ORACLE_RULES = ("target_val_oracle",)
 COSTS = ("train_s", "peak_memory_mb", "images_per_s")
@@ -122,6 +124,7 @@ def _cells(records: Sequence[dict[str, Any]], metric: str, split: str, required:
         for task, value in row["ranks"].items():
             ranks[(task, row["algorithm"], row["backbone"], row["selection"])] = value
     gains = cell_gains(records, metric, split)
+    controls = control_gains(records, metric, split)
     cells = []
     for row in rows:
         key = tuple(row[f] for f in CELL_BY)
@@ -135,12 +138,23 @@ def _cells(records: Sequence[dict[str, Any]], metric: str, split: str, required:
                      for r, v in zip(runs, row["values"])],
             "seeds": [str(s) for s in row["seeds"]], "values": row["values"],
             "rank": ranks.get(key[1:]), "gain": gains.get(key[1:]), "cost": _cost(runs),
+            "controls": controls.get(key[1:], {}), **_selection_flags(runs, metric, split),
             "plugins": sorted({label for r in runs for label in plugin_labels(r)}),
             # the from-scratch baseline of other tasks (zoo.leaderboard.gains): overall rows of its own
             "scratch": bool((gains.get(key[1:]) or {}).get("is_baseline"))
             and gains[key[1:]]["baseline"] == "from scratch",
         })
     return cells
+
+
+def _selection_flags(runs: list[dict[str, Any]], metric: str, split: str) -> dict[str, Any]:
+    """``small_selection``: the fewest labelled images per class any run's rule chose with, when under 5
+    (else None); ``last``: the mean of ``metric`` at each run's last epoch, to read beside such a rule."""
+    sets = [s for r in runs if (s := r["selection"].get("selection_set"))]
+    small = [min(s["per_class"].values()) for s in sets if s.get("small")]
+    values = [v for r in runs if (view := view_record(r, "last")) and finite(v := _metric_value(view, split, metric))]
+    return {"small_selection": min(small) if small else None,
+            "last": math.fsum(values) / len(values) if values and len(values) == len(runs) else None}
 
 
 def _pooled(members: list[dict]) -> dict[str, Any] | None:
@@ -197,8 +211,10 @@ def _tasks(cells: list[dict], records: Sequence[dict[str, Any]]) -> list[dict]:
                     else SOURCE_ONLY if name in with_source_only else None)
         ordered = sorted(by_task[name], key=lambda c: (c["oracle"], -c["mean"], c["algorithm"], c["backbone"],
                                                        c["selection"]))
+        caveats = sorted({c for r in records if r["task"]["name"] == name for c in r.get("caveats") or []})
         tasks.append({"name": name, "sources": list(sources), "pretrain": list(pretrain), "target": target,
-                      "target_budget": budget, "baseline": baseline, "cells": ordered})
+                      "target_budget": budget, "baseline": baseline, "cells": ordered, "caveats": caveats,
+                      "controls": sorted({k for c in ordered for k in c["controls"]})})
     return tasks
 
 

@@ -24,6 +24,7 @@ Usage::
     rows[0]   # {'task': ..., 'algorithm': 'dann', 'n_pairs': 5, 'gain': 0.031, 'p_signflip': 0.0625, 'p_t': 0.012, ...}
     compare(records, "task=scratch-breast")            # compare tasks (pretraining chains) against one task
     compare(records, "source_only", over="task")       # pooled across tasks, one row per algorithm
+    compare(records, "twin")      # each adaptation method against its own weight-0 twin (dann vs dann@w0)
 """
 
 from __future__ import annotations
@@ -42,6 +43,23 @@ GAIN_FIELDS = ("gain", "gain_ci_low", "gain_ci_high", "n_pairs", "p_signflip", "
 EXACT_UP_TO = 16
 N_FLIPS = 10_000
 AXES = ("algorithm", "task", "backbone", "selection")
+TWIN = "twin"  # the baseline of each algorithm X is its weight-0 twin X@w0 (zoo.algorithms.variants)
+TWIN_SUFFIX = "@w0"
+
+
+def split_baselines(text: str | None) -> list[str]:
+    """``"source_only,adabn"`` -> ``["source_only", "adabn"]`` (``--compare`` may name several baselines).
+
+    Usage::
+
+        for baseline in split_baselines(args.compare): ...
+    """
+    return [part.strip() for part in (text or "").split(",") if part.strip()]
+
+
+def _baseline_of(value: str, row_value: str) -> str:
+    """The baseline value for a row: ``value`` itself, or the row's twin when comparing with ``twin``."""
+    return f"{row_value}{TWIN_SUFFIX}" if value == TWIN else value
 
 
 def paired_t_test(diffs: Sequence[float]) -> float:
@@ -121,6 +139,11 @@ def check_baseline(records: Sequence[dict[str, Any]], baseline: str) -> tuple[st
     """
     axis, value = parse_baseline(baseline)
     present = sorted({group_value(r, axis) for r in records})
+    if value == TWIN and axis == "algorithm":
+        if not any(p.endswith(TWIN_SUFFIX) for p in present):
+            raise ConfigError("no weight-0 twins (NAME@w0) to compare against; run the suite with "
+                              f"controls: [weight_zero]; algorithms there: {', '.join(present)}")
+        return axis, value
     if value not in present:
         raise ConfigError(f"no runs with {axis} {value!r} to compare against; {axis}s there: {', '.join(present)}")
     return axis, value
@@ -183,9 +206,10 @@ def compare(records: Iterable[dict[str, Any]], baseline: str, metric: str = "acc
     pairs: dict[tuple, list[tuple[str, str, float]]] = defaultdict(list)  # group key -> [(task, seed, diff)]
     task_at = by.index("task")
     for key, seeds in rows.items():
-        if key[at] == value:
+        base_value = _baseline_of(value, key[at])
+        if key[at] == value or (value == TWIN and key[at].endswith(TWIN_SUFFIX)):
             continue
-        base = rows.get((*key[:at], value, *key[at + 1:]), {})
+        base = rows.get((*key[:at], base_value, *key[at + 1:]), {})
         group = key if over is None else tuple(k for i, k in enumerate(key) if i != task_at)
         pairs[group] += [(key[task_at], seed, seeds[seed] - base[seed]) for seed in seeds if seed in base]
     fields = by if over is None else tuple(f for f in by if f != "task")
@@ -247,13 +271,14 @@ def add_gain_columns(cells: Any, records: Sequence[dict[str, Any]], keys: list[t
     at = list(by).index(axis)
     cells.header += [f"Δ {header} vs {value}", "p"]
     for key, row in zip(keys, cells.body):
-        if key[at] == value:
+        if key[at] == value or (value == TWIN and key[at].endswith(TWIN_SUFFIX)):
             row += ["baseline", ""]
         else:
             found = gains.get(key)
             row += [format_gain(found, counts[key], percent=percent), format_p(found["p_signflip"] if found else None)]
     unit = "points" if percent else "units"
     same = ", ".join(f for f in by if f not in (axis, "suite"))
-    cells.captions.append(f"Δ: mean difference ({unit}) from the {value!r} run with the same {same} and seed; "
+    whom = "its own weight-0 twin's (NAME@w0) run" if value == TWIN else f"the {value!r} run"
+    cells.captions.append(f"Δ vs {value}: mean difference ({unit}) from {whom} with the same {same} and seed; "
                           f"p: two-sided sign-flip test over those pairs (exact up to 16 pairs), "
                           f"never below 2/2^n for n pairs; the paired t-test p is in --format csv")

@@ -339,3 +339,27 @@ def view_record(record: dict[str, Any], rule: str) -> dict[str, Any] | None:
     view["metrics"] = chosen["metrics"]
     view["checkpoint"] = chosen.get("checkpoint", record.get("checkpoint"))
     return view
+
+
+def select_views(records: list[dict[str, Any]], selection: str) -> tuple[list[dict[str, Any]], int]:
+    """Each record as selected by each rule of ``selection`` (comma-separated; ``all``: every rule a record
+    has); returns the views and how many records had none of them. An unknown rule is a one-line error.
+
+    Usage::
+
+        views, missing = select_views(records, "source_val,last")
+    """
+    from zoo.runner.selection import RULES
+
+    wanted = [r.strip() for r in selection.split(",") if r.strip()]
+    unknown = [r for r in wanted if r != "all" and r not in RULES]
+    if unknown or not wanted:
+        raise ConfigError(f"selection: unknown rule '{unknown[0] if unknown else selection}'; known: all, "
+                          f"{', '.join(RULES)}")
+    out, missing = [], 0
+    for record in records:
+        rules = record_rules(record) if "all" in wanted else wanted
+        views = [v for rule in rules if (v := view_record(record, rule)) is not None]
+        missing += not views
+        out += views
+    return out, missing

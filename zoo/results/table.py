@@ -117,10 +117,11 @@ def _cells(records, metrics, split, by, percent, ci=None, compare=None) -> Cells
         cells.captions.append(f"{SEEDS_ONLY} bootstrap over seeds only: AUROC, ECE and NLL need per-sample scores, "
                               "and runs without a confusion matrix cannot resample test samples")
     if compare and metrics:
-        from zoo.results.compare import add_gain_columns
+        from zoo.results.compare import add_gain_columns, split_baselines
 
-        add_gain_columns(cells, records, keys, counts, compare, metrics[0], split, by,
-                         percent=is_percent(metrics[0], percent), header=_header(metrics[0]))
+        for baseline in split_baselines(compare):  # e.g. source_only,adabn,twin: one Δ/p pair each
+            add_gain_columns(cells, records, keys, counts, baseline, metrics[0], split, by,
+                             percent=is_percent(metrics[0], percent), header=_header(metrics[0]))
     return cells
 
 
@@ -186,12 +187,15 @@ def to_csv(records: Iterable[dict[str, Any]], metrics: Sequence[str] = METRICS, 
                       [row["mean"], row["std"], row["n"], row["ci_low"], row["ci_high"], row["ci_levels"]][:len(parts)])
         rows.append(cells)
     if compare and metrics:
-        from zoo.results.compare import GAIN_FIELDS, gains_by_key
+        from zoo.results.compare import GAIN_FIELDS, gains_by_key, split_baselines
 
-        gains = gains_by_key(records, compare, metrics[0], split, by)
-        header += [f"{metrics[0]}_{name}" for name in GAIN_FIELDS]
-        for key, cells in zip(keys, rows):
-            cells += [gains[key][name] if key in gains else "" for name in GAIN_FIELDS]
+        baselines = split_baselines(compare)
+        for baseline in baselines:  # one baseline: accuracy_gain, ...; several: accuracy_gain_vs_adabn, ...
+            gains = gains_by_key(records, baseline, metrics[0], split, by)
+            suffix = f"_vs_{baseline.replace('=', '_')}" if len(baselines) > 1 else ""
+            header += [f"{metrics[0]}_{name}{suffix}" for name in GAIN_FIELDS]
+            for key, cells in zip(keys, rows):
+                cells += [gains[key][name] if key in gains else "" for name in GAIN_FIELDS]
     return csv_text(header, rows)
 
 

@@ -44,7 +44,7 @@ def isolated_rng(accelerator) -> Iterator[None]:
     """Run the block with the global torch RNG (CPU and the accelerator's device) restored afterwards.
 
     Evaluation, DEV and extra metrics run inside it, so however often a run is evaluated, the dropout masks,
-    data order and augmentations of its training steps are the same (DESIGN principle: a run's trajectory
+    data order and augmentations of its training steps are the same (a run's trajectory
     never depends on how it is evaluated). Loaders of evaluation also carry their own generator
     (``zoo.runner.batches.make_loader``); this is the guarantee for everything else.
     """

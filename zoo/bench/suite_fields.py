@@ -1,0 +1,79 @@
+"""Validators of single fields of a suite file, each raising a file:line ``ConfigError`` (``YamlDoc.error``).
+
+Usage::
+
+    check_type(doc, ("defaults", "seeds"), seeds, (list,), "a list of integers")
+    steps = validate_pretrain(doc, raw["pretrain"], ("tasks", 0, "pretrain"), domains)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from zoo.bench.yaml_lines import YamlDoc
+from zoo.errors import ConfigError
+from zoo.runner.selection import RULES
+
+SELECTION_RULES = {"auto", *RULES}  # the rule reported by default; every applicable rule is recorded
+SELECTION_KEYS = {"rule", "metric", "rules"}
+
+
+def check_type(doc: YamlDoc, keys: tuple, value: Any, kinds: tuple[type, ...], what: str) -> None:
+    if isinstance(value, bool) and bool not in kinds:
+        raise doc.error(keys, f"'{keys[-1]}' must be {what}, got {value!r}")
+    if not isinstance(value, kinds):
+        raise doc.error(keys, f"'{keys[-1]}' must be {what}, got {value!r}")
+
+
+def validate_selection(doc: YamlDoc, merged: dict[str, Any], at: tuple, default: dict[str, Any]) -> None:
+    """``selection``: a rule name, or ``{rule, metric, rules}`` (``rules``: ``all`` or a list of rule names)."""
+    selection = merged["selection"]
+    if isinstance(selection, str):
+        merged["selection"] = selection = {**default, "rule": selection}
+    check_type(doc, at + ("selection",), selection, (dict,), "a rule name or a mapping {rule, metric, rules}")
+    unknown = sorted(set(selection) - SELECTION_KEYS)
+    if unknown:
+        raise doc.error(at + ("selection", unknown[0]), f"unknown selection key '{unknown[0]}'; known: "
+                                                        f"{', '.join(sorted(SELECTION_KEYS))}")
+    if selection.get("rule") not in SELECTION_RULES:
+        raise doc.error(at + ("selection", "rule"), f"selection rule must be one of {sorted(SELECTION_RULES)}, got {selection.get('rule')!r}")
+    rules = selection.get("rules", "all")
+    if rules != "all":
+        check_type(doc, at + ("selection", "rules"), rules, (list,), "'all' or a list of rule names")
+        bad = [r for r in rules if r not in RULES]
+        if bad:
+            raise doc.error(at + ("selection", "rules"), f"unknown selection rule {bad[0]!r} in 'rules'; known: "
+                                                         f"{', '.join(RULES)}")
+
+
+PRETRAIN_KEYS = {"domain", "epochs", "lr_mult", "train"}
+
+
+def validate_pretrain(doc: YamlDoc, raw: Any, at: tuple, domains: dict[str, Any]) -> tuple[dict[str, Any], ...]:
+    """``pretrain``: a list of steps, each a domain name or ``{domain, epochs, lr_mult, train}``."""
+    from zoo.algorithms.freezing import check_trainable_spec
+
+    steps = raw if isinstance(raw, list) else [raw]
+    out = []
+    for j, step in enumerate(steps):
+        where = at + (j,) if isinstance(raw, list) else at
+        if isinstance(step, str):
+            step = {"domain": step}
+        check_type(doc, where, step, (dict,), "a domain name or a mapping with a 'domain'")
+        unknown = set(step) - PRETRAIN_KEYS
+        if unknown:
+            raise doc.error(where, f"unknown pretrain key '{sorted(unknown)[0]}'; known: {', '.join(sorted(PRETRAIN_KEYS))}")
+        if step.get("domain") not in domains:
+            raise doc.error(where, f"pretrain step #{j + 1}: unknown domain {step.get('domain')!r}; defined: {', '.join(domains)}")
+        epochs = step.get("epochs")
+        if epochs is not None and (isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1):
+            raise doc.error(where, f"pretrain step #{j + 1}: 'epochs' must be an integer >= 1, got {epochs!r}")
+        lr_mult = step.get("lr_mult", 1.0)
+        if isinstance(lr_mult, bool) or not isinstance(lr_mult, (int, float)) or not lr_mult > 0:
+            raise doc.error(where, f"pretrain step #{j + 1}: 'lr_mult' must be a number > 0, got {lr_mult!r}")
+        try:
+            check_trainable_spec(step.get("train", "all"), f"pretrain step #{j + 1}")
+        except ConfigError as err:
+            raise doc.error(where, str(err)) from None
+        out.append({"domain": step["domain"], "epochs": epochs, "lr_mult": float(lr_mult), "train": step.get("train", "all")})
+    return tuple(out)

@@ -134,6 +134,10 @@ def run(args: argparse.Namespace) -> int:
         records = [r for r in records if r["suite"]["name"] == args.suite]
     if args.sweeps_only:
         records = [r for r in records if "sweep" in r]
+    if args.selection and records:  # choose trials by another rule, from the same trainings
+        from zoo.results.record import select_views
+
+        records, _ = select_views(records, args.selection)
     if not records:
         where = ", ".join(str(p) for p in paths)
         raise DataError(f"no finished runs{f' of suite {args.suite!r}' if args.suite else ''} in {where}; "
@@ -162,6 +166,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--split", default="target_test",
                         help="split reported for the chosen trial (default target_test)")
     parser.add_argument("--metric", default="accuracy", help="metric reported on --split (default accuracy)")
+    parser.add_argument("--selection", metavar="RULE",
+                        help="choose the best trial by RULE's validation split (source_val, target_val, "
+                             "target_val_oracle, dev) instead of the rule each run reports; no retraining")
     parser.add_argument("--trials", action="store_true", help="list every trial, ranked, not only the best")
     parser.add_argument("--sweeps-only", action="store_true", help="leave out runs that are not part of a sweep")
     parser.add_argument("--format", choices=FORMATS, default="table")

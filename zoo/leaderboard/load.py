@@ -134,8 +134,24 @@ def read_records(paths: Iterable[str | os.PathLike[str]]) -> tuple[list[dict[str
                 raise DataError(f"cannot read results from {file}: {(err.strerror or str(err)).lower()}") from None
             with gc_paused():
                 found = parse_records(data, str(file), problems, seen)
-            records += [_with_receipt(record, file.parent) for record in found]
+            records += [_with_predictions(_with_receipt(record, file.parent), file.parent) for record in found]
     return records, problems
+
+
+def _with_predictions(record: dict[str, Any], store: Path) -> dict[str, Any]:
+    """The record, with ``prediction_files`` ({file: verified | missing | sha256 mismatch}) when it has any."""
+    from zoo.runner.predictions import sha256_file
+
+    files = {s["predictions"]["file"]: s["predictions"]["sha256"] for s in (record.get("selections") or {}).values()
+             if isinstance(s, dict) and isinstance(s.get("predictions"), dict) and "file" in s["predictions"]}
+    if not files:
+        return record
+    status = {}
+    for name, sha in sorted(files.items()):
+        path = store / name
+        status[name] = ("missing" if not path.is_file() else
+                        "verified" if sha256_file(path) == sha else "sha256 mismatch")
+    return {**record, "prediction_files": status}
 
 
 def _with_receipt(record: dict[str, Any], store: Path) -> dict[str, Any]:

@@ -83,6 +83,30 @@ def record_json(record: dict[str, Any]) -> str:
     return json.dumps(record, sort_keys=True, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
 
+def _selections_table(record: dict[str, Any]) -> str:
+    """Every rule that selected for this run (one training): epoch, score, target-test accuracy, its files."""
+    selections = record.get("selections") or {}
+    if not selections:
+        return "<p>One selection rule (a record from before every rule was kept).</p>"
+    status = record.get("prediction_files") or {}
+    rows = []
+    for rule, chosen in selections.items():
+        chosen_set = chosen.get("selection_set") or {}
+        per_class = ", ".join(f"{k}: {v}" for k, v in (chosen_set.get("per_class") or {}).items()) or DASH
+        if chosen_set.get("small"):
+            per_class += " " + badge("few labels", "warn", "fewer than 5 labelled images in some class")
+        files = chosen.get("predictions") or {}
+        check = status.get(files.get("file"), "not checked")
+        rows.append(f"<tr><td>{esc(rule)}</td><td>{esc(chosen.get('epoch'))}</td>"
+                    f"<td>{esc(num(chosen.get('score'), 4))}</td>"
+                    f"<td>{esc(pct((chosen.get('metrics') or {}).get('target_test', {}).get('accuracy')))}</td>"
+                    f"<td>{per_class}</td><td><code>{esc(chosen.get('checkpoint', DASH))}</code></td>"
+                    f"<td><code>{esc(files.get('file', DASH))}</code> ({esc(check)})</td></tr>")
+    head = "".join(f"<th>{h}</th>" for h in ("Rule", "Epoch", "Score", "Target-test accuracy", "Selection labels",
+                                              "Checkpoint", "Predictions (sha256)"))
+    return f'<table id="selections"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
+
+
 def run_page(record: dict[str, Any], suite_href: str, dumped: str | None = None) -> str:
     """The provenance page of one run; ``suite_href`` is its suite page's file name (links go ``../``).
 
@@ -142,7 +166,10 @@ def run_page(record: dict[str, Any], suite_href: str, dumped: str | None = None)
               for k, v in sorted(hardware.items())], "hardware")
     body = "\n".join([
         "<section><h2>Run</h2>", summary, "</section>",
-        "<section><h2>Scores</h2>", _metrics_table(record["metrics"]), "<h3>Cost</h3>", cost, "</section>",
+        "<section><h2>Scores</h2>", _metrics_table(record["metrics"]),
+        "<h3>Every selection rule, from this one training</h3>", _selections_table(record),
+        *(f'<p class="caveat">Caveat: {esc(c)}.</p>' for c in record.get("caveats") or []),
+        "<h3>Cost</h3>", cost, "</section>",
         "<section><h2>Provenance</h2><h3>Versions</h3>", versions, "<h3>Hardware</h3>", hw, "</section>",
         "<section><h2>Configuration</h2>",
         f'<h3>Hyperparameters</h3><pre id="hparams">{_json(record["hparams"])}</pre>',

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 from zoo.errors import ConfigError
-from zoo.runner.selection import selection_split
+from zoo.runner.selection import rule_metric, selection_split
 
 logger = logging.getLogger(__name__)
 
@@ -95,7 +95,9 @@ def validation_score(record: dict[str, Any]) -> float | None:
     """
     rule = record["selection"]["rule"]
     split = selection_split(rule)  # refuses a rule that would read a test split
-    value = record.get("metrics", {}).get(split, {}).get(record["selection"].get("metric", "accuracy"))
+    if split is None:  # 'last' scores nothing
+        return None
+    value = record.get("metrics", {}).get(split, {}).get(rule_metric(rule, record["selection"].get("metric", "accuracy")))
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         return None
     return float(value)
@@ -123,6 +125,10 @@ def best_trials(records: Iterable[dict[str, Any]]) -> list[TrialChoice]:
             split = selection_split(key[4])
         except ConfigError as err:
             logger.warning("%s: %s; skipped", "/".join(key[:3]), err)
+            continue
+        if split is None:
+            logger.warning("%s: rule '%s' reads no validation split, so it cannot rank trials; choose with "
+                           "--selection source_val (or another validation rule); skipped", "/".join(key[:3]), key[4])
             continue
         scored = [_score_trial(tk, recs) for tk, recs in sorted(experiments[key].items())]
         most = max(t.n for t in scored)

@@ -48,7 +48,8 @@ def split_digest(split: Split) -> str:
     return h.hexdigest()
 
 
-def _sha256_file(path: Path) -> str:
+def sha256_file(path: Path) -> str:
+    """The sha256 of a file's bytes (hex), read in 1 MiB chunks."""
     h = hashlib.sha256()
     with open(path, "rb") as handle:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
@@ -78,7 +79,7 @@ def save_predictions(path: Path, probs: dict[str, torch.Tensor], splits: dict[st
             np.savez_compressed(handle, **arrays)
 
     atomic_write(path, write)
-    return {"file": path.name, "sha256": _sha256_file(path), "splits": info}
+    return {"file": path.name, "sha256": sha256_file(path), "splits": info}
 
 
 def load_predictions(path: Path) -> dict[str, dict[str, np.ndarray]]:

@@ -140,10 +140,10 @@ def row_badges(row: dict[str, Any]) -> str:
                          f"fewer seeds than the suite asks for ({row['required_seeds']})"))
     if row.get("small_selection") is not None:
         last = row.get("last")
-        beside = f"; the last epoch scores {100 * last:.1f}" if isinstance(last, float) and math.isfinite(last) else ""
-        out.append(badge(f"{row['small_selection']} selection labels/class", "warn",
+        beside = f" · last epoch {100 * last:.1f}" if isinstance(last, float) and math.isfinite(last) else ""
+        out.append(badge(f"{row['small_selection']} selection labels/class{beside}", "warn",
                          f"the selection rule chose among epochs with {row['small_selection']} labelled validation "
-                         f"image(s) in some class: near a coin toss{beside}"))
+                         "image(s) in some class, near a coin toss; the last epoch's mean is shown beside it"))
     for label in row.get("plugins", ()):
         out.append(badge(f"plugin: {label}", "plugin", "not part of medzoo: contributed by this distribution"))
     return " ".join(out)

@@ -89,10 +89,14 @@ def _selections_table(record: dict[str, Any]) -> str:
     if not selections:
         return "<p>One selection rule (a record from before every rule was kept).</p>"
     status = record.get("prediction_files") or {}
+    from zoo.runner.selection import RULES
+
     rows = []
-    for rule, chosen in selections.items():
+    order = [r for r in RULES if r in selections] + sorted(r for r in selections if r not in RULES)
+    for rule in order:  # a fixed order: a record read back from the Hub has its keys sorted
+        chosen = selections[rule]
         chosen_set = chosen.get("selection_set") or {}
-        per_class = ", ".join(f"{k}: {v}" for k, v in (chosen_set.get("per_class") or {}).items()) or DASH
+        per_class = ", ".join(f"{k}: {v}" for k, v in sorted((chosen_set.get("per_class") or {}).items())) or DASH
         if chosen_set.get("small"):
             per_class += " " + badge("few labels", "warn", "fewer than 5 labelled images in some class")
         files = chosen.get("predictions") or {}

@@ -51,7 +51,7 @@ class SelectionRule:
     def refusal(self, has_source: bool, budget: float, trains_on_source: bool) -> str | None:
         """Why this rule cannot select for such a task and algorithm, or ``None`` when it can."""
         if self.needs_source_stage and not has_source:
-            return f"selection '{self.name}' reads the source domain and this task has none; use target_val"
+            return f"selection '{self.name}' needs a source domain and this task has none; use target_val"
         if self.needs_source_stage and not trains_on_source:
             return (f"selection '{self.name}' reads source data, but the selected stage trains on target labels "
                     "only; use target_val (or target_val_oracle, reported as an upper bound)")

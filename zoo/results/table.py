@@ -40,6 +40,7 @@ _HEADERS = {"balanced_accuracy": "Balanced acc.", "auroc": "AUROC", "f1": "F1", 
 _CI_LABELS = {"t": "t over seeds", "bootstrap": "bootstrap over seeds and test samples"}
 EMPTY = "–"
 SEEDS_ONLY = "*"
+FEW_LABELS = "⚑"  # marks a selection rule that chose with fewer than 5 labelled images in some class
 
 
 def is_percent(metric: str, percent: bool = True) -> bool:
@@ -112,7 +113,17 @@ def _cells(records, metrics, split, by, percent, ci=None, compare=None) -> Cells
                            decimals=1 if is_percent(metric, percent) or metric in NOT_PERCENT[1:] else 3)
                for metric in metrics]
             for key in keys]
+    if "selection" in by:  # a rule that chose among epochs with a handful of labels: say so beside its name
+        at = list(by).index("selection")
+        flagged = {tuple(group_value(r, f) for f in by) for r in records
+                   if (r["selection"].get("selection_set") or {}).get("small")}
+        for key, row in zip(keys, body):
+            if key in flagged and at in shown:
+                row[shown.index(at)] += f" {FEW_LABELS}"
     cells = Cells(header, body, _title(by, keys, split, percent, ci), n_left=len(shown))
+    if any(FEW_LABELS in cell for row in body for cell in row[:len(shown)]):
+        cells.captions.append(f"{FEW_LABELS} the rule chose with fewer than 5 labelled validation images in some class "
+                              "(near a coin toss): read it beside --selection last")
     if ci == "bootstrap" and any(SEEDS_ONLY in cell for row in body for cell in row[len(shown) + 1:]):
         cells.captions.append(f"{SEEDS_ONLY} bootstrap over seeds only: AUROC, ECE and NLL need per-sample scores, "
                               "and runs without a confusion matrix cannot resample test samples")

@@ -78,7 +78,8 @@ def site_files(records: Sequence[dict[str, Any]], *, metric: str = "accuracy", s
         pages, summaries = site_files(records)
         pages["index.html"][:15]   # b'<!doctype html>'
     """
-    records = sorted(records, key=lambda r: r["run_id"])
+    # (run_id, rule): with --selection a run appears once per rule, in one order whatever the input's
+    records = sorted(records, key=lambda r: (r["run_id"], r["selection"]["rule"]))
     summaries = summarize_suites(records, metric, split, min_seeds)
     out: dict[str, bytes] = {"index.html": index_page(summaries, n_skipped).encode("utf-8")}
     for suite in summaries:

@@ -59,6 +59,7 @@ def _refusal(tmp_path, folder, source: str) -> str:
     assert not (tmp_path / "runs" / "results.jsonl").exists() or not (tmp_path / "runs" / "results.jsonl").read_text()
     message = str(info.value)
     assert "\n" not in message
+    print(message)  # the refusal, as a user sees it (pytest -s)
     return message
 
 
@@ -88,6 +89,7 @@ def test_a_pool_carved_with_another_seed_is_refused(tmp_path, folder, pneumonia)
     with pytest.raises(ConfigError) as info:
         run_suite(load_suite(str(path)), tmp_path / "runs", data_dir=folder, cpu=True, show_progress=False)
     message = str(info.value)
+    print(message)
     assert "\n" not in message and "test images of target 'target' are copies of training images of source" in message
     count, total = (int(x) for x in message.split("leakage: ")[1].split(" test images")[0].split(" of "))
     assert total == 1172 and 700 < count < 900  # about 70% of the test images are in the other carve's train split
@@ -122,6 +124,7 @@ def test_an_init_checkpoint_trained_on_the_test_images_is_refused(tmp_path, fold
     with pytest.raises(ConfigError) as info:
         run_suite(load_suite(str(second)), tmp_path / "second", data_dir=folder, cpu=True, show_progress=False)
     message = str(info.value)
+    print(message)
     assert "\n" not in message
     # leaky.npz is carved 70/10/20 by its loader: its run trained on ~70% of the 624 test images
     assert "438 of 624 test images of target 'target' are copies of training images of init checkpoint" in message

@@ -41,8 +41,10 @@ def test_controls_add_a_twin_after_each_adaptation_method(tmp_path):
 
 def test_without_controls_no_twin_and_a_named_twin_still_runs(tmp_path):
     assert [r.algorithm for r in _suite(tmp_path, controls="").runs()] == ["source_only", "adabn", "dann", "coral"]
+    from zoo.algorithms.dann import DANN
+
     runs = _suite(tmp_path, algorithms="[dann, dann@w0]", controls="").runs()
-    assert [r.config["hparams"]["weight"] for r in runs] == [1.0, 0.0]
+    assert [r.config["hparams"]["weight"] for r in runs] == [DANN.HPARAMS["weight"].default, 0.0]
 
 
 def test_twins_can_be_picked_on_the_command_line_filter(tmp_path):

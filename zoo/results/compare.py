@@ -39,7 +39,7 @@ from zoo.results.stats import DEFAULT_BY, _metric_value, group_value, mean_std
 
 logger = logging.getLogger(__name__)
 
-GAIN_FIELDS = ("gain", "gain_ci_low", "gain_ci_high", "n_pairs", "p_signflip", "p_t")
+GAIN_FIELDS = ("gain", "gain_ci_low", "gain_ci_high", "n_pairs", "p", "p_adj", "test", "p_signflip", "p_t")
 EXACT_UP_TO = 16
 N_FLIPS = 10_000
 AXES = ("algorithm", "task", "backbone", "selection")
@@ -204,18 +204,70 @@ def compare(records: Iterable[dict[str, Any]], baseline: str, metric: str = "acc
     at = by.index(axis)
     rows = _per_seed(records, metric, split, by)
     pairs: dict[tuple, list[tuple[str, str, float]]] = defaultdict(list)  # group key -> [(task, seed, diff)]
+    matched: dict[tuple, tuple] = {}  # row key -> its baseline's row key (per-task rows)
     task_at = by.index("task")
     for key, seeds in rows.items():
         base_value = _baseline_of(value, key[at])
         if key[at] == value or (value == TWIN and key[at].endswith(TWIN_SUFFIX)):
             continue
-        base = rows.get((*key[:at], base_value, *key[at + 1:]), {})
+        base_key = (*key[:at], base_value, *key[at + 1:])
+        base = rows.get(base_key, {})
         group = key if over is None else tuple(k for i, k in enumerate(key) if i != task_at)
         pairs[group] += [(key[task_at], seed, seeds[seed] - base[seed]) for seed in seeds if seed in base]
+        matched[key] = base_key
     fields = by if over is None else tuple(f for f in by if f != "task")
-    out = [{**dict(zip(fields, group)), "baseline": value, "axis": axis, "metric": metric, "split": split,
-            **_test_row(found, n_flips, seed)} for group, found in sorted(pairs.items()) if found]
+    if over == "task":
+        from zoo.results.blocks import source_group
+        from zoo.results.paired_tests import suite_test
+
+        unit_of = {group_value(r, "task"): source_group(r) for r in records}
+        pooled = []
+        for group, found in sorted(pairs.items()):
+            if found:
+                row = suite_test(found, unit_of, n_flips=n_flips, seed=seed)
+                pooled.append({**dict(zip(fields, group)), "baseline": value, "axis": axis, "metric": metric,
+                               "split": split, **row, "p": row["p_signflip"]})
+        return pooled
+    cells = _runs_by_key(records, by)
+    out = []
+    for group, found in sorted(pairs.items()):
+        if not found:
+            continue
+        row = {**dict(zip(fields, group)), "baseline": value, "axis": axis, "metric": metric, "split": split,
+               **_test_row(found, n_flips, seed), "test": "seeds"}
+        row["p"] = row["p_signflip"]
+        from zoo.results.paired_tests import task_test
+
+        shared = task_test(cells.get(group, []), cells.get(matched[group], []), metric, split)
+        if shared is not None:
+            row.update(gain_ci_low=shared["gain_ci_low"], gain_ci_high=shared["gain_ci_high"], p=shared["p"],
+                       p_images=shared["p"], se=shared["se"], df=shared["df"], test="images+seeds")
+        out.append(row)
     return out
+
+
+def _runs_by_key(records: Sequence[dict[str, Any]], by: Sequence[str]) -> dict[tuple, list[dict[str, Any]]]:
+    """The records of each row key (the runs of one cell)."""
+    out: dict[tuple, list[dict[str, Any]]] = defaultdict(list)
+    for record in records:
+        out[tuple(group_value(record, f) for f in by)].append(record)
+    return out
+
+
+def adjust_rows(rows: Sequence[dict[str, Any]], method: str = "holm") -> int:
+    """Set ``p_adj`` on every row from its ``p``, adjusted over all of them (Holm, BH or none); return the
+    number of tests.
+
+    Usage::
+
+        n = adjust_rows(compare(records, "source_only"), "holm")
+    """
+    from zoo.results.multiplicity import adjust
+
+    tested = [row for row in rows if row.get("p") is not None and not math.isnan(row["p"])]
+    for row, adjusted in zip(tested, adjust([row["p"] for row in tested], method)):
+        row["p_adj"], row["correction"] = adjusted, method
+    return len(tested)
 
 
 def format_gain(row: dict[str, Any] | None, n_runs: int | None = None, *, percent: bool = True) -> str:
@@ -258,16 +310,19 @@ def gains_by_key(records: Sequence[dict[str, Any]], baseline: str, metric: str, 
 
 def add_gain_columns(cells: Any, records: Sequence[dict[str, Any]], keys: list[tuple], counts: dict[tuple, int],
                      baseline: str, metric: str, split: str, by: Sequence[str], *, percent: bool,
-                     header: str) -> None:
-    """Append "Δ METRIC vs BASELINE" (points) and "p" (sign-flip) columns to a results table's cells.
+                     header: str, correction: str = "holm") -> None:
+    """Append "Δ METRIC vs BASELINE" (points) and "p" (adjusted over the column) columns to a results table.
 
     Usage::
 
         add_gain_columns(cells, records, keys, counts, "source_only", "accuracy", "target_test", TABLE_BY,
                          percent=True, header="Accuracy")
     """
+    from zoo.results.multiplicity import caption
+
     axis, value = parse_baseline(baseline)
     gains = gains_by_key(records, baseline, metric, split, by)
+    n_tests = adjust_rows(list(gains.values()), correction)
     at = list(by).index(axis)
     cells.header += [f"Δ {header} vs {value}", "p"]
     for key, row in zip(keys, cells.body):
@@ -275,10 +330,16 @@ def add_gain_columns(cells: Any, records: Sequence[dict[str, Any]], keys: list[t
             row += ["baseline", ""]
         else:
             found = gains.get(key)
-            row += [format_gain(found, counts[key], percent=percent), format_p(found["p_signflip"] if found else None)]
+            row += [format_gain(found, counts[key], percent=percent), format_p(found.get("p_adj") if found else None)]
     unit = "points" if percent else "units"
     same = ", ".join(f for f in by if f not in (axis, "suite"))
     whom = "its own weight-0 twin's (NAME@w0) run" if value == TWIN else f"the {value!r} run"
+    tests = {row["test"] for row in gains.values()}
+    how = []
+    if "images+seeds" in tests:
+        how.append("where runs kept their predictions, a t-test over seeds and the shared test images resampled "
+                   "for both (zoo.results.shared_test)")
+    if "seeds" in tests:
+        how.append("otherwise the two-sided sign-flip test over seed pairs (never below 2/2^n for n pairs)")
     cells.captions.append(f"Δ vs {value}: mean difference ({unit}) from {whom} with the same {same} and seed; "
-                          f"p: two-sided sign-flip test over those pairs (exact up to 16 pairs), "
-                          f"never below 2/2^n for n pairs; the paired t-test p is in --format csv")
+                          f"p: {'; '.join(how)}; {caption(correction, n_tests)} in this column")

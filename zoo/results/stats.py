@@ -239,39 +239,55 @@ def average_ranks(scores: dict[str, float], higher_is_better: bool = True) -> di
 def rank(records: Iterable[dict[str, Any]], metric: str = "accuracy", split: str = "target_test",
          by: Sequence[str] = ("suite", "backbone", "selection"), *, over: str = "task", item: str = "algorithm",
          higher_is_better: bool | None = None) -> list[dict[str, Any]]:
-    """Average rank of each ``item`` (algorithm) across ``over`` (tasks), within each ``by`` group.
+    """Average rank of each ``item`` (algorithm) across ``over`` (tasks), on complete blocks only.
 
-    On each task the algorithms are ranked by their mean over seeds (1 = best, ties averaged); an
-    algorithm's ``mean_rank`` averages its ranks over the tasks it was ranked on (``n_tasks`` says how
-    many, ``n_tasks_total`` how many tasks the group has). A missing cell (an algorithm not run on a task,
-    or no finite value there) is not ranked on that task: the others are ranked among themselves, and a
-    task with a single algorithm is left out. ``higher_is_better`` defaults by metric (ECE, NLL: lower).
+    On each task the algorithms are ranked by their mean over seeds (1 = best, ties averaged). Ranks are
+    averaged only over a *block*: the tasks on which exactly the same algorithms have a value
+    (:func:`zoo.results.blocks.families`); averaging over tasks with different competitors would reward an
+    algorithm for being run where there are fewer of them. Each block gives its own rows (``block``:
+    "6 algorithms x 12 tasks", ``block_methods``, ``block_tasks``), so an algorithm run in two families of
+    tasks appears twice; ``n_tasks`` is the block's size, ``n_tasks_total`` the tasks of the group with two
+    or more algorithms. ``higher_is_better`` defaults by metric (ECE, NLL: lower).
 
     Usage::
 
         for row in rank(records, metric="balanced_accuracy"):
-            print(row["algorithm"], row["mean_rank"], row["n_tasks"])
+            print(row["block"], row["algorithm"], row["mean_rank"])
     """
+    from zoo.results.blocks import block_label, families
+
     if higher_is_better is None:
         higher_is_better = metric.partition(":")[0] not in LOWER_IS_BETTER
     rows = summarize(records, metric, split, by=(*by, over, item), ci=None)
-    per_task: dict[tuple[str, ...], dict[str, float]] = defaultdict(dict)
+    per_group: dict[tuple[str, ...], dict[str, dict[str, float]]] = defaultdict(lambda: defaultdict(dict))
     for row in rows:
-        per_task[tuple(row[field] for field in (*by, over))][row[item]] = row["mean"]
-    ranks: dict[tuple[str, ...], dict[str, float]] = defaultdict(dict)  # (by..., item) -> {task: rank}
-    tasks: dict[tuple[str, ...], set[str]] = defaultdict(set)  # (by...) -> tasks where >= 2 items are ranked
-    for key, scores in per_task.items():
-        if len(scores) < 2:  # one algorithm alone: rank 1 by default, which says nothing
-            continue
-        tasks[key[:-1]].add(key[-1])
-        for name, value in average_ranks(scores, higher_is_better).items():
-            ranks[(*key[:-1], name)][key[-1]] = value
+        per_group[tuple(row[field] for field in by)][row[over]][row[item]] = row["mean"]
     result = []
-    for key, task_ranks in ranks.items():
-        mean_rank = math.fsum(task_ranks.values()) / len(task_ranks)
-        result.append({**dict(zip(by, key[:-1])), item: key[-1], "mean_rank": mean_rank,
-                       "n_tasks": len(task_ranks), "n_tasks_total": len(tasks[key[:-1]]),
-                       "ranks": dict(sorted(task_ranks.items())), "metric": metric, "split": split,
-                       "higher_is_better": higher_is_better})
-    result.sort(key=lambda row: (*(row[field] for field in by), row["mean_rank"], row[item]))
+    for key, per_task in per_group.items():
+        n_total = sum(len(scores) >= 2 for scores in per_task.values())
+        for methods, tasks in families(per_task):
+            task_ranks = {task: average_ranks(per_task[task], higher_is_better) for task in tasks}
+            for name in methods:
+                ranks = {task: task_ranks[task][name] for task in tasks}
+                result.append({**dict(zip(by, key)), item: name, "mean_rank": math.fsum(ranks.values()) / len(ranks),
+                               "n_tasks": len(tasks), "n_tasks_total": n_total, "ranks": dict(sorted(ranks.items())),
+                               "block": block_label(methods, tasks), "block_methods": list(methods),
+                               "block_tasks": tasks, "metric": metric, "split": split,
+                               "higher_is_better": higher_is_better})
+    result.sort(key=lambda row: (*(row[field] for field in by), -row["n_tasks"], row["block"], row["mean_rank"],
+                                 row[item]))
     return result
+
+
+def main_block(rows: Sequence[dict[str, Any]], item: str = "algorithm") -> dict[tuple, dict[str, Any]]:
+    """One rank row per (group fields, item): the largest block it was ranked in (what a one-rank view shows).
+
+    Usage::
+
+        main_block(rank(records))[("quick@1", "simple_cnn", "source_val", "dann")]["mean_rank"]
+    """
+    out: dict[tuple, dict[str, Any]] = {}
+    for row in rows:  # rank() lists larger blocks first
+        key = tuple(v for k, v in row.items() if k in ("suite", "backbone", "selection")) + (row[item],)
+        out.setdefault(key, row)
+    return out

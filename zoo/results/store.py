@@ -29,6 +29,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
+from zoo.results.per_sample import remember_store
 from zoo.errors import ConfigError, DataError, OutputError
 from zoo.results.record import RUN_ID_PATTERN, check_record, to_jsonable, validate_record
 
@@ -336,5 +337,6 @@ def load_records(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]
                     logger.debug("%s: run %s already loaded from an earlier file", file, record["run_id"])
                     continue
                 seen.add(record["run_id"])
+                remember_store(record["run_id"], file.parent)  # its predictions files are relative to it
                 records.append(record)
     return records

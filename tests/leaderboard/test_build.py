@@ -36,7 +36,7 @@ def _suite(site, name):
 def test_same_records_in_any_order_give_a_byte_identical_site(lb_records, site, tmp_path):
     shuffled = list(lb_records)
     random.Random(1).shuffle(shuffled)
-    again = build_site(shuffled, tmp_path / "again").out
+    again = build_site(shuffled, tmp_path / "again", metric="accuracy").out  # as the site fixture
     first, second = _tree(site), _tree(again)
     assert sorted(first) == sorted(second)
     assert [name for name in first if first[name] != second[name]] == []
@@ -163,7 +163,7 @@ def test_sweeps_count_by_their_best_trial_on_validation(real_records, tmp_path):
             records.append(derive(r, f"sweep-{trial}-{r['seed']}", **{
                 "sweep": {"seed": 0, "trial": trial}, "hparams": {"target_lr_mult": float(trial + 1)},
                 "metrics.target_val_budget.accuracy": val, "metrics.target_test.accuracy": test}))
-    site = build_site(records, tmp_path / "site").out
+    site = build_site(records, tmp_path / "site", metric="accuracy").out  # the trials differ in accuracy alone
     (cell,) = _suite(site, "quick@1")["tasks"][0]["cells"]
     assert cell["mean"] == pytest.approx(0.5) and {run["run_id"][:7] for run in cell["runs"]} == {"sweep-0"}
     assert sorted(p.stem for p in (site / "runs").iterdir()) == sorted(r["run_id"] for r in records)  # all listed

@@ -16,6 +16,7 @@ CAVEAT = "patient_level: false: npz brain.npz has no patient ids and medzoo cut 
 
 
 def _records(real_records):
+    """Runs that differ in accuracy alone (build_site ranks them by metric="accuracy")."""
     base = next(r for r in real_records if r["algorithm"] == "source_only")
     out = []
     for algorithm, values in ACC.items():
@@ -32,7 +33,7 @@ def _records(real_records):
 
 def test_gains_over_adabn_and_the_twin_sit_beside_the_gain_over_source_only(real_records, tmp_path):
     records = _records(real_records)
-    site = build_site(records, tmp_path / "site").out
+    site = build_site(records, tmp_path / "site", metric="accuracy").out
     page = (site / suite_file("controls@1")).read_text()
     assert "vs adabn" in page and "vs twin" in page and f"Caveat: {CAVEAT}" in page
     data = json.loads((site / "data" / "leaderboard.json").read_text())
@@ -46,6 +47,6 @@ def test_gains_over_adabn_and_the_twin_sit_beside_the_gain_over_source_only(real
 
 
 def test_a_rule_with_few_selection_labels_is_flagged_with_the_last_epoch_beside_it(real_records, tmp_path):
-    site = build_site(_records(real_records), tmp_path / "site").out
+    site = build_site(_records(real_records), tmp_path / "site", metric="accuracy").out
     page = (site / suite_file("controls@1")).read_text()
     assert page.count("2 selection labels/class · last epoch 68.3") == 1  # dann only: mean of 0.70, 0.66, 0.69

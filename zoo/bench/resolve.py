@@ -132,4 +132,6 @@ def resolve_run(suite: Suite, task: TaskSpec, algorithm: str, seed: int, setting
     if settings["init"] is not None:
         config["init"] = resolve_init(settings["init"])
     frozen = RunConfig.from_dict(config)
-    return RunSpec(run_id=frozen.run_id, task=task, algorithm=algorithm, seed=seed, config=frozen)
+    # the declared primary metric is the record's, not the config's: declaring it must not change run ids
+    return RunSpec(run_id=frozen.run_id, task=task, algorithm=algorithm, seed=seed, config=frozen,
+                   primary_metric=suite.primary_metric)

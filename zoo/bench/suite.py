@@ -25,12 +25,12 @@ import yaml
 from zoo.bench.run_config import RunConfig, run_id_of  # noqa: F401  (run_id_of: re-exported)
 from zoo.bench.suites_registry import find_suite_file
 from zoo.bench.sweep import check_space_algorithms, parse_sweep
-from zoo.bench.suite_fields import check_type, validate_pretrain, validate_selection
+from zoo.bench.suite_fields import check_type, validate_pretrain, validate_primary_metric, validate_selection
 from zoo.bench.yaml_lines import YamlDoc, load_yaml_with_lines
 from zoo.errors import ConfigError
 
 TOP_LEVEL = {"suite", "version", "description", "citation", "defaults", "domains", "tasks", "presets", "sweep",
-             "controls"}
+             "controls", "primary_metric"}
 TRAIN_DEFAULTS: dict[str, Any] = {
     "epochs": 5,
     "batch_size": 128,
@@ -91,6 +91,7 @@ class RunSpec:
     algorithm: str
     seed: int
     config: RunConfig
+    primary_metric: str | None = None  # the suite's declared one: recorded in the record's suite, not hashed
 
 
 @dataclass
@@ -107,6 +108,7 @@ class Suite:
     task_defaults: dict[str, dict[str, Any]] = field(default_factory=dict)
     sweeps: dict[str, Any] = field(default_factory=dict)  # task name -> zoo.bench.sweep.SweepSpec
     controls: tuple[str, ...] = ()  # "weight_zero": each adaptation method also runs as its weight-0 twin
+    primary_metric: str | None = None  # the metric that ranks its runs (zoo.results.primary); None: the default
 
     def runs(self, tasks: list[str] | None = None, algorithms: list[str] | None = None) -> list[RunSpec]:
         """All runs, task by task, algorithm by algorithm, seed by seed (optionally filtered)."""
@@ -342,6 +344,7 @@ def validate_suite(doc: YamlDoc, overrides: list[str] | None = None, preset: str
         if control not in CONTROLS:
             raise doc.error(("controls", i), f"unknown control {control!r}; known: {', '.join(CONTROLS)} (each "
                                              "adaptation method also runs with its alignment weight at 0)")
+    primary = validate_primary_metric(doc, data.get("primary_metric"))
     names = [t.name for t in tasks]
     if len(set(names)) != len(names):
         raise doc.error(("tasks",), f"task names must be unique, got {names}")
@@ -358,6 +361,7 @@ def validate_suite(doc: YamlDoc, overrides: list[str] | None = None, preset: str
         task_defaults=task_defaults,
         sweeps=sweeps,
         controls=tuple(controls),
+        primary_metric=primary,
     )
 
 

@@ -4,6 +4,7 @@ Usage::
 
     check_type(doc, ("defaults", "seeds"), seeds, (list,), "a list of integers")
     steps = validate_pretrain(doc, raw["pretrain"], ("tasks", 0, "pretrain"), domains)
+    metric = validate_primary_metric(doc, raw.get("primary_metric"))
 """
 
 from __future__ import annotations
@@ -77,3 +78,18 @@ def validate_pretrain(doc: YamlDoc, raw: Any, at: tuple, domains: dict[str, Any]
             raise doc.error(where, str(err)) from None
         out.append({"domain": step["domain"], "epochs": epochs, "lr_mult": float(lr_mult), "train": step.get("train", "all")})
     return tuple(out)
+
+
+def validate_primary_metric(doc: YamlDoc, value: Any) -> str | None:
+    """``primary_metric``: the metric that ranks the suite's runs (``zoo.results.primary``); None if not declared.
+
+    It goes into each record's ``suite``, never into the run config, so declaring it changes no run id.
+    """
+    if value is None:
+        return None
+    from zoo.results.record import METRIC_NAMES  # only when declared: keeps suite parsing light
+
+    if value not in METRIC_NAMES:
+        raise doc.error(("primary_metric",), f"'primary_metric' must be one of {', '.join(METRIC_NAMES)}, "
+                                             f"got {value!r}")
+    return str(value)

@@ -101,7 +101,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     build.add_argument("--endpoint", help="Hub URL for --hub (default: $HF_ENDPOINT or huggingface.co)")
     build.add_argument("--out", "--site", type=Path, default=DEFAULT_SITE, dest="out",
                        help=f"folder of the site (default {DEFAULT_SITE}); an earlier site there is replaced")
-    build.add_argument("--metric", type=_metric, default="accuracy", help="the ranked metric (default accuracy)")
+    build.add_argument("--metric", type=_metric, default=None,
+                       help="the ranked metric of every suite (default: each suite's primary metric: its declared "
+                            "primary_metric, else balanced_accuracy when a target test split's majority class is "
+                            "over 60%%, else accuracy)")
     build.add_argument("--split", default="target_test", help="the split scored (default target_test)")
     build.add_argument("--selection", metavar="RULE",
                        help="rank runs as selected by RULE (source_val, target_val, target_val_oracle, dev, last; "

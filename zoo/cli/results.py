@@ -3,6 +3,8 @@
 ``--ci t|bootstrap`` puts "mean [low, high]" in the cells; ``--compare BASELINE`` adds the paired gain over
 the baseline (same task and seed) on the first metric with its sign-flip p-value; ``--rank`` prints the
 average rank of each algorithm across tasks after the table (with ``--format csv``: the rank table alone).
+Without ``--metrics`` the first metric is the primary one (``zoo.results.primary``): the suite's declared
+``primary_metric``, else balanced accuracy when a target test split's majority class is over 60%.
 
 Usage::
 
@@ -60,7 +62,9 @@ def run(args: argparse.Namespace) -> int:
 
     chosen = tuple(m.strip() for m in args.metrics.split(",") if m.strip()) if args.metrics else ()
     if args.cost:
-        chosen = (chosen or METRICS) + COST
+        from zoo.results.primary import primary_first
+
+        chosen = (chosen or primary_first(records, METRICS)) + COST
     metrics = {"metrics": chosen} if chosen else {}
     if args.compare:
         from zoo.results.compare import check_baseline
@@ -108,7 +112,9 @@ def _ranks(records: list[dict], args: argparse.Namespace, fmt: str) -> str:
     from zoo.results.ranks import format_ranks
     from zoo.results.table import METRICS
 
-    metrics = tuple(m.strip() for m in (args.metrics or "").split(",") if m.strip()) or METRICS
+    from zoo.results.primary import primary_first
+
+    metrics = tuple(m.strip() for m in (args.metrics or "").split(",") if m.strip()) or primary_first(records, METRICS)
     width = stdout_console().width
     from zoo.results.compare import split_baselines
 
@@ -153,8 +159,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--rank", action="store_true",
                         help="also print each algorithm's average rank across tasks per metric (with --compare: "
                              "the gain pooled over all tasks); with --format csv, print only this table")
-    parser.add_argument("--metrics", help="comma-separated columns (default accuracy,balanced_accuracy,f1,auroc); "
-                                          "METRIC:CLASS reads the per-class report, e.g. recall:malignant")
+    parser.add_argument("--metrics", help="comma-separated columns; the first one is compared and ranked (default: "
+                                          "the primary metric, then the others of accuracy,balanced_accuracy,f1,"
+                                          "auroc: the suite's primary_metric, else balanced_accuracy when a target "
+                                          "test split's majority class is over 60%%, else accuracy); METRIC:CLASS "
+                                          "reads the per-class report, e.g. recall:malignant")
     parser.add_argument("--hub", action="append", default=[], metavar="ORG/NAME",
                         help="also read a results dataset from the Hub (medzoo publish-results; repeatable); "
                              "hf://datasets/ORG/NAME as a path does the same")

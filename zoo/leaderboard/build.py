@@ -69,9 +69,10 @@ def asset_bytes(name: str) -> bytes:
     return (files("zoo.leaderboard_assets") / name).read_bytes()
 
 
-def site_files(records: Sequence[dict[str, Any]], *, metric: str = "accuracy", split: str = "target_test",
+def site_files(records: Sequence[dict[str, Any]], *, metric: str | None = None, split: str = "target_test",
                min_seeds: int | None = None, n_skipped: int = 0) -> tuple[dict[str, bytes], list[dict[str, Any]]]:
-    """``({path: bytes}, suite summaries)``: the whole site in memory, a pure function of its arguments.
+    """``({path: bytes}, suite summaries)``: the whole site in memory, a pure function of its arguments;
+    ``metric`` None ranks each suite by its primary metric (:mod:`zoo.results.primary`).
 
     Usage::
 
@@ -170,7 +171,7 @@ def _write_files(tree: dict[str, bytes], root: Path) -> None:
         path.write_bytes(data)
 
 
-def build_site(records: Sequence[dict[str, Any]], out: str | os.PathLike[str], *, metric: str = "accuracy",
+def build_site(records: Sequence[dict[str, Any]], out: str | os.PathLike[str], *, metric: str | None = None,
                split: str = "target_test", min_seeds: int | None = None,
                problems: Sequence[Problem] = ()) -> BuildReport:
     """Build the site from valid records into ``out`` (see the module docstring).
@@ -189,7 +190,8 @@ def build_site(records: Sequence[dict[str, Any]], out: str | os.PathLike[str], *
         tree, summaries = site_files(records, metric=metric, split=split, min_seeds=min_seeds,
                                      n_skipped=len(problems))
     if not any(task["cells"] for suite in summaries for task in suite["tasks"]):
-        raise DataError(f"no run has a finite {metric!r} on split {split!r}; pick --metric/--split that the runs have")
+        shown = metric or ", ".join(sorted({s["metric"] for s in summaries}))
+        raise DataError(f"no run has a finite {shown!r} on split {split!r}; pick --metric/--split that the runs have")
     path = write_tree(tree, out)
     return BuildReport(path, len(tree), len(tree["index.html"]), [s["suite"] for s in summaries], len(records),
                        list(problems))

@@ -62,7 +62,8 @@ def runs_csv(records: Sequence[dict[str, Any]], split: str) -> str:
 
 
 def cells_csv(summaries: Sequence[dict[str, Any]]) -> str:
-    """One row per suite x task x algorithm x backbone x selection rule, as the task tables show them.
+    """One row per suite x task x algorithm x backbone x selection rule, as the task tables show them; ``metric``
+    is the one the suite is ranked by, ``constant_predictor`` says a run of the cell predicted one class only.
 
     Usage::
 
@@ -70,7 +71,7 @@ def cells_csv(summaries: Sequence[dict[str, Any]]) -> str:
     """
     header = ["suite", "task", "algorithm", "backbone", "selection", "oracle", "n", "required_seeds", "mean",
               "ci_low", "ci_high", "baseline", "gain", "p_signflip", "p_t", "rank", "train_s", "peak_memory_mb",
-              "images_per_s", "plugins"]
+              "images_per_s", "plugins", "metric", "constant_predictor", "constant_runs", "baseline_constant"]
     rows = []
     for suite in summaries:
         for task in suite["tasks"]:
@@ -80,7 +81,8 @@ def cells_csv(summaries: Sequence[dict[str, Any]]) -> str:
                              c["n"], c["required_seeds"], c["mean"], c["ci_low"], c["ci_high"],
                              gain.get("baseline", ""), gain.get("gain"), gain.get("p"), gain.get("p_t"), c["rank"],
                              *[c["cost"][k] for k in ("train_s", "peak_memory_mb", "images_per_s")],
-                             ";".join(c["plugins"])])
+                             ";".join(c["plugins"]), suite["metric"], c["constant_predictor"], c["constant_runs"],
+                             bool(gain.get("baseline_constant"))])
     return csv_text(header, rows)
 
 

@@ -13,7 +13,9 @@ Which baseline a task has is read from the records alone:
 
 The pairing and the tests are :func:`zoo.results.compare.compare`'s (mean paired difference, its 95%
 t-interval, the sign-flip p and the paired-t p); :func:`pooled_gain` pools the (task, seed) pairs of an
-algorithm over tasks, as ``medzoo results --compare ... --rank`` does.
+algorithm over tasks, as ``medzoo results --compare ... --rank`` does. A gain row says
+``baseline_constant`` when a paired baseline run predicted one class for every test image
+(:func:`zoo.results.primary.is_constant_predictor`): such a gain is over a class prior, not a trained model.
 
 Usage::
 
@@ -28,6 +30,7 @@ from collections import defaultdict
 from typing import Any, Sequence
 
 from zoo.results.compare import compare, paired_t_test, sign_flip_test
+from zoo.results.primary import is_constant_predictor
 from zoo.results.stats import group_value, mean_std
 
 SOURCE_ONLY = "source_only"
@@ -61,10 +64,19 @@ def scratch_baselines(records: Sequence[dict[str, Any]]) -> dict[str, str]:
             if (src or pre) and (target, budget) in scratch}
 
 
-def _row(found: dict[str, Any], label: str) -> dict[str, Any]:
+def _constant(runs: Sequence[dict[str, Any]], split: str) -> set[tuple[str, str, str]]:
+    """``{(backbone, selection, seed)}`` of the runs that predict one class for every image of ``split``."""
+    return {(group_value(r, "backbone"), group_value(r, "selection"), str(r["seed"])) for r in runs
+            if is_constant_predictor(r, split)}
+
+
+def _row(found: dict[str, Any], label: str, constant: set[tuple[str, str, str]] = frozenset()) -> dict[str, Any]:
+    """A gain row; ``constant``: the baseline's constant predictors, by (backbone, selection, seed)."""
     return {"baseline": label, "gain": found["gain"], "gain_ci_low": found["gain_ci_low"],
             "gain_ci_high": found["gain_ci_high"], "n_pairs": found["n_pairs"], "p": found["p_signflip"],
-            "p_t": found["p_t"], "pairs": found["pairs"]}
+            "p_t": found["p_t"], "pairs": found["pairs"],
+            "baseline_constant": any((found["backbone"], found["selection"], seed) in constant
+                                     for _, seed, _ in found["pairs"])}
 
 
 def cell_gains(records: Sequence[dict[str, Any]], metric: str, split: str) -> dict[tuple, dict[str, Any]]:
@@ -94,9 +106,10 @@ def cell_gains(records: Sequence[dict[str, Any]], metric: str, split: str) -> di
                 label = f"from scratch ({base}, {base_algorithms[0]})"
             if not theirs:
                 continue
+            constant = _constant(theirs, split)
             for row in compare(ours + theirs, f"task={base}", metric, split, CELL_BY):
                 if row["task"] == task:
-                    out[(task, row["algorithm"], row["backbone"], row["selection"])] = _row(row, label)
+                    out[(task, row["algorithm"], row["backbone"], row["selection"])] = _row(row, label, constant)
     for base in sorted(set(scratch.values())):
         for record in by_task[base]:
             key = tuple(group_value(record, f) for f in CELL_BY[1:])
@@ -104,8 +117,9 @@ def cell_gains(records: Sequence[dict[str, Any]], metric: str, split: str) -> di
     for task in sorted(by_task):
         if task in scratch or not any(r["algorithm"] == SOURCE_ONLY for r in by_task[task]):
             continue
+        constant = _constant([r for r in by_task[task] if r["algorithm"] == SOURCE_ONLY], split)
         for row in compare(by_task[task], SOURCE_ONLY, metric, split, CELL_BY):
-            out[(task, row["algorithm"], row["backbone"], row["selection"])] = _row(row, SOURCE_ONLY)
+            out[(task, row["algorithm"], row["backbone"], row["selection"])] = _row(row, SOURCE_ONLY, constant)
         for record in by_task[task]:
             if record["algorithm"] == SOURCE_ONLY:
                 key = tuple(group_value(record, f) for f in CELL_BY[1:])
@@ -127,7 +141,8 @@ def pooled_gain(rows: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
     gain, std = mean_std(diffs)
     labels = sorted({row["baseline"] for row in rows if not row.get("is_baseline")})
     return {"baseline": "; ".join(labels), "gain": gain, "gain_std": std, "n_pairs": len(diffs),
-            "p": sign_flip_test(diffs), "p_t": paired_t_test(diffs) if len(diffs) > 1 else math.nan}
+            "p": sign_flip_test(diffs), "p_t": paired_t_test(diffs) if len(diffs) > 1 else math.nan,
+            "baseline_constant": any(row.get("baseline_constant") for row in rows if not row.get("is_baseline"))}
 
 
 CONTROLS = ("adabn", "twin")  # beside source_only: AdaBN, and each method's own weight-0 twin (NAME@w0)
@@ -160,5 +175,8 @@ def control_gains(records: Sequence[dict[str, Any]], metric: str, split: str) ->
                 continue
             for row in compare(runs, control, metric, split, CELL_BY):
                 if row["algorithm"] != SOURCE_ONLY:
-                    out[(task, row["algorithm"], row["backbone"], row["selection"])][control] = _row(row, control)
+                    own = row["algorithm"] + TWIN_SUFFIX if control == "twin" else control
+                    constant = _constant([r for r in runs if r["algorithm"] == own], split)
+                    out[(task, row["algorithm"], row["backbone"], row["selection"])][control] = _row(row, control,
+                                                                                                     constant)
     return dict(out)

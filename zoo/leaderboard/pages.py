@@ -2,7 +2,9 @@
 
 Tables are sortable (click a header) and filterable by algorithm or any text (``assets/app.js``); each
 row links to the provenance page of each of its runs (``runs/<run_id>.html``). Oracle-selected rows sit
-in their own ``<tbody class="oracle">`` under an "upper bound" heading, never among honest rows.
+in their own ``<tbody class="oracle">`` under an "upper bound" heading, never among honest rows. The page
+says which metric ranks the suite and why (``metric_reason``); a row with a run that predicts one class
+for every test image wears a "constant predictor" badge, and a gain over such a baseline says so.
 
 Usage::
 
@@ -34,7 +36,11 @@ from zoo.leaderboard.html import (
 )
 from zoo.leaderboard.svg import bars_svg, budget_svg, cost_svg
 
-METRIC_NAMES = {"accuracy": "Accuracy", "balanced_accuracy": "Balanced accuracy", "f1": "F1", "auroc": "AUROC"}
+METRIC_NAMES = {"accuracy": "Accuracy", "balanced_accuracy": "Balanced accuracy", "f1": "F1", "auroc": "AUROC",
+                "precision": "Precision", "recall": "Recall"}
+CONSTANT_TIP = "every test prediction of {k} of its runs is one class: its score is that class's share, not skill"
+VS_CONSTANT = badge("vs constant predictor", "warn", "a paired baseline run predicted one class for every test image: "
+                                                    "this gain is over a class prior, not over a trained baseline")
 COST_HEADERS = (("train_s", "Train s", 1), ("peak_memory_mb", "Peak MB", 0), ("images_per_s", "Images/s", 0))
 
 
@@ -58,7 +64,9 @@ def _gain_cells(gain: dict[str, Any] | None) -> list[str]:
         return [td(badge("baseline", "base", f"the baseline: {gain['baseline']}"), "", raw=True), td(DASH, "")]
     text = f"{gain['gain'] * 100:+.1f}" if finite(gain["gain"]) else DASH
     tip = f"vs {gain['baseline']}, {gain['n_pairs']} paired seeds"
-    cell = td(f'<span title="{esc(tip)}">{esc(text)}</span>', gain["gain"] if finite(gain["gain"]) else "", raw=True)
+    mark = f" {VS_CONSTANT}" if gain.get("baseline_constant") else ""
+    cell = td(f'<span title="{esc(tip)}">{esc(text)}</span>{mark}', gain["gain"] if finite(gain["gain"]) else "",
+              raw=True)
     return [cell, td(p_text(gain["p"]), gain["p"] if finite(gain["p"]) else "")]
 
 
@@ -74,7 +82,9 @@ def _control_cell(gain: dict[str, Any] | None) -> str:
         return td(DASH, "")
     text = f"{gain['gain'] * 100:+.1f}" if finite(gain["gain"]) else DASH
     tip = f"vs {gain['baseline']}, {gain['n_pairs']} paired seeds, sign-flip p {p_text(gain['p'])}"
-    return td(f'<span title="{esc(tip)}">{esc(text)}</span>', gain["gain"] if finite(gain["gain"]) else "", raw=True)
+    mark = f" {VS_CONSTANT}" if gain.get("baseline_constant") else ""
+    return td(f'<span title="{esc(tip)}">{esc(text)}</span>{mark}', gain["gain"] if finite(gain["gain"]) else "",
+              raw=True)
 
 
 def _cost_cells(cost: dict[str, Any]) -> list[str]:
@@ -89,6 +99,9 @@ def _name_cell(row: dict[str, Any]) -> str:
     badges = row_badges(row)
     if row.get("scratch") and "n_tasks" in row:  # an overall row of from-scratch training (the baseline)
         badges = badge("from scratch", "base", "trained on the target labels alone: the baseline") + " " + badges
+    if row.get("constant_predictor"):  # styled as the small-selection badge: a warning beside the name
+        constant = badge("constant predictor", "warn", CONSTANT_TIP.format(k=row.get("constant_runs", "some")))
+        badges = f"{constant} {badges}".strip()
     return (f'<td data-v="{esc(row["algorithm"])}"><span class="algo">{esc(row["algorithm"])}</span>'
             + (f" {badges}" if badges else "") + "</td>")
 
@@ -223,9 +236,12 @@ def suite_page(suite: dict[str, Any]) -> str:
              f'algorithms. {esc(metric)} on <code>{esc(suite["split"])}</code>, mean over seeds with a 95% Student-t '
              f'interval. The suite asks for {esc(suite["required_seeds"])} seeds. Latest run: '
              f'{esc(suite["latest"])}.</p>',
+             f'<p class="metric-why" id="ranked-by">Ranked by {esc(metric.lower())} '
+             f'({esc(suite.get("metric_reason") or "chosen with --metric")}); gains and ranks use it.</p>',
              '<p class="legend">' + badge("oracle · upper bound", "oracle") + " model selected with all target "
              "validation labels (an upper bound, shown apart) · " + badge("k/n seeds", "warn")
-             + " fewer seeds than the suite asks for · " + badge("plugin: dist version", "plugin")
+             + " fewer seeds than the suite asks for · " + badge("constant predictor", "warn")
+             + " a run predicted one class for every test image · " + badge("plugin: dist version", "plugin")
              + " not part of medzoo · Gain: paired difference in points against the task's baseline "
              "(training from scratch on the same labels, else source_only), p: sign-flip test.</p>",
              _filters(suite), '<section id="overall"><h2>All tasks</h2>', overall_table(suite)]
@@ -251,7 +267,8 @@ def suite_page(suite: dict[str, Any]) -> str:
 
 def _embedded(suite: dict[str, Any]) -> dict[str, Any]:
     """What the page's script may read: the suite's name and its algorithms (for the filter)."""
-    return {"suite": suite["suite"], "algorithms": suite["algorithms"], "metric": suite["metric"]}
+    return {"suite": suite["suite"], "algorithms": suite["algorithms"], "metric": suite["metric"],
+            "metric_reason": suite.get("metric_reason")}
 
 
 def index_page(suites: Sequence[dict[str, Any]], n_skipped: int = 0) -> str:
@@ -262,6 +279,7 @@ def index_page(suites: Sequence[dict[str, Any]], n_skipped: int = 0) -> str:
         Path("index.html").write_text(index_page(summarize_suites(records)))
     """
     headers = [th("Suite", "text"), th("Runs"), th("Tasks"), th("Algorithms"), th("Seeds asked"),
+               th("Ranked by", "text", title="the suite's primary metric, or --metric"),
                th("Leader (avg rank)", "text"), th("Latest run", "text")]
     rows = []
     for suite in suites:
@@ -276,6 +294,9 @@ def index_page(suites: Sequence[dict[str, Any]], n_skipped: int = 0) -> str:
                     + td(str(len(suite["tasks"])), len(suite["tasks"])) + td(str(len(suite["algorithms"])),
                                                                              len(suite["algorithms"]))
                     + td(str(suite["required_seeds"]), suite["required_seeds"] or 0)
+                    + f'<td class="text" data-v="{esc(suite["metric"])}" '
+                      f'title="{esc(suite.get("metric_reason") or "")}">'
+                      f'{esc(METRIC_NAMES.get(suite["metric"], suite["metric"]))}</td>'
                     + f'<td class="text" data-v="{esc(leader["algorithm"] if leader else "")}">{lead}</td>'
                     + td(suite["latest"], suite["latest"], "text") + "</tr>")
     skipped = (f'<p class="warn-text">{n_skipped} malformed record(s) were skipped when this site was built.</p>'

@@ -16,6 +16,11 @@ with the same algorithm after transfer (a suite of target-only tasks with no tra
 How many seeds a suite asks for: ``min_seeds`` if given; else ``defaults.seeds`` of the suite shipped
 with medzoo under that name and version; else the most seeds any cell of the suite has.
 
+Which metric ranks a suite: ``metric`` if given (``--metric``), else the suite's primary metric
+(:func:`zoo.results.primary.primary_choice`: declared by the suite, else balanced accuracy when the majority
+class of a target test split is over 60%, else accuracy); ``metric_reason`` says which. A cell or overall
+row holding a run that predicts one class for every test image says ``constant_predictor``.
+
 Usage::
 
     suites = summarize_suites(records, metric="accuracy", split="target_test")
@@ -32,6 +37,7 @@ from typing import Any, Sequence
 from zoo.leaderboard.gains import (SOURCE_ONLY, cell_gains, control_gains, pooled_gain, scratch_baselines,
                                    task_shape)
 from zoo.leaderboard.html import finite
+from zoo.results.primary import is_constant_predictor, primary_choice
 from zoo.results.record import view_record
 from zoo.results.stats import _metric_value, group_value, mean_std, rank, summarize, t_interval
 
@@ -129,13 +135,16 @@ def _cells(records: Sequence[dict[str, Any]], metric: str, split: str, required:
     for row in rows:
         key = tuple(row[f] for f in CELL_BY)
         runs = [by_id[run_id] for run_id in row["run_ids"]]
+        constant = [is_constant_predictor(r, split) for r in runs]
         cells.append({
             "task": row["task"], "algorithm": row["algorithm"], "backbone": row["backbone"],
             "selection": row["selection"], "oracle": row["selection"] in ORACLE_RULES,
             "n": row["n"], "required_seeds": required, "few_seeds": row["n"] < required,
             "mean": row["mean"], "std": row["std"], "ci_low": row["ci_low"], "ci_high": row["ci_high"],
-            "runs": [{"run_id": r["run_id"], "seed": r["seed"], "value": v, "checkpoint": r.get("checkpoint")}
-                     for r, v in zip(runs, row["values"])],
+            "runs": [{"run_id": r["run_id"], "seed": r["seed"], "value": v, "checkpoint": r.get("checkpoint"),
+                      "constant_predictor": c} for r, v, c in zip(runs, row["values"], constant)],
+            # every test prediction one class in some seed: its score is a class prior's (zoo.results.primary)
+            "constant_predictor": any(constant), "constant_runs": sum(constant),
             "seeds": [str(s) for s in row["seeds"]], "values": row["values"],
             "rank": ranks.get(key[1:]), "gain": gains.get(key[1:]), "cost": _cost(runs),
             "controls": controls.get(key[1:], {}), **_selection_flags(runs, metric, split),
@@ -183,6 +192,8 @@ def _overall(cells: list[dict], ranked: list[dict]) -> list[dict]:
         rows.append({
             **dict(zip(OVERALL_KEY, key)), "oracle": members[0]["oracle"], "n_tasks": len(members),
             "n": len(per_seed), "few_seeds": any(c["few_seeds"] for c in members),
+            "constant_predictor": any(c["constant_predictor"] for c in members),
+            "constant_runs": sum(c["constant_runs"] for c in members),
             "required_seeds": members[0]["required_seeds"], "mean": mean, "ci_low": low, "ci_high": high,
             "rank": ranked["mean_rank"] if ranked else None,
             "rank_tasks": f"{ranked['n_tasks']}/{ranked['n_tasks_total']}" if ranked else None,
@@ -218,14 +229,15 @@ def _tasks(cells: list[dict], records: Sequence[dict[str, Any]]) -> list[dict]:
     return tasks
 
 
-def summarize_suite(records: Sequence[dict[str, Any]], metric: str = "accuracy", split: str = "target_test",
+def summarize_suite(records: Sequence[dict[str, Any]], metric: str | None = None, split: str = "target_test",
                     min_seeds: int | None = None) -> dict[str, Any]:
-    """The leaderboard of ONE suite's records (see the module docstring).
+    """The leaderboard of ONE suite's records (see the module docstring); ``metric``: None ranks by its primary.
 
     Usage::
 
         summarize_suite([r for r in records if r["suite"]["name"] == "quick"])
     """
+    metric, reason = (metric, "chosen with --metric") if metric else primary_choice(records)
     first = records[0]["suite"]
     name, version = str(first["name"]), str(first["version"])
     required = min_seeds or shipped_seeds(name, version)
@@ -234,7 +246,8 @@ def summarize_suite(records: Sequence[dict[str, Any]], metric: str = "accuracy",
     overall = _overall(cells, ranked)
     overall.sort(key=lambda r: (r["oracle"], r["rank"] if r["rank"] is not None else math.inf, -r["mean"],
                                 r["algorithm"], r["backbone"], r["selection"]))
-    return {"suite": f"{name}@{version}", "name": name, "version": version, "metric": metric, "split": split,
+    return {"suite": f"{name}@{version}", "name": name, "version": version, "metric": metric,
+            "metric_reason": reason, "split": split,
             "n_runs": len(records), "required_seeds": cells[0]["required_seeds"] if cells else required,
             "tasks": _tasks(cells, records), "overall": overall,
             "algorithms": sorted({r["algorithm"] for r in records}),
@@ -258,10 +271,10 @@ def best_of_sweeps(records: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     return [r for r in records if not r.get("sweep") or r["run_id"] in keep]
 
 
-def summarize_suites(records: Sequence[dict[str, Any]], metric: str = "accuracy", split: str = "target_test",
+def summarize_suites(records: Sequence[dict[str, Any]], metric: str | None = None, split: str = "target_test",
                      min_seeds: int | None = None) -> list[dict[str, Any]]:
     """One :func:`summarize_suite` per suite (``name@version``), sorted by name and version; sweeps count by
-    their best trial (:func:`best_of_sweeps`).
+    their best trial (:func:`best_of_sweeps`); ``metric`` None: each suite ranked by its own primary metric.
 
     Usage::
 

@@ -9,7 +9,8 @@ which returns the problems instead of raising.
 Shape (``SCHEMA_VERSION = 2``; ``?`` marks optional fields)::
 
     schema_version  int                      run_id     str [A-Za-z0-9._-], the hash of the resolved config
-    suite           {name, version}          task       {name, source: [domain], target, target_budget}
+    suite           {name, version, primary_metric?}   (primary_metric: declared by the suite, zoo.results.primary)
+    task            {name, source: [domain], target, target_budget}
     algorithm       str                      backbone   {name, options: {}}
     hparams         {}                       train      {epochs, batch_size, lr, optimizer, ...}
     seed            int                      selection  {rule, epoch?, stage?, score?, selection_set?}
@@ -191,7 +192,8 @@ def validate_record(obj: Any) -> list[str]:
 
     checks: dict[str, dict[str, tuple]] = {
         "suite": {"name": (True, _nonempty_str, "a non-empty string"),
-                  "version": (True, _version_ok, "a string or an integer")},
+                  "version": (True, _version_ok, "a string or an integer"),
+                  "primary_metric": (False, lambda v: v in METRIC_NAMES, f"one of {', '.join(METRIC_NAMES)}")},
         "task": {"name": (True, _nonempty_str, "a non-empty string"),
                  "source": (True, lambda v: isinstance(v, list) and all(map(_nonempty_str, v)),
                             "a list of domain names"),

@@ -10,6 +10,11 @@ Options: ``ci="t"|"bootstrap"`` puts the mean and its 95% interval in the cells 
 see :func:`zoo.results.stats.summarize`); ``compare="source_only"`` adds the paired gain over that
 baseline on the first metric, in points, and its sign-flip p-value (:mod:`zoo.results.compare`).
 
+Without ``metrics`` the primary metric (:mod:`zoo.results.primary`: the suite's declared one, else balanced
+accuracy when a target test split's majority class is over 60%, else accuracy) is the first column, so
+gains are computed on it. A row with a seed whose test predictions are all one class is marked ``⊘``
+beside its algorithm, and a gain over such a baseline row says ``vs ⊘``.
+
 Usage::
 
     print_results_table(store.records())
@@ -27,6 +32,7 @@ from rich.console import Console
 from rich.table import Table
 
 from zoo.errors import ConfigError
+from zoo.results.primary import BALANCED, is_constant_predictor, primary_choice, primary_first
 from zoo.results.render import FORMATS, Cells, csv_text, rich_table, suite_prefix, to_text, visible
 from zoo.results.stats import group_value, summarize
 
@@ -41,6 +47,7 @@ _CI_LABELS = {"t": "t over seeds", "bootstrap": "bootstrap over seeds and test s
 EMPTY = "–"
 SEEDS_ONLY = "*"
 FEW_LABELS = "⚑"  # marks a selection rule that chose with fewer than 5 labelled images in some class
+CONSTANT = "⊘"  # marks a row with a run whose every prediction on the split is one class
 
 
 def is_percent(metric: str, percent: bool = True) -> bool:
@@ -104,7 +111,63 @@ def _title(by: Sequence[str], keys: list[tuple[str, ...]], split: str, percent: 
     return f"{suite_prefix(by, keys)}{split}: {what}{unit}"
 
 
+def _metrics(records: list[dict[str, Any]], metrics: Sequence[str] | None) -> tuple[str, ...]:
+    """The columns asked for, else the default set with the primary metric first."""
+    return tuple(metrics) if metrics else primary_first(records, METRICS)
+
+
+def _primary_caption(records: list[dict[str, Any]], metrics: Sequence[str]) -> str | None:
+    """Why the first column is the primary metric, when it is not plain accuracy by default."""
+    metric, why = primary_choice(records)
+    if not metrics or metrics[0] != metric or why == BALANCED:
+        return None
+    name = {"auroc": "AUROC", "f1": "F1"}.get(metric, metric.replace("_", " "))
+    return f"primary metric: {name} ({why}); gains and ranks use it"
+
+
+def _mark_constant(cells: Cells, records: list[dict], keys: list[tuple], by: Sequence[str], shown: list[int],
+                   split: str) -> dict[tuple, tuple[int, int]]:
+    """Mark rows holding a constant predictor (``⊘``, ``⊘ k/n`` when only k of n seeds are); return them."""
+    runs: dict[tuple, list[bool]] = {}
+    for record in records:
+        runs.setdefault(tuple(group_value(record, f) for f in by), []).append(is_constant_predictor(record, split))
+    found = {key: (sum(flags), len(flags)) for key, flags in runs.items() if any(flags)}
+    # beside the algorithm's name, as ⚑ sits beside the rule's; without that column, beside the first score
+    algorithm = list(by).index("algorithm") if "algorithm" in by else None
+    at = shown.index(algorithm) if algorithm in shown else len(shown) + 1
+    for key, row in zip(keys, cells.body):
+        if key in found:
+            k, n = found[key]
+            row[at] += f" {CONSTANT}" + (f" {k}/{n}" if k < n else "")
+    if found:
+        what = "every test prediction" if split.endswith("test") else f"every {split} prediction"
+        k, n = sum(k for k, _ in found.values()), sum(n for _, n in found.values())
+        partial = f" of the marked rows; {CONSTANT} k/n: k of the row's n" if k < n else ""
+        cells.captions.append(f"{CONSTANT} constant predictor: {what} is one class ({k} of {n} seeds{partial})")
+    return found
+
+
+def _mark_constant_baselines(cells: Cells, keys: list[tuple], by: Sequence[str], baseline: str, column: int,
+                             constant: dict[tuple, tuple[int, int]]) -> None:
+    """Append ``vs ⊘`` to a gain whose baseline row holds a constant predictor: a gain over a class prior."""
+    from zoo.results.compare import TWIN, TWIN_SUFFIX, parse_baseline
+
+    axis, value = parse_baseline(baseline)
+    at = list(by).index(axis)
+    marked = False
+    for key, row in zip(keys, cells.body):
+        base = value if value != TWIN else f"{key[at]}{TWIN_SUFFIX}"
+        if key[at] != base and (*key[:at], base, *key[at + 1:]) in constant and row[column] != EMPTY:
+            row[column] += f" vs {CONSTANT}"
+            marked = True
+    if marked:
+        cells.captions.append(f"Δ … vs {CONSTANT}: the {value} row it is paired with holds a constant predictor, so "
+                              "the gain is over a class prior, not over a trained baseline")
+
+
 def _cells(records, metrics, split, by, percent, ci=None, compare=None) -> Cells:
+    records = list(records)
+    metrics = _metrics(records, metrics)
     records, keys, counts, summaries = _collect(records, metrics, split, by, ci=ci)
     shown = visible(by, keys)
     header = [_header(by[i]) for i in shown] + ["n"] + [_header(metric) for metric in metrics]
@@ -121,6 +184,10 @@ def _cells(records, metrics, split, by, percent, ci=None, compare=None) -> Cells
             if key in flagged and at in shown:
                 row[shown.index(at)] += f" {FEW_LABELS}"
     cells = Cells(header, body, _title(by, keys, split, percent, ci), n_left=len(shown))
+    caption = _primary_caption(records, metrics)
+    if caption:
+        cells.captions.append(caption)
+    constant = _mark_constant(cells, records, keys, by, shown, split)
     if any(FEW_LABELS in cell for row in body for cell in row[:len(shown)]):
         cells.captions.append(f"{FEW_LABELS} the rule chose with fewer than 5 labelled validation images in some class "
                               "(near a coin toss): read it beside --selection last")
@@ -131,12 +198,15 @@ def _cells(records, metrics, split, by, percent, ci=None, compare=None) -> Cells
         from zoo.results.compare import add_gain_columns, split_baselines
 
         for baseline in split_baselines(compare):  # e.g. source_only,adabn,twin: one Δ/p pair each
+            column = len(cells.header)
             add_gain_columns(cells, records, keys, counts, baseline, metrics[0], split, by,
                              percent=is_percent(metrics[0], percent), header=_header(metrics[0]))
+            if constant:
+                _mark_constant_baselines(cells, keys, by, baseline, column, constant)
     return cells
 
 
-def results_table(records: Iterable[dict[str, Any]], metrics: Sequence[str] = METRICS, split: str = "target_test",
+def results_table(records: Iterable[dict[str, Any]], metrics: Sequence[str] | None = None, split: str = "target_test",
                   by: Sequence[str] = TABLE_BY, *, percent: bool = True, title: str | None = None,
                   ci: str | None = None, compare: str | None = None) -> Table:
     """A ``rich`` table of the records: group columns, ``n`` (seeds), one "mean ± std" column per metric.
@@ -160,7 +230,7 @@ def print_results_table(records: Iterable[dict[str, Any]], console: Console | No
     (console or Console()).print(results_table(records, **kwargs))
 
 
-def to_markdown(records: Iterable[dict[str, Any]], metrics: Sequence[str] = METRICS, split: str = "target_test",
+def to_markdown(records: Iterable[dict[str, Any]], metrics: Sequence[str] | None = None, split: str = "target_test",
                 by: Sequence[str] = TABLE_BY, *, percent: bool = True, ci: str | None = None,
                 compare: str | None = None) -> str:
     """The same table as Markdown (a title line, a pipe table, then any caption lines in italics).
@@ -172,7 +242,7 @@ def to_markdown(records: Iterable[dict[str, Any]], metrics: Sequence[str] = METR
     return to_text(_cells(records, metrics, split, by, percent, ci, compare), "markdown")
 
 
-def to_csv(records: Iterable[dict[str, Any]], metrics: Sequence[str] = METRICS, split: str = "target_test",
+def to_csv(records: Iterable[dict[str, Any]], metrics: Sequence[str] | None = None, split: str = "target_test",
            by: Sequence[str] = TABLE_BY, *, confidence: float = 0.95, ci: str = "t",
            compare: str | None = None) -> str:
     """CSV with raw fractions: the group columns, ``split``, ``n``, then per metric mean, std, n, ci_low, ci_high.
@@ -186,6 +256,8 @@ def to_csv(records: Iterable[dict[str, Any]], metrics: Sequence[str] = METRICS, 
 
         Path("results.csv").write_text(to_csv(records, ci="bootstrap", compare="source_only"))
     """
+    records = list(records)
+    metrics = _metrics(records, metrics)
     records, keys, counts, summaries = _collect(records, metrics, split, by, ci=ci, confidence=confidence)
     parts = ("mean", "std", "n", "ci_low", "ci_high") + (("ci_levels",) if ci == "bootstrap" else ())
     header = [*by, "split", "n"] + [f"{metric}_{part}" for metric in metrics for part in parts]

@@ -115,7 +115,8 @@ def _record(run: RunSpec, outcome, checkpoint: str | None, total_s: float, proce
         {"algorithm": base_algorithm(run.algorithm), "backbone": config["backbone"]["name"], "dataset": datasets})
     record = make_record(
         run_id=run.run_id,
-        suite=config["suite"],
+        # the declared primary metric rides in the record, not in the hashed config (zoo.results.primary)
+        suite={**config["suite"], **({"primary_metric": run.primary_metric} if run.primary_metric else {})},
         task={
             "name": task["name"],
             "source": list(task["sources"]),

@@ -80,7 +80,8 @@ def test_pairs_are_matched_on_task_and_seed_and_backbone(record_factory):
 
     pooled = compare(_records(record_factory, table), "base", over="task")
     assert len(pooled) == 1 and "task" not in pooled[0] and pooled[0]["n_pairs"] == 3
-    assert pooled[0]["gain"] == pytest.approx((0.05 + 0.01 + 0.10) / 3)
+    # a task-level claim: the mean over tasks of each task's mean difference (A: 0.03, B: 0.10)
+    assert pooled[0]["gain"] == pytest.approx((0.03 + 0.10) / 2) and pooled[0]["n_tasks"] == 2
 
 
 def test_selection_rules_are_not_mixed(record_factory):
@@ -119,19 +120,20 @@ def test_format_gain_and_p():
     assert (format_p(0.0625), format_p(0.25), format_p(0.0004), format_p(1.0)) == ("0.0625", "0.25", "<0.001", "1")
 
 
-def test_rank_handles_ties_missing_cells_and_lone_tasks(record_factory):
-    # A: x 0.9, y 0.8, z 0.8 (tie -> 2.5 each); B: x 0.7, y 0.9 (z missing: ranked among x, y);
+def test_rank_uses_complete_blocks_ties_and_lone_tasks(record_factory):
+    # A: x 0.9, y 0.8, z 0.8 (tie -> 2.5 each); B: x 0.7, y 0.9 (z missing: another block, {x, y});
     # C: only z ran -> no comparison, left out (it would hand z a free rank 1)
     table = {("A", "x", 0): 0.9, ("A", "y", 0): 0.8, ("A", "z", 0): 0.8,
              ("B", "x", 0): 0.7, ("B", "y", 0): 0.9, ("C", "z", 0): 0.99}
-    rows = {r["algorithm"]: r for r in rank(_records(record_factory, table))}
-    assert rows["x"]["ranks"] == {"A": 1.0, "B": 2.0} and rows["x"]["mean_rank"] == 1.5
-    assert rows["y"]["ranks"] == {"A": 2.5, "B": 1.0} and rows["y"]["mean_rank"] == 1.75
-    assert rows["z"]["ranks"] == {"A": 2.5} and rows["z"]["n_tasks"] == 1 and rows["z"]["n_tasks_total"] == 2
-    # an undefined value (NaN/None) is a missing cell too
+    rows = {(r["block"], r["algorithm"]): r for r in rank(_records(record_factory, table))}
+    assert set(rows) == {("3 algorithms x 1 tasks", n) for n in "xyz"} | {("2 algorithms x 1 tasks", n) for n in "xy"}
+    three, two = "3 algorithms x 1 tasks", "2 algorithms x 1 tasks"
+    assert rows[three, "x"]["ranks"] == {"A": 1.0} and rows[three, "y"]["mean_rank"] == rows[three, "z"]["mean_rank"] == 2.5
+    assert rows[two, "x"]["ranks"] == {"B": 2.0} and rows[two, "y"]["ranks"] == {"B": 1.0}
+    assert rows[three, "z"]["n_tasks"] == 1 and rows[three, "z"]["n_tasks_total"] == 2
+    # an undefined value (NaN/None) is a missing cell too: B stays a {x, y} block
     table[("B", "z", 0)] = None
-    rows = {r["algorithm"]: r for r in rank(_records(record_factory, table))}
-    assert rows["z"]["n_tasks"] == 1
+    assert {r["block"] for r in rank(_records(record_factory, table))} == {three, two}
 
 
 def test_rank_lower_is_better_for_calibration(record_factory):

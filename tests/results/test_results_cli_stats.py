@@ -80,7 +80,9 @@ def test_compare_adds_gain_and_p_per_row(results_file, tmp_path):
     assert header.endswith("| Δ Accuracy vs source_only | p |")
     dann = [a - b for a, b in ((accuracy["A", "dann", s], accuracy["A", "source_only", s]) for s in SEEDS)]
     cells = [c.strip() for c in _row(table.stdout, "| A | dann").strip("|").split("|")]
-    assert cells[-2:] == [f"{100 * sum(dann) / 3:+.1f}", "0.25"]  # 3 pairs, all positive: 2/8
+    # 3 pairs, all positive: sign-flip 2/8, Holm-adjusted over the column's 2 tests (tasks A and B): 0.5
+    assert cells[-2:] == [f"{100 * sum(dann) / 3:+.1f}", "0.5"]
+    assert "Holm-adjusted over 2 tests" in table.stdout
     assert _row(table.stdout, "| A | source_only").rstrip().endswith("| baseline |  |")
     assert "sign-flip" in table.stdout
 
@@ -101,13 +103,15 @@ def test_rank_table_and_pooled_gain(results_file, tmp_path):
     assert table.returncode == 0 and csv_proc.returncode == 0, table.stderr + csv_proc.stderr
     assert "average rank across tasks (1 = best)" in table.stdout
     dann = _row(table.stdout.split("average rank across tasks")[1], "│ dann ")
-    assert "2/2" in dann and "1.00" in dann and "│     6 │" in dann and "0.0312" in dann  # 6 pairs: 2/64
+    # tasks A and B train on the same source: 3 independent units (source x seed), sign-flip 2/8
+    assert "2 algorithms x 2 tasks" in dann and "1.00" in dann and "│     2 │" in dann and "0.25" in dann
+    assert "Friedman" in table.stdout and "critical difference (Nemenyi, alpha 0.05)" in table.stdout
     rows = {r["algorithm"]: r for r in csv.DictReader(io.StringIO(csv_proc.stdout))}
     assert set(rows) == {"dann", "source_only"}  # --format csv --rank: the rank table alone
     assert float(rows["dann"]["accuracy_mean_rank"]) == 1.0 and float(rows["source_only"]["accuracy_mean_rank"]) == 2.0
     gains = [accuracy[t, "dann", s] - accuracy[t, "source_only", s] for t in "AB" for s in SEEDS]
     assert float(rows["dann"]["accuracy_gain"]) == pytest.approx(sum(gains) / 6)
-    assert float(rows["dann"]["accuracy_p_signflip"]) == pytest.approx(2 / 64)
+    assert float(rows["dann"]["accuracy_p_signflip"]) == pytest.approx(2 / 8) and rows["dann"]["accuracy_n_units"] == "3"
     assert rows["dann"]["accuracy_n_tasks"] == "2" and rows["dann"]["accuracy_n_tasks_total"] == "2"
     assert not math.isnan(float(rows["dann"]["accuracy_p_t"]))
 

@@ -73,12 +73,12 @@ def run(args: argparse.Namespace) -> int:
 
         for baseline in split_baselines(args.compare):  # a baseline with no runs: one line, before any output
             check_baseline(records, baseline)
-    options = {"split": args.split, "compare": args.compare, **metrics}
+    options = {"split": args.split, "compare": args.compare, "correction": args.correction, **metrics}
     if args.format == "csv":
         if args.rank:
             print(_ranks(records, args, "csv"), end="")
         else:
-            print(to_csv(records, ci=args.ci or "t", **options), end="")
+            print(to_csv(records, ci=args.ci or "shared", **options), end="")
         return 0
     if args.format == "markdown":
         print(to_markdown(records, ci=args.ci, **options), end="")
@@ -119,7 +119,7 @@ def _ranks(records: list[dict], args: argparse.Namespace, fmt: str) -> str:
     from zoo.results.compare import split_baselines
 
     first = (split_baselines(args.compare) or [None])[0]  # the pooled gain beside the ranks: the first baseline
-    return format_ranks(records, metrics, args.split, fmt, compare=first, width=width)
+    return format_ranks(records, metrics, args.split, fmt, compare=first, width=width, correction=args.correction)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -129,7 +129,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         epilog="examples:\n  medzoo results\n  medzoo results medzoo-runs --format markdown\n"
                "  medzoo results --metrics balanced_accuracy,f1,recall:malignant   # per-class: METRIC:CLASS\n"
                "  medzoo results --cost                                  # + train s, images/s, peak MB\n"
-               "  medzoo results --ci bootstrap                # 84.5 [81.2, 87.9]: seeds x test samples\n"
+               "  medzoo results --ci shared                   # 84.5 [81.2, 87.9]: seeds x the shared test images\n"
                "  medzoo results --compare source_only --rank  # gain + p per row; ranks and pooled gain\n"
                "  medzoo results --compare task=scratch-breast # compare tasks (pretraining) with one task\n"
                "  medzoo results --selection all               # every selection rule, one training each\n"
@@ -142,14 +142,18 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--suite", help="only this suite")
     parser.add_argument("--split", default="target_test", help="which split's metrics (default target_test)")
     parser.add_argument("--format", choices=("table", "csv", "markdown"), default="table")
-    parser.add_argument("--ci", choices=("t", "bootstrap"),
-                        help="cells show the mean and its 95%% interval: t (Student-t over seeds) or bootstrap "
-                             "(two-level: seeds, then test samples from each run's confusion matrix; "
-                             "under-covers with few seeds); csv: the ci columns' method (default t)")
+    parser.add_argument("--ci", choices=("shared", "t", "bootstrap"),
+                        help="cells show the mean and its 95%% interval: shared (seeds and the target test images "
+                             "every seed shares, from the runs' stored predictions; t where a run has none), t "
+                             "(Student-t over seeds only) or bootstrap (seeds, then test samples per seed; both "
+                             "under-cover on a shared test set); csv: the ci columns' method (default shared)")
+    parser.add_argument("--correction", choices=("holm", "bh", "none"), default="holm",
+                        help="adjust every table of p-values for multiple comparisons: holm (family-wise error, "
+                             "default), bh (Benjamini-Hochberg false discovery rate) or none")
     parser.add_argument("--compare", metavar="BASELINE",
                         help="add the paired gain over BASELINE (an algorithm, twin for each method's weight-0 twin, "
                              "or FIELD=VALUE for task, backbone, selection) on the first metric, matched on task and "
-                             "seed, with its sign-flip p-value; several, comma-separated: source_only,adabn,twin")
+                             "seed, with its p-value (images+seeds where runs kept predictions); several, comma-separated: source_only,adabn,twin")
     parser.add_argument("--selection", metavar="RULE",
                         help="view runs as selected by RULE (source_val, target_val, target_val_oracle, dev, last; "
                              "comma-separated, or all): every rule comes from the same training (default: the "

@@ -305,7 +305,9 @@ def gains_by_key(records: Sequence[dict[str, Any]], baseline: str, metric: str, 
 
         gains_by_key(records, "source_only", "accuracy", "target_test", TABLE_BY)[key]["p_signflip"]
     """
-    return {tuple(row[f] for f in by): row for row in compare(records, baseline, metric, split, by)}
+    rows = compare(records, baseline, metric, split, by)
+    adjust_rows(rows, "holm")  # every table of p-values reads an adjusted one (add_gain_columns may redo it)
+    return {tuple(row[f] for f in by): row for row in rows}
 
 
 def add_gain_columns(cells: Any, records: Sequence[dict[str, Any]], keys: list[tuple], counts: dict[tuple, int],

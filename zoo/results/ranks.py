@@ -1,11 +1,14 @@
-"""The across-tasks table: each algorithm's average rank over tasks per metric, and its pooled gain.
+"""The across-tasks table: average ranks on complete blocks, the pooled gain, and the Friedman test.
 
-One row per suite x backbone x selection x algorithm. Each metric column is the algorithm's average rank
-across tasks (:func:`zoo.results.stats.rank`: 1 = best, ties share ranks, missing cells are not ranked,
-tasks with one algorithm are left out; ECE and NLL rank lower-is-better). ``Tasks`` is ``k/K``: ranked on
-k of the K tasks where the group has a comparison. With a baseline, the pooled paired gain over all
-(task, seed) pairs on the first metric and its sign-flip p-value follow (:func:`zoo.results.compare.compare`
-with ``over="task"``).
+One row per suite x backbone x selection x block x algorithm, where a block is a family of tasks on which
+the same algorithms ran (:func:`zoo.results.stats.rank`); ``Block`` names it ("6 algorithms x 20 tasks").
+Each metric column is the algorithm's average rank over the block's tasks (1 = best, ties share ranks;
+ECE and NLL rank lower-is-better). With a baseline, the pooled gain on the first metric follows: the mean
+over tasks of the per-task mean difference, its p from the sign-flip test over independent units (source
+group x seed, :mod:`zoo.results.paired_tests`), adjusted over the table (Holm by default).
+
+After the table, per block: the Friedman test over its independent units with the Nemenyi critical
+difference, and every pair's adjusted p (:mod:`zoo.results.friedman`).
 
 Usage::
 
@@ -20,36 +23,41 @@ from zoo.results.render import Cells, csv_text, suite_prefix, to_text
 from zoo.results.stats import rank
 
 RANK_BY = ("suite", "backbone", "selection")
+KEY = (*RANK_BY, "block", "algorithm")
 
 
 def _rank_rows(records: list[dict[str, Any]], metrics: Sequence[str], split: str) -> dict[tuple, dict[str, dict]]:
-    """{(suite, backbone, selection, algorithm): {metric: rank row}}, in the first metric's rank order."""
+    """{(suite, backbone, selection, block, algorithm): {metric: rank row}}, blocks by the first metric's rank."""
     rows: dict[tuple, dict[str, dict]] = {}
     for metric in metrics:
         for row in rank(records, metric, split, by=RANK_BY):
-            rows.setdefault((*(row[f] for f in RANK_BY), row["algorithm"]), {})[metric] = row
+            rows.setdefault(tuple(row[f] for f in KEY), {})[metric] = row
     first = metrics[0]
     return dict(sorted(rows.items(), key=lambda item: (
-        item[0][:-1], item[1][first]["mean_rank"] if first in item[1] else float("inf"), item[0][-1])))
+        item[0][:3], -(item[1][first]["n_tasks"] if first in item[1] else 0), item[0][3],
+        item[1][first]["mean_rank"] if first in item[1] else float("inf"), item[0][-1])))
 
 
-def _pooled(records, compare, metric, split) -> tuple[dict[tuple, dict] | None, str]:
-    """Pooled gains keyed like the rank rows (None when the baseline is a task), and a caption."""
-    from zoo.results.compare import compare as paired, parse_baseline
+def _pooled(records, compare, metric, split, correction) -> tuple[dict[tuple, dict] | None, str]:
+    """Pooled gains keyed by (suite, backbone, selection, algorithm) (None when the baseline is a task), a caption."""
+    from zoo.results.compare import adjust_rows, compare as paired, parse_baseline
+    from zoo.results.multiplicity import caption
 
     axis, value = parse_baseline(compare)
     if axis == "task":
         return None, "no pooled gain: the baseline is a task, so the tasks are what is compared"
-    fields = (*RANK_BY, "algorithm")
     rows = paired(records, compare, metric, split, by=("suite", "task", "algorithm", "backbone", "selection"),
                   over="task")
-    return ({tuple(row[f] for f in fields): row for row in rows},
-            f"Δ: mean paired difference over all (task, seed) pairs with the {axis} {value!r}; p: two-sided "
-            f"sign-flip test over those pairs (exact up to 16 pairs, else 10,000 seeded random flips)")
+    n_tests = adjust_rows(rows, correction)
+    units = sorted({row["n_units"] for row in rows})
+    return ({tuple(row[f] for f in (*RANK_BY, "algorithm")): row for row in rows},
+            f"Δ: mean over tasks of each task's mean paired difference with the {axis} {value!r}; p: sign-flip "
+            f"test over independent units (source group x seed: {'/'.join(map(str, units))} units), tasks of one "
+            f"source sharing its models; {caption(correction, n_tests)}")
 
 
 def rank_cells(records: Iterable[dict[str, Any]], metrics: Sequence[str], split: str = "target_test", *,
-               compare: str | None = None) -> Cells:
+               compare: str | None = None, correction: str = "holm") -> Cells:
     """The across-tasks table as :class:`zoo.results.render.Cells`.
 
     Usage::
@@ -62,41 +70,64 @@ def rank_cells(records: Iterable[dict[str, Any]], metrics: Sequence[str], split:
     records = [r for r in records if split in r.get("metrics", {})]
     rows = _rank_rows(records, metrics, split)
     keys = list(rows)
-    # key = (suite, backbone, selection, algorithm); shown as [suite,] algorithm, backbone, selection
-    order = ([0] if len({key[0] for key in keys}) > 1 else []) + [3, 1, 2]
-    header = [_header(("suite", "backbone", "selection", "algorithm")[i]) for i in order]
-    header += ["Tasks"] + [f"Rank: {_header(metric)}" for metric in metrics]
-    pooled, note = _pooled(records, compare, metrics[0], split) if compare else (None, None)
+    # key = (suite, backbone, selection, block, algorithm); shown as [suite,] block, algorithm, backbone, selection
+    order = ([0] if len({key[0] for key in keys}) > 1 else []) + [3, 4, 1, 2]
+    header = [_header(KEY[i]) for i in order] + [f"Rank: {_header(metric)}" for metric in metrics]
+    pooled, note = _pooled(records, compare, metrics[0], split, correction) if compare else (None, None)
     axis, base = parse_baseline(compare) if compare else (None, None)
     if pooled is not None:
-        header += [f"Δ {_header(metrics[0])} vs {base}", "pairs", "p"]
+        header += [f"Δ {_header(metrics[0])} vs {base}", "tasks", "p"]
     body = []
     for key, by_metric in rows.items():
-        main = by_metric.get(metrics[0])
-        tasks = f"{main['n_tasks']}/{main['n_tasks_total']}" if main else "–"
-        cells = [key[i] for i in order] + [tasks]
+        cells = [key[i] for i in order]
         for metric in metrics:
             found = by_metric.get(metric)
-            text = f"{found['mean_rank']:.2f}" if found else "–"
-            if found and main and found["n_tasks"] != main["n_tasks"]:
-                text += f" (n={found['n_tasks']})"
-            cells.append(text)
-        if pooled is not None and key[(*RANK_BY, "algorithm").index(axis)] == base:
+            cells.append(f"{found['mean_rank']:.2f}" if found else "–")
+        own = (*key[:3], key[-1])
+        if pooled is not None and own[(*RANK_BY, "algorithm").index(axis)] == base:
             cells += ["baseline", "", ""]
         elif pooled is not None:
-            gain = pooled.get(key)
-            cells += [format_gain(gain, percent=is_percent(metrics[0])), str(gain["n_pairs"]) if gain else "0",
-                      format_p(gain["p_signflip"] if gain else None)]
+            gain = pooled.get(own)
+            cells += [format_gain(gain, percent=is_percent(metrics[0])), str(gain["n_tasks"]) if gain else "0",
+                      format_p(gain.get("p_adj") if gain else None)]
         body.append(cells)
-    title = f"{suite_prefix(RANK_BY, keys)}{split}: average rank across tasks (1 = best)"
-    captions = ["ranked among the algorithms present on each task (ties share the average rank); "
-                "tasks with one algorithm are left out; Tasks: ranked on k of K tasks"]
+    title = f"{suite_prefix(RANK_BY, [k[:3] for k in keys])}{split}: average rank across tasks (1 = best)"
+    captions = ["ranked on complete blocks only: the tasks where exactly the block's algorithms ran (ties share "
+                "the average rank); an algorithm in two blocks has a row in each"]
     return Cells(header, body, title, n_left=len(order), captions=captions + ([note] if note else []))
 
 
+def friedman_text(records: Iterable[dict[str, Any]], metric: str, split: str = "target_test") -> str:
+    """Per block: the Friedman test, the critical difference and every pair's Holm-adjusted p, as text.
+
+    Usage::
+
+        print(friedman_text(records, "balanced_accuracy"))
+    """
+    from zoo.results.compare import format_p
+    from zoo.results.friedman import friedman
+
+    lines = []
+    for block in friedman([r for r in records if split in r.get("metrics", {})], metric, split):
+        ranks = ", ".join(f"{m} {block['mean_ranks'][m]:.2f}" for m in block["order"])
+        lines.append(
+            f"Friedman, {block['suite']} {block['backbone']} {block['selection']}, {block['label']} ({metric}): "
+            f"{block['n_units']} independent blocks ({block['n_groups']} source groups x {block['n_seeds']} seeds; a "
+            f"block scores each algorithm by its mean over the group's tasks): chi2 = {block['chi2']:.2f}, "
+            f"p = {format_p(block['p'])} (2,000 permutations within blocks; chi2({len(block['methods']) - 1}) p = "
+            f"{format_p(block['p_asymptotic'])}); critical difference (Nemenyi, alpha 0.05) = {block['cd']:.2f} ranks")
+        lines.append(f"  mean ranks over blocks: {ranks}")
+        groups = "; ".join(" = ".join(c) for c in block["cliques"]) or "none"
+        lines.append(f"  not separated by the CD: {groups}")
+        pairs = [f"{r['a']} vs {r['b']} {100 * r['diff']:+.1f} p {format_p(r['p_holm'])}" for r in block["pairwise"]]
+        lines.append(f"  pairs (mean difference over tasks, points; sign-flip over blocks, Holm-adjusted over "
+                     f"{len(pairs)}): " + "; ".join(pairs))
+    return "\n".join(lines) + ("\n" if lines else "")
+
+
 def ranks_csv(records: Iterable[dict[str, Any]], metrics: Sequence[str], split: str = "target_test", *,
-              compare: str | None = None) -> str:
-    """The across-tasks table as CSV: group fields, per metric mean_rank/n_tasks/n_tasks_total, pooled gain.
+              compare: str | None = None, correction: str = "holm") -> str:
+    """The across-tasks table as CSV: group fields, block, per metric mean_rank/n_tasks/n_tasks_total, pooled gain.
 
     Usage::
 
@@ -106,10 +137,10 @@ def ranks_csv(records: Iterable[dict[str, Any]], metrics: Sequence[str], split: 
 
     records = [r for r in records if split in r.get("metrics", {})]
     rows = _rank_rows(records, metrics, split)
-    pooled = _pooled(records, compare, metrics[0], split)[0] if compare else None
-    header = [*RANK_BY, "algorithm", "split"] + [f"{m}_{part}" for m in metrics
-                                                 for part in ("mean_rank", "n_tasks", "n_tasks_total")]
-    header += [f"{metrics[0]}_{name}" for name in GAIN_FIELDS] if pooled is not None else []
+    pooled = _pooled(records, compare, metrics[0], split, correction)[0] if compare else None
+    fields = (*GAIN_FIELDS, "n_tasks", "n_units", "p_wilcoxon")
+    header = [*KEY, "split"] + [f"{m}_{part}" for m in metrics for part in ("mean_rank", "n_tasks", "n_tasks_total")]
+    header += [f"{metrics[0]}_{name}" for name in fields] if pooled is not None else []
     body = []
     for key, by_metric in rows.items():
         cells: list[Any] = [*key, split]
@@ -117,20 +148,25 @@ def ranks_csv(records: Iterable[dict[str, Any]], metrics: Sequence[str], split: 
             found = by_metric.get(metric)
             cells += [found["mean_rank"], found["n_tasks"], found["n_tasks_total"]] if found else ["", 0, ""]
         if pooled is not None:
-            cells += [pooled[key][name] if key in pooled else "" for name in GAIN_FIELDS]
+            own = pooled.get((*key[:3], key[-1]))
+            cells += [own.get(name, "") if own else "" for name in fields]
         body.append(cells)
     return csv_text(header, body)
 
 
 def format_ranks(records: Iterable[dict[str, Any]], metrics: Sequence[str], split: str = "target_test",
-                 fmt: str = "table", *, compare: str | None = None, width: int = 160) -> str:
-    """The across-tasks table as text: ``table`` (rich), ``markdown`` or ``csv``.
+                 fmt: str = "table", *, compare: str | None = None, width: int = 160,
+                 correction: str = "holm") -> str:
+    """The across-tasks table as text: ``table`` (rich), ``markdown`` or ``csv``; then the Friedman tests.
 
     Usage::
 
         sys.stdout.write(format_ranks(records, ("accuracy",), fmt="table"))
     """
+    records = list(records)
     if fmt == "csv":
-        return ranks_csv(records, metrics, split, compare=compare)
-    return to_text(rank_cells(records, metrics, split, compare=compare), fmt, width=width,
-                   empty=f"no task with two or more algorithms on split {split!r}")
+        return ranks_csv(records, metrics, split, compare=compare, correction=correction)
+    table = to_text(rank_cells(records, metrics, split, compare=compare, correction=correction), fmt, width=width,
+                    empty=f"no task with two or more algorithms on split {split!r}")
+    tests = friedman_text(records, metrics[0], split)
+    return table + ("\n" + tests if tests else "")

@@ -5,7 +5,10 @@ each group holds the seeds of one configuration. A group where one seed appears 
 configurations (e.g. two points of an hparam sweep); that is logged, and ``by`` can name any dotted path
 (``"hparams"``, ``"hparams.lambda"``, ``"task.target_budget"``) to split them apart.
 
-Confidence intervals: ``ci="t"`` is the Student-t interval ``mean ± t_{(1+c)/2, n-1} · std / sqrt(n)``
+Confidence intervals: ``ci="shared"`` (the default of the tables that show intervals) is the interval
+over seeds *and* the target test images every seed shares (:mod:`zoo.results.shared_test`), computed from
+the per-image predictions the runs keep; runs without them fall back to the t-interval, and ``ci_levels``
+says which ("seeds+shared images" or "seeds (t: no predictions)"). ``ci="t"`` is the Student-t interval ``mean ± t_{(1+c)/2, n-1} · std / sqrt(n)``
 (scipy, imported on first use); ``ci="bootstrap"`` is a seeded percentile bootstrap, so the same records give
 the same interval: two-level (seeds, then test samples from each run's confusion matrix; see
 :mod:`zoo.results.bootstrap`) for metrics of the confusion matrix when every run has one, else over seeds
@@ -36,7 +39,7 @@ from zoo.errors import ConfigError
 logger = logging.getLogger(__name__)
 
 DEFAULT_BY = ("suite", "task", "algorithm", "backbone", "selection")
-CI_METHODS = ("t", "bootstrap", None)
+CI_METHODS = ("shared", "t", "bootstrap", None)
 LOWER_IS_BETTER = ("ece", "nll")
 MISSING = "-"
 
@@ -191,7 +194,9 @@ def summarize(records: Iterable[dict[str, Any]], metric: str = "accuracy", split
         values = [run[2] for run in runs]
         mean, std = mean_std(values)
         levels = "seeds"
-        if ci == "t":
+        if ci == "shared":
+            low, high, levels = _shared(runs, metric, split, confidence, n_boot, seed)
+        elif ci == "t":
             low, high = t_interval(values, confidence)
         elif ci == "bootstrap":
             low, high, levels = _bootstrap(runs, metric, split, confidence, n_boot, seed)
@@ -201,6 +206,23 @@ def summarize(records: Iterable[dict[str, Any]], metric: str = "accuracy", split
                      "std": std, "ci_low": low, "ci_high": high, "ci_method": ci, "ci_levels": levels,
                      "confidence": confidence, "values": values, "seeds": seeds, "run_ids": [run[1] for run in runs]})
     return rows
+
+
+def _shared(runs: list[tuple], metric: str, split: str, confidence: float, n_boot: int,
+            seed: int) -> tuple[float, float, str]:
+    """The interval over seeds and the shared test images when every run kept predictions, else the t one."""
+    from zoo.results.weighted_metrics import resamples_images
+
+    if len(runs) >= 2 and resamples_images(metric.partition(":")[0]) and not metric.partition(":")[2]:
+        from zoo.results.per_sample import cell_predictions
+        from zoo.results.shared_test import shared_test_interval
+
+        cell = cell_predictions([run[3] for run in runs], split)
+        if cell is not None:
+            found = shared_test_interval(cell.labels, cell.probs, metric, n_boot=min(n_boot, 2000), seed=seed,
+                                         confidence=confidence)
+            return found["ci_low"], found["ci_high"], "seeds+shared images"
+    return (*t_interval([run[2] for run in runs], confidence), "seeds (t: no predictions)")
 
 
 def _bootstrap(runs: list[tuple], metric: str, split: str, confidence: float, n_boot: int,

@@ -43,7 +43,8 @@ COST = ("train_s", "images_per_s", "peak_memory_mb")  # --cost: what a run cost,
 _HEADERS = {"balanced_accuracy": "Balanced acc.", "auroc": "AUROC", "f1": "F1", "n": "n", "selection": "Selection",
             "ece": "ECE", "nll": "NLL", "train_s": "Train s", "eval_s": "Eval s", "total_s": "Total s",
             "images_per_s": "Images/s", "peak_memory_mb": "Peak MB"}
-_CI_LABELS = {"t": "t over seeds", "bootstrap": "bootstrap over seeds and test samples"}
+_CI_LABELS = {"shared": "seeds and the shared test images", "t": "t over seeds",
+              "bootstrap": "bootstrap over seeds and test samples"}
 EMPTY = "–"
 SEEDS_ONLY = "*"
 FEW_LABELS = "⚑"  # marks a selection rule that chose with fewer than 5 labelled images in some class
@@ -97,7 +98,9 @@ def format_cell(row: dict[str, Any] | None, n_runs: int | None = None, *, percen
     if ci is not None:
         if not (math.isnan(row["ci_low"]) or math.isnan(row["ci_high"])):
             text += f" [{row['ci_low'] * scale:.{decimals}f}, {row['ci_high'] * scale:.{decimals}f}]"
-            text += SEEDS_ONLY if ci == "bootstrap" and row.get("ci_levels") == "seeds" else ""
+            fallback = (ci == "bootstrap" and row.get("ci_levels") == "seeds") or (
+                ci == "shared" and str(row.get("ci_levels", "")).startswith("seeds ("))
+            text += SEEDS_ONLY if fallback else ""
     elif not math.isnan(row["std"]):
         text += f" ± {row['std'] * scale:.{decimals}f}"
     if n_runs is not None and row["n"] < n_runs:
@@ -165,7 +168,7 @@ def _mark_constant_baselines(cells: Cells, keys: list[tuple], by: Sequence[str],
                               "the gain is over a class prior, not over a trained baseline")
 
 
-def _cells(records, metrics, split, by, percent, ci=None, compare=None) -> Cells:
+def _cells(records, metrics, split, by, percent, ci=None, compare=None, correction="holm") -> Cells:
     records = list(records)
     metrics = _metrics(records, metrics)
     records, keys, counts, summaries = _collect(records, metrics, split, by, ci=ci)
@@ -191,6 +194,9 @@ def _cells(records, metrics, split, by, percent, ci=None, compare=None) -> Cells
     if any(FEW_LABELS in cell for row in body for cell in row[:len(shown)]):
         cells.captions.append(f"{FEW_LABELS} the rule chose with fewer than 5 labelled validation images in some class "
                               "(near a coin toss): read it beside --selection last")
+    if ci == "shared" and any(SEEDS_ONLY in cell for row in body for cell in row[len(shown) + 1:]):
+        cells.captions.append(f"{SEEDS_ONLY} t-interval over seeds only: these runs kept no per-image predictions "
+                              "(records from before schema 2, or a metric such as ECE that is not resampled)")
     if ci == "bootstrap" and any(SEEDS_ONLY in cell for row in body for cell in row[len(shown) + 1:]):
         cells.captions.append(f"{SEEDS_ONLY} bootstrap over seeds only: AUROC, ECE and NLL need per-sample scores, "
                               "and runs without a confusion matrix cannot resample test samples")
@@ -199,7 +205,7 @@ def _cells(records, metrics, split, by, percent, ci=None, compare=None) -> Cells
 
         for baseline in split_baselines(compare):  # e.g. source_only,adabn,twin: one Δ/p pair each
             column = len(cells.header)
-            add_gain_columns(cells, records, keys, counts, baseline, metrics[0], split, by,
+            add_gain_columns(cells, records, keys, counts, baseline, metrics[0], split, by, correction=correction,
                              percent=is_percent(metrics[0], percent), header=_header(metrics[0]))
             if constant:
                 _mark_constant_baselines(cells, keys, by, baseline, column, constant)
@@ -208,14 +214,14 @@ def _cells(records, metrics, split, by, percent, ci=None, compare=None) -> Cells
 
 def results_table(records: Iterable[dict[str, Any]], metrics: Sequence[str] | None = None, split: str = "target_test",
                   by: Sequence[str] = TABLE_BY, *, percent: bool = True, title: str | None = None,
-                  ci: str | None = None, compare: str | None = None) -> Table:
+                  ci: str | None = None, compare: str | None = None, correction: str = "holm") -> Table:
     """A ``rich`` table of the records: group columns, ``n`` (seeds), one "mean ± std" column per metric.
 
     Usage::
 
         Console().print(results_table(records, metrics=("accuracy", "auroc"), split="target_test", ci="t"))
     """
-    cells = _cells(records, metrics, split, by, percent, ci, compare)
+    cells = _cells(records, metrics, split, by, percent, ci, compare, correction)
     cells.title = title or cells.title
     return rich_table(cells, empty=f"no results with metrics for split {split!r}")
 
@@ -232,19 +238,19 @@ def print_results_table(records: Iterable[dict[str, Any]], console: Console | No
 
 def to_markdown(records: Iterable[dict[str, Any]], metrics: Sequence[str] | None = None, split: str = "target_test",
                 by: Sequence[str] = TABLE_BY, *, percent: bool = True, ci: str | None = None,
-                compare: str | None = None) -> str:
+                compare: str | None = None, correction: str = "holm") -> str:
     """The same table as Markdown (a title line, a pipe table, then any caption lines in italics).
 
     Usage::
 
         Path("RESULTS.md").write_text(to_markdown(records, ci="t"))
     """
-    return to_text(_cells(records, metrics, split, by, percent, ci, compare), "markdown")
+    return to_text(_cells(records, metrics, split, by, percent, ci, compare, correction), "markdown")
 
 
 def to_csv(records: Iterable[dict[str, Any]], metrics: Sequence[str] | None = None, split: str = "target_test",
-           by: Sequence[str] = TABLE_BY, *, confidence: float = 0.95, ci: str = "t",
-           compare: str | None = None) -> str:
+           by: Sequence[str] = TABLE_BY, *, confidence: float = 0.95, ci: str = "shared",
+           compare: str | None = None, correction: str = "holm") -> str:
     """CSV with raw fractions: the group columns, ``split``, ``n``, then per metric mean, std, n, ci_low, ci_high.
 
     The interval is the Student-t one (``ci="t"``) or the bootstrap (``ci="bootstrap"``, which adds a
@@ -275,10 +281,13 @@ def to_csv(records: Iterable[dict[str, Any]], metrics: Sequence[str] | None = No
         baselines = split_baselines(compare)
         for baseline in baselines:  # one baseline: accuracy_gain, ...; several: accuracy_gain_vs_adabn, ...
             gains = gains_by_key(records, baseline, metrics[0], split, by)
+            from zoo.results.compare import adjust_rows
+
+            adjust_rows(list(gains.values()), correction)
             suffix = f"_vs_{baseline.replace('=', '_')}" if len(baselines) > 1 else ""
             header += [f"{metrics[0]}_{name}{suffix}" for name in GAIN_FIELDS]
             for key, cells in zip(keys, rows):
-                cells += [gains[key][name] if key in gains else "" for name in GAIN_FIELDS]
+                cells += [gains[key].get(name, "") if key in gains else "" for name in GAIN_FIELDS]
     return csv_text(header, rows)
 
 

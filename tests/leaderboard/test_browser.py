@@ -175,3 +175,24 @@ def test_pages_fit_a_phone_and_a_desktop(browser, site, artifacts_dir, page, nam
     if name == "suite-cross-modality":  # the label-budget plot is there: one line per origin x algorithm
         plots = browser.find_elements(By.CSS_SELECTOR, "svg.plot[aria-label*='label budget']")
         assert len(plots) == 1 and len(plots[0].find_elements(By.CSS_SELECTOR, "path[fill='none']")) == 3
+
+
+def test_the_suite_page_draws_the_critical_difference_diagram(browser, tmp_path, artifacts_dir):
+    # 5 algorithms on 5 tasks with different sources, 4 seeds: one Friedman block of 20 independent units
+    from test_cd_diagram import _records
+
+    from zoo.leaderboard import build_site
+
+    records = _records()
+    out = build_site(records, tmp_path / "site", metric="accuracy").out
+    _open(browser, out, suite_file("quick@1"))
+    section = browser.find_element(By.CSS_SELECTOR, "section.friedman")
+    assert section.is_displayed() and "5 algorithms x 5 tasks" in section.find_element(By.TAG_NAME, "h2").text
+    assert "20 independent blocks" in section.text and "Nemenyi critical difference" in section.text
+    svg = section.find_element(By.CSS_SELECTOR, "svg.cd-diagram")
+    assert svg.size["width"] >= 600 and svg.size["height"] > 100  # drawn at a readable size on a 1280 px page
+    names = {el.text for el in svg.find_elements(By.CSS_SELECTOR, "text.method-name")}
+    assert {"finetune", "dann", "source_only", "coral@w0"} <= {n.split(" ")[0] for n in names}
+    assert not browser.execute_script("return window.__xss || null")  # the <script> algorithm name stays text
+    browser.execute_script("arguments[0].scrollIntoView()", section)
+    _shot(browser, artifacts_dir, "suite-cd-diagram", 1280)

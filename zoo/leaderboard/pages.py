@@ -35,6 +35,7 @@ from zoo.leaderboard.html import (
     th,
 )
 from zoo.leaderboard.svg import bars_svg, budget_svg, cost_svg
+from zoo.results.compare import format_p as fmt_p
 
 METRIC_NAMES = {"accuracy": "Accuracy", "balanced_accuracy": "Balanced accuracy", "f1": "F1", "auroc": "AUROC",
                 "precision": "Precision", "recall": "Recall"}
@@ -224,6 +225,28 @@ def _filters(suite: dict[str, Any]) -> str:
             f'<span id="f-count" aria-live="polite"></span></form>')
 
 
+def _friedman_sections(suite: dict[str, Any]) -> list[str]:
+    """Per complete block of 3+ algorithms: the Friedman test in words and its critical-difference diagram."""
+    from zoo.leaderboard.cd_diagram import cd_diagram_svg
+
+    out = []
+    for i, block in enumerate(suite.get("friedman") or []):
+        pairs = [r for r in block["pairwise"] if r["significant"]]
+        separated = "; ".join(f"{r['a']} vs {r['b']} ({r['diff'] * 100:+.1f}, p {fmt_p(r['p_holm'])})"
+                             for r in pairs)
+        out.append(
+            f'<section class="friedman" id="friedman-{i}"><h2>Across tasks: {esc(block["label"])}</h2>'
+            f'<p>{esc(block["selection"])} · {esc(block["backbone"])}. Friedman test over {block["n_units"]} independent '
+            f'blocks ({block["n_groups"]} source groups x {block["n_seeds"]} seeds; tasks of one source share its '
+            f'models, so a block scores each algorithm by its mean over them): chi² = {block["chi2"]:.2f}, '
+            f'p = {esc(fmt_p(block["p"]))} (permutations within blocks). Bars join algorithms whose mean ranks are '
+            f'closer than the Nemenyi critical difference (CD = {block["cd"]:.2f}; Demšar, JMLR 2006). '
+            f'Pairs separated after Holm adjustment over {len(block["pairwise"])} sign-flip tests: '
+            f'{esc(separated or "none")}.</p>'
+            f'<figure class="cd">{cd_diagram_svg(block)}</figure></section>')
+    return out
+
+
 def suite_page(suite: dict[str, Any]) -> str:
     """The page of one suite (see the module docstring).
 
@@ -249,6 +272,7 @@ def suite_page(suite: dict[str, Any]) -> str:
     if plots:
         parts.append(f'<div class="plots">{plots}</div>')
     parts.append("</section>")
+    parts += _friedman_sections(suite)
     for i, task in enumerate(suite["tasks"]):
         origin = " + ".join(task["pretrain"] or task["sources"]) or "no source (from scratch)"
         budget = task["target_budget"]

@@ -39,7 +39,7 @@ from zoo.leaderboard.gains import (SOURCE_ONLY, cell_gains, control_gains, poole
 from zoo.leaderboard.html import finite
 from zoo.results.primary import is_constant_predictor, primary_choice
 from zoo.results.record import view_record
-from zoo.results.stats import _metric_value, group_value, mean_std, rank, summarize, t_interval
+from zoo.results.stats import main_block, _metric_value, group_value, mean_std, rank, summarize, t_interval
 
 ORACLE_RULES = ("target_val_oracle",)
 COSTS = ("train_s", "peak_memory_mb", "images_per_s")
@@ -229,6 +229,14 @@ def _tasks(cells: list[dict], records: Sequence[dict[str, Any]]) -> list[dict]:
     return tasks
 
 
+def _friedman(records: Sequence[dict[str, Any]], metric: str, split: str) -> list[dict[str, Any]]:
+    """The suite's Friedman blocks (zoo.results.friedman) on honest rules only: an oracle's ranks are not a claim."""
+    from zoo.results.friedman import friedman
+
+    return [b for b in friedman([r for r in records if r["selection"]["rule"] not in ORACLE_RULES], metric, split)
+            if len(b["methods"]) >= 3]
+
+
 def summarize_suite(records: Sequence[dict[str, Any]], metric: str | None = None, split: str = "target_test",
                     min_seeds: int | None = None) -> dict[str, Any]:
     """The leaderboard of ONE suite's records (see the module docstring); ``metric``: None ranks by its primary.
@@ -243,13 +251,13 @@ def summarize_suite(records: Sequence[dict[str, Any]], metric: str | None = None
     required = min_seeds or shipped_seeds(name, version)
     ranked = rank(records, metric, split, by=("suite", "backbone", "selection"))
     cells = _cells(records, metric, split, required, ranked)
-    overall = _overall(cells, ranked)
+    overall = _overall(cells, list(main_block(ranked).values()))  # one rank per algorithm: its largest block
     overall.sort(key=lambda r: (r["oracle"], r["rank"] if r["rank"] is not None else math.inf, -r["mean"],
                                 r["algorithm"], r["backbone"], r["selection"]))
     return {"suite": f"{name}@{version}", "name": name, "version": version, "metric": metric,
             "metric_reason": reason, "split": split,
             "n_runs": len(records), "required_seeds": cells[0]["required_seeds"] if cells else required,
-            "tasks": _tasks(cells, records), "overall": overall,
+            "tasks": _tasks(cells, records), "overall": overall, "friedman": _friedman(records, metric, split),
             "algorithms": sorted({r["algorithm"] for r in records}),
             "latest": max(str(r["created_at"]) for r in records)}
 

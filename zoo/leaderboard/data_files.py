@@ -70,7 +70,7 @@ def cells_csv(summaries: Sequence[dict[str, Any]]) -> str:
         Path("cells.csv").write_text(cells_csv(summarize_suites(records)))
     """
     header = ["suite", "task", "algorithm", "backbone", "selection", "oracle", "n", "required_seeds", "mean",
-              "ci_low", "ci_high", "baseline", "gain", "p_signflip", "p_t", "rank", "train_s", "peak_memory_mb",
+              "ci_low", "ci_high", "baseline", "gain", "p", "p_raw", "test", "rank", "train_s", "peak_memory_mb",
               "images_per_s", "plugins", "metric", "constant_predictor", "constant_runs", "baseline_constant"]
     rows = []
     for suite in summaries:
@@ -79,7 +79,8 @@ def cells_csv(summaries: Sequence[dict[str, Any]]) -> str:
                 gain = c["gain"] or {}
                 rows.append([suite["suite"], c["task"], c["algorithm"], c["backbone"], c["selection"], c["oracle"],
                              c["n"], c["required_seeds"], c["mean"], c["ci_low"], c["ci_high"],
-                             gain.get("baseline", ""), gain.get("gain"), gain.get("p"), gain.get("p_t"), c["rank"],
+                             gain.get("baseline", ""), gain.get("gain"), gain.get("p"), gain.get("p_raw"), gain.get("test", ""),
+                             c["rank"],
                              *[c["cost"][k] for k in ("train_s", "peak_memory_mb", "images_per_s")],
                              ";".join(c["plugins"]), suite["metric"], c["constant_predictor"], c["constant_runs"],
                              bool(gain.get("baseline_constant"))])

@@ -11,9 +11,11 @@ Which baseline a task has is read from the records alone:
 - **source-only**: otherwise, if the task has runs of the algorithm ``source_only``, every other algorithm
   on it is paired with source-only runs of the same backbone, selection rule and seed.
 
-The pairing and the tests are :func:`zoo.results.compare.compare`'s (mean paired difference, its 95%
-t-interval, the sign-flip p and the paired-t p); :func:`pooled_gain` pools the (task, seed) pairs of an
-algorithm over tasks, as ``medzoo results --compare ... --rank`` does. A gain row says
+The pairing and the tests are :func:`zoo.results.compare.compare`'s (mean paired difference; where runs
+kept predictions, the interval and p over seeds and the shared test images, else the sign-flip test over
+seeds); :func:`adjust_gains` Holm-adjusts every p of a suite page as one table. :func:`pooled_gain` is
+the gain over an algorithm's tasks with its p over independent source x seed units, as ``medzoo results
+--compare ... --rank`` computes it. A gain row says
 ``baseline_constant`` when a paired baseline run predicted one class for every test image
 (:func:`zoo.results.primary.is_constant_predictor`): such a gain is over a class prior, not a trained model.
 
@@ -29,9 +31,10 @@ import math
 from collections import defaultdict
 from typing import Any, Sequence
 
-from zoo.results.compare import compare, paired_t_test, sign_flip_test
+from zoo.results.blocks import source_group
+from zoo.results.compare import compare
 from zoo.results.primary import is_constant_predictor
-from zoo.results.stats import group_value, mean_std
+from zoo.results.stats import group_value
 
 SOURCE_ONLY = "source_only"
 CELL_BY = ("suite", "task", "algorithm", "backbone", "selection")
@@ -70,13 +73,32 @@ def _constant(runs: Sequence[dict[str, Any]], split: str) -> set[tuple[str, str,
             if is_constant_predictor(r, split)}
 
 
-def _row(found: dict[str, Any], label: str, constant: set[tuple[str, str, str]] = frozenset()) -> dict[str, Any]:
-    """A gain row; ``constant``: the baseline's constant predictors, by (backbone, selection, seed)."""
+def _row(found: dict[str, Any], label: str, constant: set[tuple[str, str, str]] = frozenset(),
+         unit: str | None = None) -> dict[str, Any]:
+    """A gain row; ``constant``: the baseline's constant predictors, by (backbone, selection, seed); ``unit``:
+    the task's source group (zoo.results.blocks), for pooling over independent units."""
     return {"baseline": label, "gain": found["gain"], "gain_ci_low": found["gain_ci_low"],
-            "gain_ci_high": found["gain_ci_high"], "n_pairs": found["n_pairs"], "p": found["p_signflip"],
-            "p_t": found["p_t"], "pairs": found["pairs"],
+            "gain_ci_high": found["gain_ci_high"], "n_pairs": found["n_pairs"], "p": found["p"],
+            "p_raw": found["p"], "test": found["test"], "p_t": found["p_t"], "pairs": found["pairs"],
+            "unit": unit if unit is not None else found.get("task"),
             "baseline_constant": any((found["backbone"], found["selection"], seed) in constant
                                      for _, seed, _ in found["pairs"])}
+
+
+def adjust_gains(rows: Sequence[dict[str, Any]], method: str = "holm") -> int:
+    """Replace each row's ``p`` by its adjusted value over all ``rows`` (``p_raw`` keeps the test's own);
+    return the number of tests. A page of gains is one table: it is corrected as one.
+
+    Usage::
+
+        n_tests = adjust_gains([g for g in gains.values() if not g.get("is_baseline")])
+    """
+    from zoo.results.multiplicity import adjust
+
+    tested = [row for row in rows if not row.get("is_baseline") and math.isfinite(row.get("p_raw", math.nan))]
+    for row, adjusted in zip(tested, adjust([row["p_raw"] for row in tested], method)):
+        row["p"], row["correction"], row["n_tests"] = adjusted, method, len(tested)
+    return len(tested)
 
 
 def cell_gains(records: Sequence[dict[str, Any]], metric: str, split: str) -> dict[tuple, dict[str, Any]]:
@@ -109,7 +131,8 @@ def cell_gains(records: Sequence[dict[str, Any]], metric: str, split: str) -> di
             constant = _constant(theirs, split)
             for row in compare(ours + theirs, f"task={base}", metric, split, CELL_BY):
                 if row["task"] == task:
-                    out[(task, row["algorithm"], row["backbone"], row["selection"])] = _row(row, label, constant)
+                    out[(task, row["algorithm"], row["backbone"], row["selection"])] = _row(
+                        row, label, constant, source_group(by_task[task][0]))
     for base in sorted(set(scratch.values())):
         for record in by_task[base]:
             key = tuple(group_value(record, f) for f in CELL_BY[1:])
@@ -119,7 +142,8 @@ def cell_gains(records: Sequence[dict[str, Any]], metric: str, split: str) -> di
             continue
         constant = _constant([r for r in by_task[task] if r["algorithm"] == SOURCE_ONLY], split)
         for row in compare(by_task[task], SOURCE_ONLY, metric, split, CELL_BY):
-            out[(task, row["algorithm"], row["backbone"], row["selection"])] = _row(row, SOURCE_ONLY, constant)
+            out[(task, row["algorithm"], row["backbone"], row["selection"])] = _row(
+                row, SOURCE_ONLY, constant, source_group(by_task[task][0]))
         for record in by_task[task]:
             if record["algorithm"] == SOURCE_ONLY:
                 key = tuple(group_value(record, f) for f in CELL_BY[1:])
@@ -128,21 +152,25 @@ def cell_gains(records: Sequence[dict[str, Any]], metric: str, split: str) -> di
 
 
 def pooled_gain(rows: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
-    """The gain pooled over the (task, seed) pairs of several cells' gain rows (None without pairs).
+    """The mean over tasks of several cells' gains, tested over source x seed units (None without pairs).
 
     Usage::
 
-        pooled_gain([gains[key] for key in keys_of_one_algorithm])   # {'gain': ..., 'p': ..., 'n_pairs': 9}
+        pooled_gain([gains[key] for key in keys_of_one_algorithm])   # {'gain': ..., 'p': ..., 'n_units': 15}
     """
-    pairs = sorted(pair for row in rows if not row.get("is_baseline") for pair in row["pairs"])
+    from zoo.results.paired_tests import suite_test
+
+    gained = [row for row in rows if not row.get("is_baseline")]
+    pairs = sorted(pair for row in gained for pair in row["pairs"])
     if not pairs:
         return None
-    diffs = [d for _, _, d in pairs]
-    gain, std = mean_std(diffs)
-    labels = sorted({row["baseline"] for row in rows if not row.get("is_baseline")})
-    return {"baseline": "; ".join(labels), "gain": gain, "gain_std": std, "n_pairs": len(diffs),
-            "p": sign_flip_test(diffs), "p_t": paired_t_test(diffs) if len(diffs) > 1 else math.nan,
-            "baseline_constant": any(row.get("baseline_constant") for row in rows if not row.get("is_baseline"))}
+    # tasks of one source share its baseline model per seed: the test is over independent source x seed units
+    found = suite_test(pairs, {task: row.get("unit") or task for row in gained for task, _, _ in row["pairs"]})
+    labels = sorted({row["baseline"] for row in gained})
+    return {"baseline": "; ".join(labels), "gain": found["gain"], "gain_std": found["gain_std"],
+            "n_pairs": found["n_pairs"], "n_tasks": found["n_tasks"], "n_units": found["n_units"],
+            "p": found["p_signflip"], "p_raw": found["p_signflip"], "p_t": found["p_t"], "test": "units",
+            "baseline_constant": any(row.get("baseline_constant") for row in gained)}
 
 
 CONTROLS = ("adabn", "twin")  # beside source_only: AdaBN, and each method's own weight-0 twin (NAME@w0)
@@ -177,6 +205,6 @@ def control_gains(records: Sequence[dict[str, Any]], metric: str, split: str) ->
                 if row["algorithm"] != SOURCE_ONLY:
                     own = row["algorithm"] + TWIN_SUFFIX if control == "twin" else control
                     constant = _constant([r for r in runs if r["algorithm"] == own], split)
-                    out[(task, row["algorithm"], row["backbone"], row["selection"])][control] = _row(row, control,
-                                                                                                     constant)
+                    out[(task, row["algorithm"], row["backbone"], row["selection"])][control] = _row(
+                        row, control, constant, source_group(runs[0]))
     return dict(out)

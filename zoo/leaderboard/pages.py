@@ -82,7 +82,7 @@ def _control_cell(gain: dict[str, Any] | None) -> str:
     if gain is None:
         return td(DASH, "")
     text = f"{gain['gain'] * 100:+.1f}" if finite(gain["gain"]) else DASH
-    tip = f"vs {gain['baseline']}, {gain['n_pairs']} paired seeds, sign-flip p {p_text(gain['p'])}"
+    tip = f"vs {gain['baseline']}, {gain['n_pairs']} paired seeds, p {p_text(gain['p'])} (Holm-adjusted)"
     mark = f" {VS_CONSTANT}" if gain.get("baseline_constant") else ""
     return td(f'<span title="{esc(tip)}">{esc(text)}</span>{mark}', gain["gain"] if finite(gain["gain"]) else "",
               raw=True)
@@ -127,10 +127,12 @@ def task_table(task: dict[str, Any], metric: str, table_id: str) -> str:
     """
     label = METRIC_NAMES.get(metric, metric)
     headers = [th("Algorithm", "text"), th("Backbone", "text"), th("Selection", "text"),
-               th(f"{label} [95% CI]", title="mean over seeds, Student-t 95% interval, in %"),
+               th(f"{label} [95% CI]", title="mean over seeds, 95% interval over seeds and the shared test images "
+                                                 "(t over seeds without stored predictions), in %"),
                th("Seeds"),
                th("Gain", title=f"paired mean difference in points vs {task['baseline'] or 'no baseline'}"),
-               th("p", title="two-sided sign-flip test over the paired seeds"),
+               th("p", title="paired test over seeds and the shared test images (sign-flip over seeds for runs "
+                                  "without stored predictions), Holm-adjusted over every gain on this page"),
                th("Rank", title="rank on this task among algorithms with the same backbone and selection rule"),
                *[th(h) for _, h, _ in COST_HEADERS], th("Runs", "text")]
     controls = task.get("controls") or []
@@ -167,7 +169,8 @@ def overall_table(suite: dict[str, Any]) -> str:
                th("Tasks ranked", "text"),
                th(f"{label} [95% CI]", title="mean over its tasks; t-interval over seeds of the per-seed task average"),
                th("Seeds"), th("Gain", title="paired gain pooled over all (task, seed) pairs, points"),
-               th("p", title="two-sided sign-flip test over the pooled pairs"),
+               th("p", title="sign-flip test over independent source x seed units (tasks of one source share "
+                                  "its models), Holm-adjusted over this table"),
                *[th(h) for _, h, _ in COST_HEADERS], th("Tasks")]
     honest, oracle = [], []
     for row in suite["overall"]:
@@ -256,8 +259,8 @@ def suite_page(suite: dict[str, Any]) -> str:
     """
     metric = METRIC_NAMES.get(suite["metric"], suite["metric"])
     parts = [f'<p class="lead">{suite["n_runs"]} runs, {len(suite["tasks"])} tasks, {len(suite["algorithms"])} '
-             f'algorithms. {esc(metric)} on <code>{esc(suite["split"])}</code>, mean over seeds with a 95% Student-t '
-             f'interval. The suite asks for {esc(suite["required_seeds"])} seeds. Latest run: '
+             f'algorithms. {esc(metric)} on <code>{esc(suite["split"])}</code>, mean over seeds with a 95% interval '
+             f'over seeds and the shared test images (Student-t over seeds for runs without stored predictions). The suite asks for {esc(suite["required_seeds"])} seeds. Latest run: '
              f'{esc(suite["latest"])}.</p>',
              f'<p class="metric-why" id="ranked-by">Ranked by {esc(metric.lower())} '
              f'({esc(suite.get("metric_reason") or "chosen with --metric")}); gains and ranks use it.</p>',
@@ -266,7 +269,9 @@ def suite_page(suite: dict[str, Any]) -> str:
              + " fewer seeds than the suite asks for · " + badge("constant predictor", "warn")
              + " a run predicted one class for every test image · " + badge("plugin: dist version", "plugin")
              + " not part of medzoo · Gain: paired difference in points against the task's baseline "
-             "(training from scratch on the same labels, else source_only), p: sign-flip test.</p>",
+             "(training from scratch on the same labels, else source_only); p: per task, a paired test over seeds "
+             "and the shared test images; across tasks, a sign-flip test over independent source x seed units; "
+             "every p on the page Holm-adjusted.</p>",
              _filters(suite), '<section id="overall"><h2>All tasks</h2>', overall_table(suite)]
     plots = _cost_plot(suite) + _budget_plots(suite)
     if plots:

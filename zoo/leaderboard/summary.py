@@ -34,7 +34,7 @@ import math
 from collections import defaultdict
 from typing import Any, Sequence
 
-from zoo.leaderboard.gains import (SOURCE_ONLY, cell_gains, control_gains, pooled_gain, scratch_baselines,
+from zoo.leaderboard.gains import (SOURCE_ONLY, adjust_gains, cell_gains, control_gains, pooled_gain, scratch_baselines,
                                    task_shape)
 from zoo.leaderboard.html import finite
 from zoo.results.primary import is_constant_predictor, primary_choice
@@ -123,7 +123,7 @@ def _cost(runs: list[dict[str, Any]]) -> dict[str, float | None]:
 def _cells(records: Sequence[dict[str, Any]], metric: str, split: str, required: int | None,
            ranked: list[dict]) -> list[dict]:
     by_id = {r["run_id"]: r for r in records}
-    rows = summarize(records, metric, split, by=CELL_BY, ci="t")
+    rows = summarize(records, metric, split, by=CELL_BY, ci="shared")
     required = required or max((row["n"] for row in rows), default=0)
     ranks: dict[tuple, float] = {}
     for row in ranked:
@@ -131,6 +131,8 @@ def _cells(records: Sequence[dict[str, Any]], metric: str, split: str, required:
             ranks[(task, row["algorithm"], row["backbone"], row["selection"])] = value
     gains = cell_gains(records, metric, split)
     controls = control_gains(records, metric, split)
+    # a suite page is one table of p-values: Holm over every per-task gain on it, controls included
+    adjust_gains([*gains.values(), *(row for per in controls.values() for row in per.values())])
     cells = []
     for row in rows:
         key = tuple(row[f] for f in CELL_BY)
@@ -252,6 +254,7 @@ def summarize_suite(records: Sequence[dict[str, Any]], metric: str | None = None
     ranked = rank(records, metric, split, by=("suite", "backbone", "selection"))
     cells = _cells(records, metric, split, required, ranked)
     overall = _overall(cells, list(main_block(ranked).values()))  # one rank per algorithm: its largest block
+    adjust_gains([row["gain"] for row in overall if row["gain"]])  # the "all tasks" table: its own family
     overall.sort(key=lambda r: (r["oracle"], r["rank"] if r["rank"] is not None else math.inf, -r["mean"],
                                 r["algorithm"], r["backbone"], r["selection"]))
     return {"suite": f"{name}@{version}", "name": name, "version": version, "metric": metric,

@@ -253,10 +253,12 @@ def to_csv(records: Iterable[dict[str, Any]], metrics: Sequence[str] | None = No
            compare: str | None = None, correction: str = "holm") -> str:
     """CSV with raw fractions: the group columns, ``split``, ``n``, then per metric mean, std, n, ci_low, ci_high.
 
-    The interval is the Student-t one (``ci="t"``) or the bootstrap (``ci="bootstrap"``, which adds a
-    ``METRIC_ci_levels`` column: ``seeds+samples`` or ``seeds``) at ``confidence``; empty cells mean
-    "undefined" (one seed, no value). ``compare`` adds the paired gain on the first metric: gain, its
-    t-interval, n_pairs, p_signflip and p_t.
+    The interval is over seeds and the shared test images (``ci="shared"``, the default), Student-t over
+    seeds (``ci="t"``) or the two-level bootstrap (``ci="bootstrap"``), at ``confidence``; shared and
+    bootstrap add a ``METRIC_ci_levels`` column saying what was resampled (``seeds+shared images``, or the
+    labelled fallback). Empty cells mean "undefined" (one seed, no value). ``compare`` adds the paired gain
+    on the first metric: gain, its interval, n_pairs, ``p`` (the test named in ``test``), ``p_adj``
+    (adjusted over the column by ``correction``), p_signflip and p_t.
 
     Usage::
 
@@ -265,7 +267,7 @@ def to_csv(records: Iterable[dict[str, Any]], metrics: Sequence[str] | None = No
     records = list(records)
     metrics = _metrics(records, metrics)
     records, keys, counts, summaries = _collect(records, metrics, split, by, ci=ci, confidence=confidence)
-    parts = ("mean", "std", "n", "ci_low", "ci_high") + (("ci_levels",) if ci == "bootstrap" else ())
+    parts = ("mean", "std", "n", "ci_low", "ci_high") + (("ci_levels",) if ci in ("bootstrap", "shared") else ())
     header = [*by, "split", "n"] + [f"{metric}_{part}" for metric in metrics for part in parts]
     rows = []
     for key in keys:

@@ -206,20 +206,27 @@ def test_suite_comparison_with_shared_baselines_holds_its_level():
 # ------------------------------------------------------------------------------ many methods: ranks, Friedman
 
 def _organ_planes(rng) -> list[dict]:
-    """Every method identically distributed; single-source tasks run 6 methods, two-source tasks 5 (with M3SDA)."""
+    """Every method identically distributed; single-source tasks run 6 methods, two-source tasks 5 (with M3SDA).
+
+    source_only and adabn never see the target: one model quality (seed effect) per source x seed, shared by
+    the tasks of that source; the other methods train per task.
+    """
     single = ["source_only", "adabn", "dann", "coral", "dan", "mcc"]
     multi = ["source_only", "adabn", "dann", "coral", "m3sda"]
     planes = ["axial", "coronal", "sagittal"]
     tasks = [(f"{s[0]}-to-{t[0]}", s, single) for s in planes for t in planes if s != t]
     tasks += [(f"{a[0]}{b[0]}-to-x", [a, b], multi) for a, b in (("axial", "coronal"), ("axial", "sagittal"),
                                                                     ("coronal", "sagittal"))]
+    shared = {(str(source), seed, m): rng.normal(0, SEED_SD) for _, source, _ in tasks for seed in range(3)
+              for m in ("source_only", "adabn")}
     records = []
     for name, source, methods in tasks:
         images = Images(rng, 300, 11)
         for seed in range(3):
             for method in methods:
-                records.append(_record(name, source, method, seed,
-                                       Model(rng, 300).accuracy(rng, images)))
+                model = Model(rng, 300)
+                model.offset = shared.get((str(source), seed, method), model.offset)
+                records.append(_record(name, source, method, seed, model.accuracy(rng, images)))
     return records
 
 
@@ -237,9 +244,27 @@ def _old_mean_ranks(records: list[dict]) -> dict[str, float]:
     return {name: float(np.mean(v)) for name, v in collected.items()}
 
 
-def test_ranks_use_complete_blocks_and_friedman_holds_its_level():
+def _old_friedman_p(records: list[dict]) -> list[float]:
+    """Before: Friedman over tasks as independent blocks (mean over seeds per task), chi2 p, per block."""
+    from scipy.stats import chi2 as chi2_dist
+
+    from zoo.results.friedman import friedman_statistic
+
+    means: dict[str, dict[str, list[float]]] = {}
+    for r in records:
+        means.setdefault(r["task"]["name"], {}).setdefault(r["algorithm"], []).append(
+            r["metrics"]["target_test"]["accuracy"])
+    out = []
+    for methods in {tuple(sorted(v)) for v in means.values()}:
+        table = np.array([[np.mean(v[m]) for m in methods] for v in means.values() if tuple(sorted(v)) == methods])
+        out.append(float(chi2_dist.sf(friedman_statistic(table), len(methods) - 1)))
+    return out
+
+
+def test_ranks_use_complete_blocks_and_tests_hold_their_level():
     rng = np.random.default_rng(99)
-    old, new_single, new_multi, p_values = [], [], [], []
+    old, new_single, new_multi, p_values, p_old = [], [], [], [], []
+    pooled_new, pooled_old = [], []
     for experiment in range(500):
         records = _organ_planes(rng)
         old.append(_old_mean_ranks(records))
@@ -250,17 +275,24 @@ def test_ranks_use_complete_blocks_and_friedman_holds_its_level():
         new_multi.append({r["algorithm"]: r["mean_rank"] for r in rows if r["block"] == "5 algorithms x 3 tasks"})
         found = friedman(records, "accuracy", n_perm=200, seed=experiment, posthoc=False)
         p_values += [block["p"] for block in found]
+        p_old += _old_friedman_p(records)
+        dann = [r for r in records if r["algorithm"] in ("dann", "source_only")]
+        pooled_new.append(compare(dann, "source_only", over="task", seed=experiment)[0]["p"])
+        pooled_old.append(_old_pooled_p(dann)[0])
     old_m3sda, old_mcc = np.mean([r["m3sda"] for r in old]), np.mean([r["mcc"] for r in old])
     single = {m: np.mean([r[m] for r in new_single]) for m in new_single[0]}
     multi = {m: np.mean([r[m] for r in new_multi]) for m in new_multi[0]}
-    rate = float(np.mean(np.array(p_values) <= 0.05))
+    rate, rate_old = float(np.mean(np.array(p_values) <= 0.05)), float(np.mean(np.array(p_old) <= 0.05))
+    pooled = [float(np.mean(np.array(p) <= 0.05)) for p in (pooled_new, pooled_old)]
     print(f"\norgan-planes layout, all methods equal: mean rank before: m3sda {old_m3sda:.2f}, mcc {old_mcc:.2f} "
           f"(layout alone); complete blocks: 6 x 6 tasks {min(single.values()):.2f}-{max(single.values()):.2f} "
-          f"(expected 3.5), 5 x 3 tasks {min(multi.values()):.2f}-{max(multi.values()):.2f} (expected 3.0); "
-          f"Friedman false-positive rate over both blocks {rate:.3f}")
+          f"(expected 3.5), 5 x 3 tasks {min(multi.values()):.2f}-{max(multi.values()):.2f} (expected 3.0). "
+          f"False-positive rates: Friedman over source x seed blocks {rate:.3f} (before, tasks as blocks: "
+          f"{rate_old:.3f}); dann vs source_only across the 9 tasks, units {pooled[0]:.3f} (before, 27 pairs as "
+          f"independent: {pooled[1]:.3f})")
     assert old_m3sda < 3.2 < 3.4 < old_mcc  # the bias the issue found
     assert all(abs(v - 3.5) < 0.15 for v in single.values()) and all(abs(v - 3.0) < 0.15 for v in multi.values())
-    assert 0.03 <= rate <= 0.07
+    assert 0.03 <= rate <= 0.07 and 0.03 <= pooled[0] <= 0.07
 
 
 def test_friedman_holds_its_level_with_shared_baselines():

@@ -111,7 +111,7 @@ def test_missing_and_unreadable_files(tmp_path):
     with pytest.raises(DataError, match="relative paths resolve against the data dir"):
         load_npz_domain("nope.npz", data_dir=tmp_path)
     (tmp_path / "junk.npz").write_bytes(b"garbage")
-    with pytest.raises(DataError, match="not a readable .npz"):
+    with pytest.raises(DataError, match="is not an .npz archive .it starts with b.garbag"):
         load_npz_domain(tmp_path / "junk.npz")
     np.savez(tmp_path / "obj.npz", images=np.zeros((4, 8, 8), np.uint8), labels=np.arange(4) % 2,
              label_names=np.array(["a", None], dtype=object))

@@ -20,12 +20,12 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from zoo.bench.run_config import RunConfig, run_id_of  # noqa: F401  (run_id_of: re-exported)
 from zoo.bench.suites_registry import find_suite_file
 from zoo.bench.sweep import check_space_algorithms, parse_sweep
-from zoo.bench.suite_fields import check_type, validate_pretrain, validate_primary_metric, validate_selection
+from zoo.bench.suite_fields import (check_algorithms, check_seeds, check_suite_name, check_type,
+                                    validate_pretrain, validate_primary_metric, validate_selection)
+from zoo.bench.yaml_safe import parse_value
 from zoo.bench.yaml_lines import YamlDoc, load_yaml_with_lines
 from zoo.errors import ConfigError
 
@@ -119,6 +119,7 @@ class Suite:
         if unknown:
             names = ", ".join(t.name for t in self.tasks)
             raise ConfigError(f"suite '{self.name}' has no task {', '.join(sorted(unknown))}; its tasks: {names}")
+        check_algorithms(self, algorithms)
         specs = []
         for task in self.tasks:
             if task.name not in wanted_tasks:
@@ -157,10 +158,7 @@ def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any
         key, sep, raw = item.partition("=")
         if not sep or not key.strip():
             raise ConfigError(f"override '{item}' must look like key=value, e.g. train.epochs=2")
-        try:
-            value = yaml.safe_load(raw)
-        except yaml.YAMLError:
-            value = raw
+        value = parse_value(raw)  # as in a suite file: 1.2 numbers (3e-4), no duplicate keys
         parts = list(override_path(key))
         node = data
         for part in parts[:-1]:
@@ -206,8 +204,7 @@ def _validate_settings(doc: YamlDoc, settings: dict[str, Any], at: tuple) -> dic
     if isinstance(seeds, int) and not isinstance(seeds, bool):
         merged["seeds"] = seeds = [seeds]
     check_type(doc, at + ("seeds",), seeds, (list,), "a list of integers")
-    for i, seed in enumerate(seeds):
-        check_type(doc, at + ("seeds", i), seed, (int,), "an integer seed")
+    check_seeds(doc, seeds, at)
     validate_selection(doc, merged, at, DEFAULTS["selection"])
     for key in ("image_size", "channels"):
         if merged[key] is not None:
@@ -351,7 +348,7 @@ def validate_suite(doc: YamlDoc, overrides: list[str] | None = None, preset: str
     if filters:
         tasks = _filter_tasks(doc, tasks, preset, filters)
     return Suite(
-        name=str(data["suite"]),
+        name=check_suite_name(doc, data["suite"]),
         version=int(data["version"]),
         path=doc.path,
         description=str(data.get("description", "")),

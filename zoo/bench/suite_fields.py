@@ -9,6 +9,7 @@ Usage::
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from zoo.bench.yaml_lines import YamlDoc
@@ -20,10 +21,28 @@ SELECTION_KEYS = {"rule", "metric", "rules"}
 
 
 def check_type(doc: YamlDoc, keys: tuple, value: Any, kinds: tuple[type, ...], what: str) -> None:
+    """One-line error unless ``value`` is one of ``kinds`` (a bool is no number; a number must be finite)."""
     if isinstance(value, bool) and bool not in kinds:
         raise doc.error(keys, f"'{keys[-1]}' must be {what}, got {value!r}")
     if not isinstance(value, kinds):
         raise doc.error(keys, f"'{keys[-1]}' must be {what}, got {value!r}")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise doc.error(keys, f"'{keys[-1]}' must be a finite number ({what}), got {value!r}")
+
+
+def check_suite_name(doc: YamlDoc, name: Any) -> str:
+    """``suite:`` must be a plain name (it names result folders, pages and Hub datasets)."""
+    if not isinstance(name, (str, int)) or isinstance(name, bool) or not str(name).strip():
+        raise doc.error(("suite",), f"'suite' must be a name like my-suite, got {name!r}")
+    return str(name)
+
+
+def check_seeds(doc: YamlDoc, seeds: list, at: tuple) -> None:
+    """At least one integer seed (an empty list would run nothing and exit 0)."""
+    if not seeds:
+        raise doc.error(at + ("seeds",), "'seeds' is empty: list at least one, e.g. seeds: [0, 1, 2]")
+    for i, seed in enumerate(seeds):
+        check_type(doc, at + ("seeds", i), seed, (int,), "an integer seed")
 
 
 def validate_selection(doc: YamlDoc, merged: dict[str, Any], at: tuple, default: dict[str, Any]) -> None:
@@ -93,3 +112,25 @@ def validate_primary_metric(doc: YamlDoc, value: Any) -> str | None:
         raise doc.error(("primary_metric",), f"'primary_metric' must be one of {', '.join(METRIC_NAMES)}, "
                                              f"got {value!r}")
     return str(value)
+
+
+def check_algorithms(suite: Any, wanted: list[str] | None) -> None:
+    """``--algorithm`` names must be algorithms the suite runs (with its controls' twins), like ``--task``.
+
+    Usage::
+
+        check_algorithms(suite, ["dann"])    # ConfigError naming the suite's algorithms if it has no dann
+    """
+    if not wanted:
+        return
+    present = {a for t in suite.tasks for a in t.algorithms}
+    if "weight_zero" in suite.controls:
+        from zoo.algorithms import ALGORITHMS
+        from zoo.algorithms.variants import twins
+
+        present |= set(twins(sorted(present), ALGORITHMS))
+    unknown = sorted(set(wanted) - present)
+    if unknown:
+        raise ConfigError(f"suite '{suite.name}' runs no algorithm {', '.join(unknown)}; its algorithms: "
+                          f"{', '.join(sorted(present))} (to benchmark another one, add it to a task's "
+                          "'algorithms' in a copy of the suite)")

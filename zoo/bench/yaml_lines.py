@@ -48,36 +48,41 @@ class YamlDoc:
         return ConfigError(f"{self.where(keys)}: {message}")
 
 
-def _index_lines(node: yaml.Node, prefix: KeyPath, lines: dict[KeyPath, int]) -> None:
+def _index_lines(node: yaml.Node, prefix: KeyPath, lines: dict[KeyPath, int], seen: set[int]) -> None:
+    """Record the line of every key path; an aliased node is indexed where it is defined, once (a document
+    of nested aliases would otherwise be walked as an exponentially large tree)."""
     lines.setdefault(prefix, node.start_mark.line + 1)
+    if id(node) in seen:
+        return
+    seen.add(id(node))
     if isinstance(node, yaml.MappingNode):
         for key_node, value_node in node.value:
             key = key_node.value
             lines[prefix + (key,)] = key_node.start_mark.line + 1
-            _index_lines(value_node, prefix + (key,), lines)
+            _index_lines(value_node, prefix + (key,), lines, seen)
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
             lines[prefix + (i,)] = item.start_mark.line + 1
-            _index_lines(item, prefix + (i,), lines)
+            _index_lines(item, prefix + (i,), lines, seen)
 
 
 def load_yaml_with_lines(path: Path) -> YamlDoc:
-    """Parse ``path``; a syntax error becomes ``ConfigError('file:line:col: problem')``."""
+    """Parse ``path`` (:mod:`zoo.bench.yaml_safe`: YAML 1.2 numbers, no duplicate keys, bounded aliases); any
+    problem becomes ``ConfigError('file:line: problem')``."""
+    from zoo.bench.yaml_safe import load_suite_text
+
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except OSError as exc:
         raise ConfigError(f"cannot read suite file {path}: {exc.strerror}") from exc
     try:
-        data = yaml.safe_load(text)
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
-        problem = (exc.problem or str(exc)).strip()
-        raise ConfigError(f"{where}: malformed YAML: {problem}") from exc
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: malformed YAML: {str(exc).splitlines()[0]}") from exc
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[:exc.start].count(b"\n") + 1
+        raise ConfigError(f"{path}:{line}: not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start}); "
+                          "save the suite file as UTF-8") from None
+    data, node = load_suite_text(text, str(path))
     lines: dict[KeyPath, int] = {}
     if node is not None:
-        _index_lines(node, (), lines)
+        _index_lines(node, (), lines, set())
     return YamlDoc(path=path, data=data, lines=lines)

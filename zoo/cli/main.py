@@ -71,15 +71,35 @@ def main(argv: list[str] | None = None) -> int:
     from zoo.cli.common import setup_logging
 
     setup_logging(args.verbose)
+    stop_on_sigterm()
     try:
         return int(args.func(args) or 0)
     except MedzooError as exc:
         message = str(exc).replace("\n", " ")
         print(f"medzoo: error: {message}", file=sys.stderr)
         return exc.exit_code
+    except Terminated:
+        print("medzoo: stopped by SIGTERM; finished runs are saved, rerun the same command to resume", file=sys.stderr)
+        return 143
     except KeyboardInterrupt:
         print("medzoo: interrupted; finished runs are saved, rerun the same command to resume", file=sys.stderr)
         return 130
+
+
+class Terminated(BaseException):
+    """SIGTERM, raised in the main thread so that ``finally`` blocks run and the user is told what happened."""
+
+
+def stop_on_sigterm() -> None:
+    """Turn SIGTERM (a scheduler's or ``kill``'s stop) into :class:`Terminated` instead of a silent death."""
+    import signal
+    import threading
+
+    def handler(signum, frame):  # noqa: ARG001 (signal handler signature)
+        raise Terminated()
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, handler)
 
 
 if __name__ == "__main__":

@@ -45,8 +45,7 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _parse_overrides(items: list[str]) -> dict:
-    import yaml
-
+    from zoo.bench.yaml_safe import parse_value
     from zoo.errors import ConfigError
 
     out = {}
@@ -54,7 +53,7 @@ def _parse_overrides(items: list[str]) -> dict:
         key, sep, value = item.partition("=")
         if not sep or not key.startswith("train.") or len(key) <= len("train."):
             raise ConfigError(f"'{item}': zoo build takes train.KEY=VALUE overrides (e.g. train.epochs=1)")
-        out[key[len("train."):]] = yaml.safe_load(value)
+        out[key[len("train."):]] = parse_value(value)  # as in a suite file: 3e-4 is a number
     return out
 
 

@@ -110,9 +110,17 @@ def read_npz(path: Path) -> dict[str, np.ndarray]:
 
         arrays = read_npz(Path("busi/busi.npz"))    # {'images': ..., 'labels': ..., 'label_names': ...}
     """
+    if path.is_dir():
+        raise DataError(f"{path} is a folder, not an .npz file; give the file inside it (e.g. {path}/data.npz), "
+                        "or use dataset: folder for a folder of images")
     if not path.is_file():
         raise DataError(f"{path} not found; check the path (relative paths resolve against the data dir, "
                         f"$MEDZOO_DATA) or pass an absolute path")
+    with open(path, "rb") as handle:  # numpy's own error for a non-archive suggests allow_pickle: never here
+        magic = handle.read(6)
+    if magic[:4] != b"PK\x03\x04" and magic != b"\x93NUMPY":
+        raise DataError(f"{path} is not an .npz archive (it starts with {magic!r}); save arrays with "
+                        "np.savez(path, images=..., labels=...)")
     try:
         npz = np.load(path, allow_pickle=False)
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:

@@ -200,6 +200,10 @@ def collect_provenance(extra_packages: Iterable[str] = (), num_processes: int | 
     result = copy.deepcopy(_static_provenance(tuple(sorted(set(extra_packages)))))
     result["hardware"].update(_cuda_info())
     result["hardware"]["num_processes"] = num_processes
+    # CPU kernels split work by thread count, so weights can differ in the last bits between thread counts:
+    # recorded with the run (read from torch only if the caller already imported it: provenance stays light)
+    threads = getattr(sys.modules.get("torch"), "get_num_threads", None)
+    result["hardware"]["torch_threads"] = threads() if callable(threads) else None
     return result
 
 

@@ -125,3 +125,9 @@ def test_broken_cuda_driver_is_recorded_not_raised(monkeypatch):
 def test_package_versions_without_import():
     assert package_versions(["rich"])["rich"]
     assert package_versions(["definitely-not-installed-abc"]) == {"definitely-not-installed-abc": None}
+
+
+def test_the_cpu_thread_count_is_recorded():
+    code = ("import torch; torch.set_num_threads(1); from zoo.provenance import collect_provenance; "
+            "assert collect_provenance()['hardware']['torch_threads'] == 1")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)

@@ -47,7 +47,6 @@ defaults:
 domains:
   scanner_a: {dataset: synthetic, num_classes: 3, n_per_class: 1000, seed: 0}
   scanner_b: {dataset: synthetic, num_classes: 3, n_per_class: 1000, seed: 1, appearance: 1.0}
-tasks:
 controls: [weight_zero]
 tasks:
   - {name: a-to-b, source: scanner_a, target: scanner_b, target_budget: 0,

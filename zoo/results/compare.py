@@ -228,6 +228,8 @@ def compare(records: Iterable[dict[str, Any]], baseline: str, metric: str = "acc
                 pooled.append({**dict(zip(fields, group)), "baseline": value, "axis": axis, "metric": metric,
                                "split": split, **row, "p": row["p_signflip"]})
         return pooled
+    from zoo.results.paired_tests import task_test
+
     cells = _runs_by_key(records, by)
     out = []
     for group, found in sorted(pairs.items()):
@@ -236,8 +238,6 @@ def compare(records: Iterable[dict[str, Any]], baseline: str, metric: str = "acc
         row = {**dict(zip(fields, group)), "baseline": value, "axis": axis, "metric": metric, "split": split,
                **_test_row(found, n_flips, seed), "test": "seeds"}
         row["p"] = row["p_signflip"]
-        from zoo.results.paired_tests import task_test
-
         shared = task_test(cells.get(group, []), cells.get(matched[group], []), metric, split)
         if shared is not None:
             row.update(gain_ci_low=shared["gain_ci_low"], gain_ci_high=shared["gain_ci_high"], p=shared["p"],
@@ -298,7 +298,7 @@ def format_p(p: float | None) -> str:
 
 
 def gains_by_key(records: Sequence[dict[str, Any]], baseline: str, metric: str, split: str,
-                 by: Sequence[str]) -> dict[tuple, dict[str, Any]]:
+                 by: Sequence[str], correction: str = "holm") -> dict[tuple, dict[str, Any]]:
     """:func:`compare` rows keyed by their ``by`` values (the results table's row keys).
 
     Usage::
@@ -306,7 +306,7 @@ def gains_by_key(records: Sequence[dict[str, Any]], baseline: str, metric: str, 
         gains_by_key(records, "source_only", "accuracy", "target_test", TABLE_BY)[key]["p_signflip"]
     """
     rows = compare(records, baseline, metric, split, by)
-    adjust_rows(rows, "holm")  # every table of p-values reads an adjusted one (add_gain_columns may redo it)
+    adjust_rows(rows, correction)  # a table of p-values reads adjusted ones: the rows are one family
     return {tuple(row[f] for f in by): row for row in rows}
 
 
@@ -323,8 +323,8 @@ def add_gain_columns(cells: Any, records: Sequence[dict[str, Any]], keys: list[t
     from zoo.results.multiplicity import caption
 
     axis, value = parse_baseline(baseline)
-    gains = gains_by_key(records, baseline, metric, split, by)
-    n_tests = adjust_rows(list(gains.values()), correction)
+    gains = gains_by_key(records, baseline, metric, split, by, correction)
+    n_tests = sum("p_adj" in row for row in gains.values())
     at = list(by).index(axis)
     cells.header += [f"Δ {header} vs {value}", "p"]
     for key, row in zip(keys, cells.body):

@@ -8,7 +8,7 @@
   ``gain`` = their mean over tasks. The p-value comes from a sign-flip test over the *independent units*,
   source group x seed (:mod:`zoo.results.blocks`): a unit's difference is the mean over its tasks. Pooling
   (task, seed) pairs as independent, as medzoo did before, counts one shared ``source_only`` model many
-  times (p <= 0.05 in 30% of null benchmarks in the acquisition-shift layout; 5% with units, see
+  times (p <= 0.05 in 20% of simulated null benchmarks in the acquisition-shift layout; 5% with units, see
   tests/results/test_stats_shared_simulation.py). Where every task is its own unit group the Wilcoxon
   signed-rank test over task means is given too (``p_wilcoxon``; else NaN).
 

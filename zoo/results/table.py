@@ -282,10 +282,7 @@ def to_csv(records: Iterable[dict[str, Any]], metrics: Sequence[str] | None = No
 
         baselines = split_baselines(compare)
         for baseline in baselines:  # one baseline: accuracy_gain, ...; several: accuracy_gain_vs_adabn, ...
-            gains = gains_by_key(records, baseline, metrics[0], split, by)
-            from zoo.results.compare import adjust_rows
-
-            adjust_rows(list(gains.values()), correction)
+            gains = gains_by_key(records, baseline, metrics[0], split, by, correction)
             suffix = f"_vs_{baseline.replace('=', '_')}" if len(baselines) > 1 else ""
             header += [f"{metrics[0]}_{name}{suffix}" for name in GAIN_FIELDS]
             for key, cells in zip(keys, rows):

@@ -94,3 +94,22 @@ def test_sigterm_says_what_happened(tmp_path, data_dir):
     assert proc.returncode == 143, stderr
     assert stderr.strip().splitlines()[-1] == ("medzoo: stopped by SIGTERM; finished runs are saved, rerun the same "
                                                "command to resume")
+
+
+@pytest.mark.parametrize("kind", ["one_name", "one_present"])
+def test_a_single_class_dataset_is_refused_before_training(tmp_path, kind):
+    """One class cannot train or score a classifier: it used to train first and then fail in the metrics."""
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 255, (40, 8, 8), dtype=np.uint8)
+    np.savez(tmp_path / "two.npz", images=images, labels=np.arange(40) % 2)
+    extra = {"label_names": np.array(["benign", "malignant"])} if kind == "one_present" else {}
+    np.savez(tmp_path / "one.npz", images=images[::-1].copy(), labels=np.zeros(40, int), **extra)
+    suite = _write(tmp_path, "single", "suite: s\nversion: 1\ndefaults: {train: {epochs: 1}, seeds: [0]}\n"
+                   f"domains: {{a: {{dataset: npz, path: {tmp_path / 'one.npz'}}}, "
+                   f"b: {{dataset: npz, path: {tmp_path / 'two.npz'}}}}}\n"
+                   "tasks: [{name: t, source: a, target: b, algorithms: [source_only]}]\n")
+    (proc,) = run_medzoo_many([["run", str(suite), "-o", str(tmp_path / "out")]], cwd=tmp_path)
+    expected = {"one_name": "domain 'a' (dataset 'npz') names a single class ['0']",
+                "one_present": "domain 'a' (dataset 'npz') has images of one class only ('benign')"}[kind]
+    print(assert_one_line_error(proc, expected, "a classifier needs at least two classes", code=proc.returncode))
+    assert proc.returncode != 0 and not (tmp_path / "out" / "runs").exists()

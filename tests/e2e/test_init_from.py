@@ -107,3 +107,29 @@ def test_init_loads_backbone_and_head_and_enters_the_run_id(pneumonia_run, run_c
     assert config["run"]["init"] == init and len(init["sha256"]) == 64
     # Starting from a checkpoint is a different experiment: a different run id than without init.
     assert new["run_id"] != record["run_id"]
+
+
+@pytest.mark.parametrize("damage", ["pickled", "truncated", "overwritten"])
+def test_a_damaged_or_pickled_checkpoint_is_one_line(pneumonia_run, run_cmd, tmp_path, damage):
+    """A copy of a real run folder whose weights are a torch pickle, cut in half or overwritten: one line, never
+    unpickled (a pickle can run code), before any training; the source run's own files are not touched."""
+    import shutil
+
+    source_out, record = pneumonia_run
+    folder = tmp_path / "copied-run"
+    shutil.copytree(source_out / "runs" / record["run_id"], folder)
+    weights = folder / "model.safetensors"
+    data = weights.read_bytes()
+    if damage == "pickled":
+        torch.save({"backbone.w": torch.zeros(2)}, weights)
+    elif damage == "truncated":
+        weights.write_bytes(data[: len(data) // 2])
+    else:
+        weights.write_bytes(b"\x00" * 16 + data[16:])
+    suite = _suite(tmp_path, "dataset: pneumoniamnist", str(folder))
+    proc = run_cmd(["medzoo", "run", str(suite), *FAST, "-o", str(tmp_path / "out")], check=False)
+    expected = {"pickled": "is a PyTorch pickle (torch.save), which medzoo never loads",
+                "truncated": "is not a readable safetensors checkpoint (incomplete metadata",
+                "overwritten": "is not a readable safetensors checkpoint ("}[damage]
+    print(assert_one_line_error(proc, f"init: '{folder}'", expected))
+    assert not (tmp_path / "out" / "runs").exists()

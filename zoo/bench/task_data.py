@@ -26,7 +26,7 @@ import torch
 import torch.nn.functional as F
 
 from zoo.datasets import DATASETS, Domain, Split
-from zoo.errors import ConfigError
+from zoo.errors import ConfigError, DataError
 
 MEDZOO_KEYS = ("dataset", "partition", "shift", "patient_level")
 
@@ -104,6 +104,17 @@ def _call_factory(name: str, spec: dict[str, Any], data_dir: Path | None, downlo
         raise ConfigError(f"domain '{name}' (dataset '{spec['dataset']}'): {exc}") from exc
 
 
+def _check_classes(name: str, spec: dict[str, Any], domain: Domain) -> None:
+    """A domain must name two classes and hold images of two: one class cannot train or score a classifier."""
+    present = sorted({int(v) for split in domain.splits.values() for v in split.labels.unique().tolist()})
+    if domain.num_classes >= 2 and len(present) >= 2:
+        return
+    what = (f"names a single class {domain.label_names}" if domain.num_classes < 2 else
+            f"has images of one class only ('{domain.label_names[present[0]]}')" if present else "has no images")
+    raise DataError(f"domain '{name}' (dataset '{spec['dataset']}') {what}; a classifier needs at least two classes: "
+                    "check the dataset's labels (and label_names)")
+
+
 @lru_cache(maxsize=16)
 def _build_domain_cached(name: str, spec_json: str, data_dir: str | None, download: bool, image_size: int | None,
                          channels: int | None) -> Domain:
@@ -115,6 +126,7 @@ def _build_domain_cached(name: str, spec_json: str, data_dir: str | None, downlo
         p = spec["partition"]
         domain = partition_domain(domain, part=p["part"], of=p.get("of", 2), seed=p.get("seed", 0),
                                   group_copies=p.get("group_copies", False))
+    _check_classes(name, spec, domain)
     domain = _resize(domain, image_size, channels)
     if spec.get("shift"):  # after resizing: noise of severity 4 is severity 4 at the size the network sees
         from zoo.datasets.shift import shift_domain

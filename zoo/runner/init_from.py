@@ -48,6 +48,24 @@ def resolve_init(path: str | None) -> dict[str, str] | None:
     return {"path": str(path), "sha256": digest.hexdigest()}
 
 
+def _check_safetensors(weights: Path, given: str) -> None:
+    """One line if ``weights`` is not a whole safetensors file: a pickle is never loaded, a damaged file is named."""
+    from safetensors import SafetensorError, safe_open
+
+    with open(weights, "rb") as handle:
+        head = handle.read(2)
+    if head[:1] == b"\x80" or head == b"PK":  # pickle protocol 2+ / torch.save's zip archive (pickle inside)
+        raise ConfigError(f"init: '{given}' is a PyTorch pickle (torch.save), which medzoo never loads (it can run "
+                          "code); give a medzoo run folder, or re-save the state dict with safetensors.torch.save_file")
+    try:
+        with safe_open(str(weights), framework="pt") as handle:
+            handle.keys()
+    except SafetensorError as err:  # truncated, overwritten or not a safetensors file at all
+        reason = str(err).removeprefix("Error while deserializing header: ")
+        raise ConfigError(f"init: '{given}' is not a readable safetensors checkpoint ({reason}); it may be truncated "
+                          "or corrupt: give another run folder, or retrain the run that wrote it") from None
+
+
 def _checkpoint_meta(weights: Path) -> dict[str, Any]:
     meta_path = weights.with_name("config.json")
     try:
@@ -79,7 +97,9 @@ def check_init(init: dict[str, str] | None, label_names: list[str], backbone: di
     """
     if init is None:
         return
-    meta = _checkpoint_meta(_weights_path(init["path"]))
+    weights = _weights_path(init["path"])
+    _check_safetensors(weights, init["path"])
+    meta = _checkpoint_meta(weights)
     trained = list(meta.get("label_names") or [])
     if len(trained) != len(label_names):
         raise ConfigError(

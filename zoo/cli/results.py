@@ -29,6 +29,7 @@ def _has_results_file(path: Path) -> bool:
 
 
 def run(args: argparse.Namespace) -> int:
+    from zoo.results.integrity import warn_damaged_loaded
     from zoo.results.store import RESULTS_FILENAME, load_records
     from zoo.results.table import print_results_table, to_csv, to_markdown
 
@@ -41,6 +42,7 @@ def run(args: argparse.Namespace) -> int:
     if paths and not any(_has_results_file(Path(p)) for p in paths):
         raise DataError(f"no {RESULTS_FILENAME} in {where}; run `medzoo run SUITE -o FOLDER` first or pass the results folder")
     records = load_records(paths) if paths else []
+    warn_damaged_loaded(records)  # numbers stand; a deleted or corrupt checkpoint is said once per folder
     if hub:
         from zoo.hub.results import read_hub_results
 

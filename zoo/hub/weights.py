@@ -13,24 +13,15 @@ Usage::
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import torch
 
+from zoo.digests import sha256_file  # noqa: F401  (re-exported for the hub modules)
 from zoo.errors import HubError
 
 SAFE_SUFFIXES = (".safetensors",)
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl")
-
-
-def sha256_file(path: str | Path) -> str:
-    """Hex sha256 of a file, read in 1 MiB chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def is_pickle(filename: str) -> bool:

@@ -27,6 +27,7 @@ from typing import Any, Iterable, Iterator
 
 from zoo.errors import DataError
 from zoo.hub.push import RECEIPT
+from zoo.results.integrity import warn_damaged
 from zoo.results.store import RESULTS_FILENAME, jsonl_lines
 
 logger = logging.getLogger(__name__)
@@ -134,13 +135,14 @@ def read_records(paths: Iterable[str | os.PathLike[str]]) -> tuple[list[dict[str
                 raise DataError(f"cannot read results from {file}: {(err.strerror or str(err)).lower()}") from None
             with gc_paused():
                 found = parse_records(data, str(file), problems, seen)
+            warn_damaged(found, file.parent)  # the page still shows their numbers; the builder is told once
             records += [_with_predictions(_with_receipt(record, file.parent), file.parent) for record in found]
     return records, problems
 
 
 def _with_predictions(record: dict[str, Any], store: Path) -> dict[str, Any]:
     """The record, with ``prediction_files`` ({file: verified | missing | sha256 mismatch}) when it has any."""
-    from zoo.runner.predictions import sha256_file
+    from zoo.digests import sha256_file
 
     files = {s["predictions"]["file"]: s["predictions"]["sha256"] for s in (record.get("selections") or {}).values()
              if isinstance(s, dict) and isinstance(s.get("predictions"), dict) and "file" in s["predictions"]}

@@ -54,6 +54,11 @@ def remember_store(run_id: str, folder: Path) -> None:
     _STORES[run_id] = Path(folder)
 
 
+def store_of(run_id: str) -> Path | None:
+    """The results folder ``run_id`` was read from (``remember_store``), or ``None``."""
+    return _STORES.get(run_id)
+
+
 def _entry(record: dict[str, Any], split: str) -> tuple[dict[str, Any], str] | None:
     """The predictions entry of the rule the record is viewed under, and the split's data digest."""
     rule = (record.get("selection") or {}).get("rule")

@@ -18,6 +18,7 @@ Shape (``SCHEMA_VERSION = 2``; ``?`` marks optional fields)::
     timings         {train_s, eval_s, total_s, images_per_s?, peak_memory_mb?}
     provenance      {medzoo_version, git, python, platform, packages, plugins, hardware}
     created_at      str, UTC ISO 8601        curves?, checkpoint?, stages?, caveats?
+    files?          {path under the results folder: {sha256, bytes}}: what the run wrote (zoo.results.integrity)
     selections?     {rule: {metric, stage, epoch, score, metrics, selection_set, checkpoint, predictions}}
 
 ``selection`` and ``metrics`` are the reported rule's; ``selections`` (schema 2) holds every rule that
@@ -48,7 +49,7 @@ REQUIRED_FIELDS = (
     "schema_version", "run_id", "suite", "task", "algorithm", "backbone", "hparams", "train", "seed",
     "selection", "metrics", "timings", "provenance", "created_at",
 )
-OPTIONAL_FIELDS = ("curves", "checkpoint", "stages", "sweep", "selections", "caveats")
+OPTIONAL_FIELDS = ("curves", "checkpoint", "stages", "sweep", "selections", "caveats", "files")
 FIELDS = REQUIRED_FIELDS + OPTIONAL_FIELDS
 
 # The usual metric names; a split may carry more (anything numeric, or nested like per_class).
@@ -233,6 +234,16 @@ def validate_record(obj: Any) -> list[str]:
         path = obj["checkpoint"]
         if not isinstance(path, str) or path.startswith("/") or ".." in path.replace("\\", "/").split("/"):
             problems.append(f"checkpoint: expected a relative path inside the results folder, got {path!r}")
+    if obj.get("files") is not None and _check_dict(obj["files"], "files", problems):
+        for rel, digest in obj["files"].items():
+            if not (isinstance(digest, dict) and isinstance(digest.get("sha256"), str) and _is_int(digest.get("bytes"))):
+                problems.append(f"files.{rel}: expected {{sha256: str, bytes: int}}, got {digest!r}")
+            elif rel.startswith("/") or ".." in rel.replace("\\", "/").split("/"):
+                problems.append(f"files: expected relative paths inside the results folder, got {rel!r}")
+    if obj.get("datasets") is not None and _check_dict(obj["datasets"], "datasets", problems):
+        for name, terms in obj["datasets"].items():  # records written before it have none: still valid
+            if not (isinstance(terms, dict) and all(_nonempty_str(terms.get(k)) for k in ("licence", "citation"))):
+                problems.append(f"datasets.{name}: expected {{licence: str, citation: str}}, got {terms!r}")
     if obj.get("stages") is not None and not isinstance(obj["stages"], list):
         problems.append(f"stages: expected a list, got {_type_name(obj['stages'])}")
     if obj.get("caveats") is not None and not (isinstance(obj["caveats"], list)

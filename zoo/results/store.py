@@ -25,6 +25,7 @@ import json
 import logging
 import os
 import tempfile
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterable, Iterator
@@ -41,6 +42,7 @@ except ImportError:  # pragma: no cover - Windows
 logger = logging.getLogger(__name__)
 
 RESULTS_FILENAME = "results.jsonl"
+RETIRED_FILENAME = "results.retired.jsonl"  # records of runs retrained because their files were damaged
 RUNS_DIRNAME = "runs"
 
 
@@ -64,6 +66,22 @@ def _locked(fd: int, exclusive: bool) -> Iterator[None]:
         yield
     finally:
         fcntl.flock(fd, fcntl.LOCK_UN)
+
+
+@contextmanager
+def _locked_current(path: Path) -> Iterator[int]:
+    """An exclusively locked descriptor of the file *now* at ``path`` (``retire`` may have replaced it while
+    this process waited for the lock; appending to the replaced file would lose the line)."""
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            with _locked(fd, exclusive=True):
+                info, now = os.fstat(fd), os.stat(path)
+                if (info.st_dev, info.st_ino) == (now.st_dev, now.st_ino):
+                    yield fd
+                    return
+        finally:
+            os.close(fd)
 
 
 def parse_line(raw: bytes, validate: bool = True) -> tuple[dict[str, Any] | None, list[str]]:
@@ -216,11 +234,7 @@ class ResultStore:
         data = (line + "\n").encode("utf-8")
         try:
             self.root.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
-        except OSError as err:
-            raise _cannot_write(self.root, err) from None
-        try:
-            with _locked(fd, exclusive=True):
+            with _locked_current(self.path) as fd:
                 self._refresh_ids(fd)
                 if run_id in self._ids:
                     logger.debug("%s: run %s is already stored; not appended", self.path, run_id)
@@ -238,9 +252,46 @@ class ResultStore:
                 self._scanned = size + len(data)
         except OSError as err:
             raise _cannot_write(self.root, err) from None
-        finally:
-            os.close(fd)
         return True
+
+    @property
+    def retired_path(self) -> Path:
+        return self.root / RETIRED_FILENAME
+
+    def retire(self, reasons: dict[str, str]) -> None:
+        """Move the records of ``reasons``' run ids to ``results.retired.jsonl``, each with its reason.
+
+        The results file is rewritten whole (temporary + rename) under its lock; an appender waiting for
+        the lock then writes to the new file (``_locked_current``). Lines that do not parse are kept.
+
+        Usage::
+
+            store.retire({"3f9c2a1b": "runs/3f9c2a1b/model.safetensors: missing"})
+        """
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        try:
+            with _locked_current(self.path) as fd:
+                data = os.pread(fd, os.fstat(fd).st_size, 0)
+                kept, retired = [], []
+                for raw in data.splitlines(keepends=True):
+                    record, _ = parse_line(raw) if raw.strip() else (None, None)
+                    if record is not None and record["run_id"] in reasons:
+                        retired.append({**record, "retired": {"reason": reasons[record["run_id"]], "at": stamp}})
+                    else:
+                        kept.append(raw if raw.endswith(b"\n") else raw + b"\n")
+                with open(self.retired_path, "ab") as handle:  # first: a crash now leaves a copy, not a loss
+                    handle.write(b"".join(json.dumps(r, separators=(",", ":")).encode() + b"\n" for r in retired))
+                    handle.flush()
+                    os.fsync(handle.fileno())
+                tmp = self.path.with_name(f".{RESULTS_FILENAME}.tmp-{os.getpid()}")
+                with open(tmp, "wb") as handle:
+                    handle.write(b"".join(kept))
+                    handle.flush()
+                    os.fsync(handle.fileno())
+                os.replace(tmp, self.path)
+        except OSError as err:
+            raise _cannot_write(self.root, err) from None
+        self._ids, self._scanned, self._file_key = set(), 0, None
 
     def records(self, *, validate: bool = True) -> list[dict[str, Any]]:
         """Every stored record in file order; malformed lines are skipped with a warning, never fatal.

@@ -1,6 +1,8 @@
 """Checkpoints: the selected weights of a run as safetensors, with the config needed to rebuild them.
 
-Files are written to a temporary name and renamed, so a crash never leaves a half-written checkpoint.
+Files are written to a temporary name (``.NAME.tmp-PID``) and renamed, so a crash never leaves a half-written
+checkpoint; a temporary whose process died is removed at the next ``medzoo run`` (``zoo.results.integrity``).
+A failed write (a full disk) raises ``OSError`` with its errno, never a library-specific error.
 
 Usage::
 
@@ -16,14 +18,18 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file, save
 
 WEIGHTS = "model.safetensors"
 META = "config.json"
 
 
+TEMPORARY_MARK = ".tmp-"  # .NAME.tmp-PID
+
+
 def atomic_write(path: Path, write) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    """``write(tmp)`` then rename onto ``path``; the temporary is removed whatever happens."""
+    tmp = path.with_name(f".{path.name}{TEMPORARY_MARK}{os.getpid()}")
     try:
         write(tmp)
         os.replace(tmp, path)
@@ -32,9 +38,14 @@ def atomic_write(path: Path, write) -> None:
 
 
 def save_weights(path: Path, state: dict[str, torch.Tensor]) -> Path:
-    """Write a state dict as safetensors at ``path`` (atomically); returns ``path``."""
+    """Write a state dict as safetensors at ``path`` (atomically); returns ``path``.
+
+    Serialised in memory and written by Python, so a full disk is an ``OSError`` (ENOSPC) the runner can
+    report in one line (safetensors' own file writer raises its ``SafetensorError`` instead).
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(path, lambda p: save_file(state, str(p), metadata={"format": "pt"}))
+    data = save(state, metadata={"format": "pt"})
+    atomic_write(path, lambda p: p.write_bytes(data))
     return path
 
 

@@ -17,11 +17,11 @@ Usage::
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 from typing import Any
 
+from zoo.digests import sha256_file
 from zoo.errors import ConfigError
 
 LOADED_PREFIXES = ("backbone.", "classifier.")
@@ -40,12 +40,7 @@ def resolve_init(path: str | None) -> dict[str, str] | None:
     """``{"path", "sha256"}`` of the checkpoint ``path`` names (``None`` passes through)."""
     if path is None:
         return None
-    weights = _weights_path(path)
-    digest = hashlib.sha256()
-    with open(weights, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return {"path": str(path), "sha256": digest.hexdigest()}
+    return {"path": str(path), "sha256": sha256_file(_weights_path(path))}
 
 
 def _check_safetensors(weights: Path, given: str) -> None:

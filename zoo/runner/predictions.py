@@ -24,6 +24,7 @@ import numpy as np
 import torch
 
 from zoo.bench.task_data import TaskData
+from zoo.digests import sha256_file  # noqa: F401  (re-exported: readers import it from here)
 from zoo.datasets.base import Split
 
 
@@ -45,15 +46,6 @@ def split_digest(split: Split) -> str:
     h.update(str(tuple(split.images.shape)).encode())
     h.update(split.images.contiguous().numpy().tobytes())
     h.update(split.labels.to(torch.int64).contiguous().numpy().tobytes())
-    return h.hexdigest()
-
-
-def sha256_file(path: Path) -> str:
-    """The sha256 of a file's bytes (hex), read in 1 MiB chunks."""
-    h = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            h.update(chunk)
     return h.hexdigest()
 
 

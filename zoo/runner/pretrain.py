@@ -132,9 +132,10 @@ def _step_lock(folder: Path, key: str, num_processes: int):
 def _run_step(k: int, step: dict[str, Any], state, records: list, run, target: Domain, accelerator, output_dir: Path,
               options: dict[str, Any], data_dir, download: bool, show_progress: bool):
     """Reuse step ``k``'s checkpoint or train it; append its record; return the backbone state after it."""
-    from safetensors.torch import load_file, save_file
+    from safetensors.torch import load_file
 
-    from zoo.runner.checkpoint import atomic_write
+    from zoo.runner.checkpoint import atomic_write, save_weights
+    from zoo.digests import sha256_file
 
     config = run.config
     (name, spec), = step["domain"].items()
@@ -144,8 +145,12 @@ def _run_step(k: int, step: dict[str, Any], state, records: list, run, target: D
     record = {"name": f"pretrain:{name}", "data": name, "epochs": step["epochs"], "lr_mult": step["lr_mult"],
               "train": step["train"], "checkpoint": str(weights.relative_to(output_dir))}
     if weights.is_file() and meta_path.is_file():
-        records.append({**record, **json.loads(meta_path.read_text())["summary"], "reused": True})
-        return load_file(str(weights))
+        meta = json.loads(meta_path.read_text())
+        if meta.get("sha256") in (None, sha256_file(weights)):  # steps saved before digests: trusted as before
+            records.append({**record, **meta["summary"], "reused": True})
+            return load_file(str(weights))
+        logger.warning("%s: sha256 differs from %s (damaged); training pretraining step %d again", weights,
+                       meta_path.name, k + 1)
     domain = build_matching_domain(name, spec, target, config, data_dir, download)
     set_seed(config["seed"] + k)  # same head and order on every process
     backbone = create_backbone(config["backbone"]["name"], **options)
@@ -154,8 +159,9 @@ def _run_step(k: int, step: dict[str, Any], state, records: list, run, target: D
     state, summary = _train_step(step, domain, backbone, config, accelerator, show_progress)
     if accelerator.is_main_process:
         folder.mkdir(parents=True, exist_ok=True)
-        atomic_write(weights, lambda p: save_file(state, str(p), metadata={"format": "pt"}))
-        meta = {"key": key, "step": step, "label_names": domain.label_names, "summary": summary}
+        save_weights(weights, state)
+        meta = {"key": key, "step": step, "label_names": domain.label_names, "summary": summary,
+                "sha256": sha256_file(weights)}
         atomic_write(meta_path, lambda p: p.write_text(json.dumps(meta, indent=2, default=str)))
         logger.info("pretrained on %s (%d classes): best val accuracy %.4f -> %s", name, domain.num_classes,
                     summary["val_accuracy"], weights)

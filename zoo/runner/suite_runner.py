@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from zoo.bench.suite import RunSpec, Suite
-from zoo.errors import ConfigError
+from zoo.errors import ConfigError, OutputError
 
 logger = logging.getLogger(__name__)
 
@@ -171,6 +171,7 @@ def train_and_record(run: RunSpec, accelerator, store, data_dir: Path | None, do
     from zoo.runner.run_outputs import save_run_outputs
 
     from zoo.bench.leakage import check_leakage
+    from zoo.results.integrity import describe_files
 
     started = time.perf_counter()
     caveats = check_leakage(run.config, data_dir, download)  # refuses overlap (again: workers start here)
@@ -185,10 +186,18 @@ def train_and_record(run: RunSpec, accelerator, store, data_dir: Path | None, do
     meta = {"run": run.config.to_dict(), "label_names": data.label_names, "selection": outcome.selection,
             "selections": {rule: {"stage": s["stage"], "epoch": s["epoch"]} for rule, s in outcome.selections.items()},
             "backbone": outcome.backbone_config}
-    selections = save_run_outputs(run_dir, store.root, outcome, data, meta)
-    checkpoint = str(run_dir.relative_to(store.root) / "model.safetensors")
+    try:
+        selections = save_run_outputs(run_dir, store.root, outcome, data, meta)
+        checkpoint = str(run_dir.relative_to(store.root) / "model.safetensors")
+        written = [checkpoint, str(run_dir.relative_to(store.root) / "config.json")]
+        files = describe_files(store.root, written + [s["checkpoint"] for s in selections.values()])
+    except OSError as err:  # e.g. a full disk: the run has no record, so a rerun trains it again
+        raise OutputError(f"cannot write run {run.run_id}'s checkpoint to {run_dir}: "
+                          f"{(err.strerror or str(err)).lower()}; free space or pass --output-dir on another disk, "
+                          "then rerun the same command (finished runs are kept)") from None
     record = _record(run, outcome, checkpoint, time.perf_counter() - started, accelerator.num_processes, selections,
                      caveats)
+    record["files"] = files  # checked before a resume skips this run (zoo.results.integrity)
     store.append(record)
     target = outcome.metrics["target_test"]
     logger.info("%s: target-test accuracy %.4f (selected %s epoch %d by %s)", run_label(run), target["accuracy"],
@@ -217,6 +226,7 @@ def run_suite(
 
     from zoo.bench.leakage import check_leakage
     from zoo.bench.task_data import build_task_data
+    from zoo.results.integrity import retire_damaged
     from zoo.results.store import ResultStore
     from zoo.runner.init_from import check_init
 
@@ -232,6 +242,7 @@ def run_suite(
     store = ResultStore(output_dir)
     if accelerator.is_main_process:
         store.check_writable()  # first: a wrong -o should not cost a data check
+        retire_damaged(store, {run.run_id for run in runs})  # a damaged checkpoint is not "finished"
     accelerator.wait_for_everyone()
     finished = store.finished_run_ids()
     first_of_pair, shown = {}, {}

@@ -113,3 +113,23 @@ def test_a_single_class_dataset_is_refused_before_training(tmp_path, kind):
                 "one_present": "domain 'a' (dataset 'npz') has images of one class only ('benign')"}[kind]
     print(assert_one_line_error(proc, expected, "a classifier needs at least two classes", code=proc.returncode))
     assert proc.returncode != 0 and not (tmp_path / "out" / "runs").exists()
+
+
+def test_exponent_numbers_train_from_the_command_line(tmp_path):
+    """`lr: 1e-3` in a suite and `train.lr=3e-4` (the override `medzoo run --help` prints) reach the record."""
+    import json
+
+    rng = np.random.default_rng(0)
+    for name in ("a", "b"):
+        np.savez(tmp_path / f"{name}.npz", images=rng.integers(0, 255, (40, 8, 8), dtype=np.uint8),
+                 labels=np.arange(40) % 2)
+    suite = _write(tmp_path, "exp", "suite: s\nversion: 1\n"
+                   "defaults: {train: {epochs: 1, lr: 1e-3, weight_decay: 1e-4}, seeds: [0]}\n"
+                   f"domains: {{a: {{dataset: npz, path: {tmp_path / 'a.npz'}}}, "
+                   f"b: {{dataset: npz, path: {tmp_path / 'b.npz'}}}}}\n"
+                   "tasks: [{name: t, source: a, target: b, algorithms: [source_only]}]\n")
+    (proc,) = run_medzoo_many([["run", str(suite), "train.lr=3e-4", "-o", str(tmp_path / "out"), "--no-progress"]],
+                              cwd=tmp_path, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    record = json.loads((tmp_path / "out" / "results.jsonl").read_text())
+    assert record["train"]["lr"] == 3e-4 and record["train"]["weight_decay"] == 1e-4

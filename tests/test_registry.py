@@ -234,3 +234,56 @@ def test_every_kind_has_one_registry_fed_by_its_entry_point_group():
         assert registry.group == f"medzoo.{kind}", (kind, registry.group)
         assert registry_for(kind) is registry
     assert "quick" in registry_for("suites").names()
+
+
+# -- claims from entry points: built-in names win, every plugin entry stays reachable as dist:name --------
+BUILTIN = {"target": "builtin.mod:Dann", "dist": "medzoo", "version": "0.1.0"}
+PLUGIN = {"target": "bad_plugin.mod:Dann", "dist": "medzoo-bad-plugin", "version": "0.2.0"}
+
+
+def _claims(*claims: tuple[dict, bool]) -> Registry:
+    reg = Registry("widget")
+    for claim, disabled in claims:
+        reg.claim("dann", claim["target"], dist=claim["dist"], version=claim["version"], disabled=disabled)
+    return reg
+
+
+@pytest.mark.parametrize("plugin_first", [True, False], ids=["plugin-first", "builtin-first"])
+def test_a_plugin_claiming_a_builtin_name_never_replaces_the_builtin(plugin_first):
+    claims = [(PLUGIN, False), (BUILTIN, False)]
+    reg = _claims(*(claims if plugin_first else claims[::-1]))
+    assert reg.entry("dann").dist == "medzoo" and reg.entry("dann").status == "available"
+    shadowed = reg.entry("medzoo-bad-plugin:dann")
+    assert shadowed.target == PLUGIN["target"] and shadowed.status == "conflict"
+    assert "built-in widget of medzoo 0.1.0" in shadowed.conflict and "'medzoo-bad-plugin:dann'" in shadowed.conflict
+    assert reg.entry("Medzoo_Bad.Plugin:dann") is shadowed  # the distribution spelled any PEP 503 way
+    assert reg.names() == ["dann", "medzoo-bad-plugin:dann"]
+
+
+@pytest.mark.parametrize("plugin_first", [True, False], ids=["plugin-first", "builtin-first"])
+def test_disabling_the_plugin_restores_the_builtin_with_no_conflict(plugin_first):
+    claims = [(PLUGIN, True), (BUILTIN, False)]
+    reg = _claims(*(claims if plugin_first else claims[::-1]))
+    assert reg.entry("dann").dist == "medzoo"
+    off = reg.entry("medzoo-bad-plugin:dann")
+    assert off.status == "disabled" and off.conflict is None
+    assert [e.status for e in reg.entries()] == ["available", "disabled"]
+
+
+def test_two_plugins_claiming_one_new_name_break_it_and_stay_reachable_by_distribution():
+    other = {**PLUGIN, "target": "other.mod:Dann", "dist": "medzoo-other"}
+    reg = _claims((PLUGIN, False), (other, False))
+    plain = reg.entry("dann")
+    assert plain.status == "broken" and "'medzoo-bad-plugin:dann' or 'medzoo-other:dann'" in plain.error
+    assert reg.entry("medzoo-other:dann").target == "other.mod:Dann"
+    assert reg.entry("medzoo-bad-plugin:dann").target == PLUGIN["target"]
+    assert "dann" not in reg.names()
+
+
+def test_any_plugin_entry_can_be_named_by_its_distribution(importable):
+    mod = _module(importable, "class Thing:\n    pass\n")
+    reg = Registry("widget")
+    reg.claim("thing", f"{mod}:Thing", dist="medzoo-things", version="1.0")
+    assert reg.get("medzoo-things:thing") is reg.get("thing")
+    with pytest.raises(UnknownNameError):
+        reg.get("medzoo-other:thing")

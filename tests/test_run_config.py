@@ -54,3 +54,13 @@ def test_an_option_added_with_its_default_keeps_every_id():
 def test_the_table_matches_the_runtime_defaults():
     """Changing a runtime default must be a deliberate policy change (new table values rename runs)."""
     assert ID_DEFAULTS["train"] == TRAIN_DEFAULTS
+
+
+def test_runs_of_builtins_hash_no_plugin_sources_so_their_ids_never_change():
+    # `plugins` (a third-party component's version and source hash) is absent for medzoo's own entries.
+    config = _config()
+    assert "plugins" not in config and "plugins" not in id_payload(config)["config"]
+    with_plugin = config.replace(plugins={"medzoo-x": {"version": "1.0", "source_sha256": "ab" * 32}})
+    edited = config.replace(plugins={"medzoo-x": {"version": "1.0", "source_sha256": "cd" * 32}})
+    assert len({run_id_of(config), run_id_of(with_plugin), run_id_of(edited)}) == 3
+    assert RunConfig.from_dict(with_plugin.to_dict()) == with_plugin  # stored run configs read back

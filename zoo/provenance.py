@@ -18,6 +18,7 @@ import functools
 import logging
 import os
 import platform
+import re
 import subprocess
 import sys
 from importlib.metadata import PackageNotFoundError, entry_points, version
@@ -106,30 +107,47 @@ def component_sources(components: dict[str, str | Iterable[str]]) -> dict[str, A
     """Which distribution declares each named component (read from entry points, nothing imported).
 
     ``components`` maps an entry-point kind (``algorithm``, ``backbone``, ``dataset``) to a name or names;
-    ``timm/resnet18`` is looked up as its prefix ``timm``. Built-ins answer ``medzoo``; a name no entry point
-    declares answers ``None``. Leaderboards label plugin entries with this (DESIGN.md principle 7).
+    ``timm/resnet18`` is looked up as its prefix ``timm``. Built-ins answer ``medzoo`` (a built-in's name stays
+    the built-in's even when a plugin declares it too, as in ``zoo.registry``); ``dist:name`` answers that
+    distribution's entry; a name no entry point declares answers ``None``. Leaderboards label plugin entries
+    with this (DESIGN.md principle 7).
 
     Usage::
 
         component_sources({"algorithm": "dann", "backbone": "timm/resnet18"})
         # {'algorithm': {'name': 'dann', 'dist': 'medzoo', 'version': '0.1.0'}, 'backbone': {...}}
     """
-    declared: dict[tuple[str, str], tuple[str, str]] = {}
+    declared: dict[tuple[str, str], list[tuple[str, str]]] = {}  # every claimant of a name, built-in first
     for group in PLUGIN_GROUPS:
         kind = group.rsplit(".", 1)[1].rstrip("s")  # "medzoo.algorithms" -> "algorithm"
         for ep in entry_points(group=group):
             dist = getattr(ep, "dist", None)
             name = (dist.metadata["Name"] if dist is not None else None) or "unknown"
-            declared[(kind, ep.name)] = (name, (dist.version if dist is not None else "") or "")
+            claim = (name, (dist.version if dist is not None else "") or "")
+            claimants = declared.setdefault((kind, ep.name), [])
+            if claim not in claimants:
+                claimants.insert(0 if name == BUILTIN_DIST else len(claimants), claim)
+
+    def claimant(kind: str, name: str) -> tuple[str, str] | None:
+        dist, sep, plain = name.partition(":")
+        if sep:  # "medzoo-x:dann": that distribution's entry
+            return next((c for c in declared.get((kind, plain), []) if _normal(c[0]) == _normal(dist)), None)
+        found = declared.get((kind, name)) or declared.get((kind, name.partition("/")[0]))
+        return found[0] if found else None
 
     def source(kind: str, name: str) -> dict[str, Any]:
-        found = declared.get((kind, name)) or declared.get((kind, name.partition("/")[0]))
+        found = claimant(kind, name)
         return {"name": name, "dist": found[0] if found else None, "version": found[1] if found else None}
 
     out: dict[str, Any] = {}
     for kind, names in components.items():
         out[kind] = source(kind, names) if isinstance(names, str) else [source(kind, n) for n in names]
     return out
+
+
+def _normal(dist: str) -> str:
+    """A distribution name as PEP 503 compares them (as ``zoo.registry.normalize_dist``)."""
+    return re.sub(r"[-_.]+", "-", dist).lower()
 
 
 def _cpu_model() -> str | None:

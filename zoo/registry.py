@@ -6,6 +6,11 @@ error, missing attribute, wrong type, two distributions claiming one name) is re
 distribution, version and error; it never breaks the other entries, and using it raises a one-line
 ``PluginError`` that names the distribution.
 
+Entry points are added with ``claim``: a built-in name always stays the built-in's. A plugin declaring a
+name that is already taken is kept as a *conflict* entry under ``dist:name`` (``medzoo-x:dann``), usable
+by that name; two plugins declaring one new name break the plain name and each stays reachable as
+``dist:name``. Any plugin entry may be named ``dist:name``.
+
 Usage::
 
     from zoo.registry import Registry
@@ -14,13 +19,17 @@ Usage::
     class MyAlgo: ...
     ALGOS.get("my_algo")          # -> MyAlgo
     ALGOS.get("my_algoo")         # UnknownNameError: ... did you mean 'my_algo'?
+    ALGOS.claim("my_algo", "pkg.mod:Algo", dist="medzoo-x", version="1.0")   # kept as 'medzoo-x:my_algo'
+    ALGOS.get("medzoo-x:my_algo")
 """
 
 from __future__ import annotations
 
 import difflib
+import dataclasses
 import importlib
 import logging
+import re
 import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
@@ -30,6 +39,11 @@ from zoo.errors import PluginError, RegistryConflictError, UnknownNameError
 logger = logging.getLogger(__name__)
 
 BUILTIN_DIST = "medzoo"
+
+
+def normalize_dist(name: str) -> str:
+    """A distribution name as PEP 503 compares them: ``Medzoo_Bad.Plugin`` -> ``medzoo-bad-plugin``."""
+    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 @dataclass
@@ -46,6 +60,7 @@ class Entry:
     error: str | None = None
     disabled: bool = False
     also: list[str] = field(default_factory=list)  # other distributions that claimed this name
+    conflict: str | None = None  # why this entry is only reachable as ``dist:name`` (another claims the name)
 
     @property
     def source(self) -> str:
@@ -58,6 +73,8 @@ class Entry:
             return "disabled"
         if self.error:
             return "broken"
+        if self.conflict:
+            return "conflict"
         return "loaded" if self.loaded else "available"
 
     @property
@@ -136,6 +153,60 @@ class Registry:
             claimants = ", ".join([entry.source] + entry.also)
             entry.error = f"name claimed by several distributions ({claimants}); uninstall all but one"
 
+    def claim(self, name: str, target: Any, *, dist: str, version: str = "", disabled: bool = False) -> Entry:
+        """Add an entry-point declaration; a clash never takes a built-in's name or silently picks a plugin.
+
+        - a built-in keeps its name: the plugin's entry is stored as ``dist:name`` with a conflict note;
+        - a disabled plugin (``MEDZOO_DISABLE_PLUGINS``) never takes a name from an enabled claimant: it is
+          stored as ``dist:name``, disabled, with no conflict (disabling it restores the other entry);
+        - two enabled plugins: the plain name is broken (naming both) and each is reachable as ``dist:name``.
+
+        The outcome does not depend on the order the declarations arrive in.
+        """
+        with self._lock:
+            existing = self._entries.get(name)
+            if existing is None:
+                entry = self.add(name, target, dist=dist, version=version)
+                entry.disabled = disabled
+                return entry
+            if existing.dist == dist and existing.target == target:
+                return existing
+            new = Entry(name=name, kind=self.kind, target=target, dist=dist, version=version, disabled=disabled)
+            contested = bool(existing.also)  # the plain name is already a broken multi-claim
+            if dist != BUILTIN_DIST and (disabled or existing.is_builtin):
+                return self._qualify(new, holder=existing)
+            if dist == BUILTIN_DIST or (existing.disabled and not contested):  # the newcomer takes the plain name
+                if not existing.is_builtin and not contested:  # (a multi-claim already has its qualified copies)
+                    self._qualify(existing, holder=new)
+                self._entries[name] = new
+                return new
+            # two enabled plugins: neither wins the plain name; each stays reachable by its qualified name
+            if not contested:
+                self._qualify(dataclasses.replace(existing, also=[]), holder=None)
+            self._qualify(new, holder=None)
+            self.add_conflict(name, target, dist=dist, version=version)
+            existing.error += f", or name one as {' or '.join(repr(q) for q in self._qualified_names(name))}"
+            return self._entries[new.name]
+
+    def _qualify(self, entry: Entry, holder: Entry | None) -> Entry:
+        """Store ``entry`` as ``dist:name``; ``holder`` has the plain name (``None``: several plugins contest it)."""
+        plain = entry.name
+        entry.name = f"{entry.dist}:{plain}"
+        if entry.disabled:
+            pass  # disabled on purpose: not a conflict, the other claimant simply keeps the name
+        elif holder is None:
+            entry.conflict = f"'{plain}' is claimed by several distributions; this one is reachable as '{entry.name}'"
+        else:
+            what = f"{'built-in ' if holder.is_builtin else ''}{self.kind} of {holder.source}"
+            entry.conflict = (f"'{plain}' is the {what}, which keeps the name; this entry is reachable as "
+                              f"'{entry.name}' (or rename it in the plugin's entry points)")
+        self._entries[entry.name] = entry
+        return entry
+
+    def _qualified_names(self, plain: str) -> list[str]:
+        """The ``dist:name`` keys stored for ``plain`` (claims that did not get the plain name)."""
+        return sorted(k for k in self._entries if k.endswith(f":{plain}") and k.count(":") == 1)
+
     def remove(self, name: str) -> None:
         """Forget an entry (used by tests and by plugin authors re-registering in a session)."""
         with self._lock:
@@ -167,15 +238,26 @@ class Registry:
 
     def __contains__(self, name: str) -> bool:
         self._ensure_discovered()
-        return name in self._entries
+        return name in self._entries or self._by_qualified_name(name) is not None
 
     def entry(self, name: str) -> Entry:
         """The ``Entry`` for ``name``, or ``UnknownNameError`` with a did-you-mean hint."""
         self._ensure_discovered()
-        entry = self._entries.get(name)
+        entry = self._entries.get(name) or self._by_qualified_name(name)
         if entry is None:
             raise UnknownNameError(self.unknown_message(name))
         return entry
+
+    def _by_qualified_name(self, name: str) -> Entry | None:
+        """``dist:name`` (the distribution spelled any PEP 503 way) -> that distribution's entry, if any."""
+        dist, sep, plain = name.partition(":")
+        if not sep:
+            return None
+        wanted = normalize_dist(dist)
+        for entry in (self._entries.get(plain), *(self._entries.get(q) for q in self._qualified_names(plain))):
+            if entry is not None and normalize_dist(entry.dist) == wanted and not (entry.also and entry.error):
+                return entry
+        return None
 
     def unknown_message(self, name: str) -> str:
         """'unknown backbone 'resnt18'; did you mean 'resnet18'? available: ...'."""

@@ -1,11 +1,12 @@
 """Resolve one task x algorithm x seed of a suite into a fully explicit, hashable run config.
 
 Everything that changes a result goes into the config (domain specs, hyperparameters with their defaults,
-training options, seed), so ``run_id`` changes exactly when the result could (``zoo.bench.run_config``).
-The selection rules are in the config too, but not in the id: every applicable rule is applied after
-training. Names (and that each named entry imports), hyperparameter types, stages, the applicability of
-the reported selection rule and source/target disjointness of the specs are checked here, before any
-training starts (overlap of the images themselves is checked on the data: ``zoo.bench.leakage``).
+training options, seed, the version and source hash of each third-party plugin used), so ``run_id`` changes
+exactly when the result could (``zoo.bench.run_config``). The selection rules are in the config too, but
+not in the id: every applicable rule is applied after training. Names (and that each named entry imports),
+hyperparameter types, stages, the applicability of the reported selection rule and source/target
+disjointness of the specs are checked here, before any training starts (overlap of the images themselves
+is checked on the data: ``zoo.bench.leakage``).
 
 Usage::
 
@@ -27,6 +28,7 @@ from zoo.bench.suite import RunSpec, Suite, TaskSpec
 from zoo.bench.task_data import check_disjoint
 from zoo.datasets import DATASETS
 from zoo.errors import ConfigError
+from zoo.plugins import plugin_sources
 from zoo.runner.init_from import resolve_init
 from zoo.runner.selection import RULES, applicable_rules
 
@@ -91,8 +93,12 @@ def resolve_run(suite: Suite, task: TaskSpec, algorithm: str, seed: int, setting
         sha = pinned_sha256(backbone["name"], backbone.get("catalogue"))  # its weights are part of the run id
         if sha:
             backbone["sha256"] = sha
+    components = [ALGORITHMS.entry(base_algorithm(algorithm))]
+    if not is_hub_name(backbone["name"]):
+        components.append(BACKBONES.entry(family))
     for name in (*task.sources, *(s["domain"] for s in task.pretrain), task.target):
         DATASETS.get(suite.domains[name]["dataset"])
+        components.append(DATASETS.entry(suite.domains[name]["dataset"]))
     # Neither a source nor a pretraining domain may share an image with the target.
     domain_specs = {name: suite.domains[name] for name in (*task.sources, *(s["domain"] for s in task.pretrain))}
     check_disjoint(domain_specs, {task.target: suite.domains[task.target]})
@@ -131,6 +137,9 @@ def resolve_run(suite: Suite, task: TaskSpec, algorithm: str, seed: int, setting
         raise ConfigError(f"task '{task.name}': use either init (start from a finished run) or pretrain steps, not both")
     if settings["init"] is not None:
         config["init"] = resolve_init(settings["init"])
+    plugins = plugin_sources(components)  # a plugin's code is part of the run id; built-ins add nothing
+    if plugins:
+        config["plugins"] = plugins
     frozen = RunConfig.from_dict(config)
     # the declared primary metric is the record's, not the config's: declaring it must not change run ids
     return RunSpec(run_id=frozen.run_id, task=task, algorithm=algorithm, seed=seed, config=frozen,

@@ -6,6 +6,10 @@ So adding an option with a default never changes earlier ids (add it to the tabl
 keys that do not change training are simply not hashed (``NOT_HASHED``: the selection rules, which are
 applied after training from the recorded history).
 
+``plugins`` (present only when a run uses a third-party backbone, algorithm or dataset) holds each such
+distribution's version and a hash of its source files (``zoo.plugins.plugin_sources``), so editing a
+plugin's code renames the runs that use it, while runs of medzoo's built-ins keep their ids.
+
 How old ids map: policy 1 (medzoo before selection-after-training) hashed the whole resolved config,
 selection rule included, with ``train.drop_last``, ``task.pretrain`` and ``init`` only when set.
 ``legacy_run_id(config)`` recomputes that id, so a results folder of policy 1 can be matched run by run
@@ -45,6 +49,7 @@ ID_DEFAULTS: dict[str, Any] = {
     "channels": None,
     "init": None,
     "sweep": None,
+    "plugins": None,
 }
 # Applied after training from the recorded history, so they never change what a run trains.
 NOT_HASHED = (("selection", "rule"), ("selection", "rules"))
@@ -85,7 +90,7 @@ def _thaw(value: Any) -> Any:
 class RunConfig(Mapping):
     """Everything that defines one run, resolved (defaults filled, names checked) and read-only.
 
-    Optional fields (``init``, ``sweep``) are absent from the mapping view when ``None``, as they were
+    Optional fields (``init``, ``sweep``, ``plugins``) are absent from the mapping view when ``None``, as they were
     absent from the resolved dict.
     """
 
@@ -102,8 +107,9 @@ class RunConfig(Mapping):
     channels: int | None = None
     init: Mapping[str, Any] | None = None
     sweep: Mapping[str, Any] | None = None
+    plugins: Mapping[str, Any] | None = None  # {dist: {version, source_sha256}} of third-party components used
 
-    _OPTIONAL = ("init", "sweep")
+    _OPTIONAL = ("init", "sweep", "plugins")
 
     @classmethod
     def from_dict(cls, config: Mapping[str, Any]) -> "RunConfig":
@@ -207,4 +213,5 @@ def legacy_run_id(config: Mapping[str, Any]) -> str:
     for key in ("init", "sweep"):
         if data.get(key) is None:
             data.pop(key, None)
+    data.pop("plugins", None)  # policy 1 did not hash plugin sources
     return _hash(data)

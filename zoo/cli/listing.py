@@ -22,7 +22,8 @@ from zoo.errors import UnknownNameError
 from zoo.registry import Registry
 
 KINDS = ("backbones", "algorithms", "datasets", "suites")
-STATUS_STYLE = {"broken": "bold red", "disabled": "yellow", "loaded": "green", "available": "green"}
+STATUS_STYLE = {"broken": "bold red", "conflict": "bold yellow", "disabled": "yellow", "loaded": "green",
+                "available": "green"}
 
 
 def registry_for(kind: str) -> Registry:
@@ -62,7 +63,7 @@ def entries_table(kinds: list[str], describe: bool = False) -> Table:
         registry = registry_for(kind)
         registry.load_all(builtins=False)  # a plugin's status is only known once it was imported
         for entry in registry.entries():
-            detail = entry.error or (_summary(registry, entry.name) if describe and not entry.disabled else str(entry.target))
+            detail = entry.error or entry.conflict or (_summary(registry, entry.name) if describe and not entry.disabled else str(entry.target))
             style = STATUS_STYLE.get(entry.status, "")
             table.add_row(kind[:-1], entry.name, entry.source, f"[{style}]{entry.status}[/{style}]", detail)
     return table

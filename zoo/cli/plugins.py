@@ -1,5 +1,8 @@
 """``medzoo plugins [--strict]``: every entry-point entry (suites too), its distribution, version, status and error.
 
+A plugin entry that declares a name already taken (a built-in's, or another plugin's) shows as ``conflict``
+under ``dist:name``, the name it can be used by; the built-in keeps the plain name.
+
 Each entry is imported here, so the status is final. ``--strict`` exits 1 if any entry is broken (for CI).
 ``MEDZOO_NO_PLUGINS=1`` hides third-party plugins; ``MEDZOO_DISABLE_PLUGINS=name,dist`` disables some.
 
@@ -33,14 +36,14 @@ def run(args: argparse.Namespace) -> int:
 
     entries = plugin_entries(load=True) + _suite_entries()
     if not args.all:
-        entries = [e for e in entries if not e.is_builtin or e.error]
+        entries = [e for e in entries if not e.is_builtin or e.error or e.conflict]
     table = Table(title="medzoo plugins" + ("" if autoload_enabled() else " (autoloading disabled: MEDZOO_NO_PLUGINS)"))
     for column in ("kind", "name", "distribution", "version", "status"):
         table.add_column(column, no_wrap=True)
     table.add_column("error", overflow="fold")
     for e in entries:
         style = STATUS_STYLE.get(e.status, "")
-        table.add_row(e.kind, e.name, e.dist, e.version, f"[{style}]{e.status}[/{style}]", e.error or "")
+        table.add_row(e.kind, e.name, e.dist, e.version, f"[{style}]{e.status}[/{style}]", e.error or e.conflict or "")
     console = stdout_console()
     if entries:
         console.print(table)

@@ -229,6 +229,7 @@ def run_suite(
     from zoo.results.integrity import retire_damaged
     from zoo.results.store import ResultStore
     from zoo.runner.init_from import check_init
+    from zoo.runner.preflight import check_plugins
 
     runs = suite.runs(tasks=tasks, algorithms=algorithms)  # validates names and hparams before any work
     precisions = {run.config["train"]["mixed_precision"] for run in runs}
@@ -250,6 +251,7 @@ def run_suite(
         if run.run_id not in finished:
             first_of_pair.setdefault((run.task.name, run.algorithm), run)
     with accelerator.main_process_first():  # one process downloads and verifies; the others then read
+        check_plugins(first_of_pair.values(), data_dir, download)  # the kit on third-party entries: one line
         for run in first_of_pair.values():  # files, checksums, label spaces and models, before any training
             try:
                 data = build_task_data(run.config, data_dir, download)

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from zoo.bench.suite import RunSpec
-from zoo.errors import PluginError
+from zoo.errors import MedzooError, PluginError
 from zoo.registry import Entry
 
 logger = logging.getLogger(__name__)
@@ -123,9 +123,11 @@ def check_plugins(runs: Iterable[RunSpec], data_dir: Path | None = None, downloa
                 _check_dataset(name, spec, data_dir, download)
             else:
                 _check_algorithm(name, run)
-        except PluginError:
-            raise  # already one line naming the distribution (a broken or disabled entry)
+        except MedzooError:
+            raise  # already one line: a broken or disabled entry names its distribution
         except Exception as exc:  # noqa: BLE001 - the kit's finding, or the plugin's own failure under the kit
+            if isinstance(exc.__cause__, MedzooError):  # e.g. a missing data file: the user's to fix, as it says
+                raise exc.__cause__ from None
             raise PluginError(_one_line(entry, kind, name, exc)) from None
         logger.debug("pre-flight: %s '%s' (%s) passed the conformance kit in %.2f s", kind, name, entry.source,
                      time.perf_counter() - started)

@@ -287,3 +287,4 @@ def test_any_plugin_entry_can_be_named_by_its_distribution(importable):
     assert reg.get("medzoo-things:thing") is reg.get("thing")
     with pytest.raises(UnknownNameError):
         reg.get("medzoo-other:thing")
+

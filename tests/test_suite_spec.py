@@ -193,10 +193,9 @@ def test_every_registered_suite_and_preset_expands(name):
         assert {r.task.name for r in runs} == {t.name for t in suite.tasks}, (name, preset)
 
 
-def test_suite_path_folder_adds_suites_and_a_clash_is_shown_not_fatal(tmp_path, monkeypatch):
+def test_suite_path_folder_adds_suites_and_a_clash_keeps_the_builtin(tmp_path, monkeypatch):
     # A fresh suite registry reading $MEDZOO_SUITE_PATH (the global one may already be discovered).
     from zoo.bench.suites_registry import SUITE_PATH_ENV, _discover_suites
-    from zoo.errors import PluginError
     from zoo.registry import Registry
 
     _write(tmp_path, VALID, "mine.yaml")
@@ -204,11 +203,11 @@ def test_suite_path_folder_adds_suites_and_a_clash_is_shown_not_fatal(tmp_path, 
     monkeypatch.setenv(SUITE_PATH_ENV, str(tmp_path))
     registry = Registry("suite", loader=lambda target: target, discover=_discover_suites)
     assert Path(registry.get("mine")) == tmp_path / "mine.yaml"
-    assert registry.entry("quick").status == "broken"  # listed with both claimants, never an exception
-    with pytest.raises(PluginError, match=f"medzoo .*{SUITE_PATH_ENV}"):
-        registry.get("quick")
-    assert set(SUITES.names()) - {"quick"} <= set(registry.names())  # the other built-in suites still work
-    assert "quick" not in registry.names()
+    assert registry.entry("quick").is_builtin and Path(registry.get("quick")) == Path(SUITES.get("quick"))
+    mine = registry.entry(f"${SUITE_PATH_ENV}:quick")  # shown as a conflict, reachable by its qualified name
+    assert mine.status == "conflict" and "medzoo" in mine.conflict
+    assert Path(registry.get(mine.name)) == tmp_path / "quick.yaml"
+    assert set(SUITES.names()) <= set(registry.names())  # every built-in suite still works
 
 
 def test_valid_test_suite_loads(tmp_path):

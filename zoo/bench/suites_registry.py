@@ -16,7 +16,6 @@ from importlib.metadata import entry_points
 from importlib.resources import files
 from pathlib import Path
 
-from zoo.errors import RegistryConflictError
 from zoo.registry import BUILTIN_DIST, Registry, _import_target
 
 SUITE_PATH_ENV = "MEDZOO_SUITE_PATH"
@@ -24,10 +23,9 @@ SUITE_PATH_ENV = "MEDZOO_SUITE_PATH"
 
 def _add_folder(registry: Registry, folder: Path, dist: str, version: str = "") -> None:
     for path in sorted(folder.glob("*.yaml")):
-        try:
-            registry.add(path.stem, path, dist=dist, version=version)
-        except RegistryConflictError:  # e.g. a quick.yaml in $MEDZOO_SUITE_PATH: shown as broken, not fatal
-            registry.add_conflict(path.stem, str(path), dist=dist, version=version)
+        # a quick.yaml in $MEDZOO_SUITE_PATH or a plugin never replaces medzoo's quick: it is a conflict,
+        # reachable as "<dist>:quick" (zoo.registry.Registry.claim)
+        registry.claim(path.stem, path, dist=dist, version=version)
 
 
 def _discover_suites(registry: Registry) -> None:
@@ -44,18 +42,17 @@ def _discover_suites(registry: Registry) -> None:
     for ep in entry_points(group="medzoo.suites"):
         dist, version = _dist_of(ep)
         if ep.name in disabled or dist in disabled:  # never imported: shown as disabled under its entry-point name
-            if ep.name not in registry:
-                registry.add(ep.name, ep.value, dist=dist, version=version).disabled = True
+            registry.claim(ep.name, ep.value, dist=dist, version=version, disabled=True)
             continue
         try:
             target = Path(str(_import_target(ep.value)))  # "module:attr" naming a folder or a YAML file
         except Exception as exc:  # noqa: BLE001 - a broken plugin is recorded, not fatal
-            registry.add(ep.name, ep.value, dist=dist, version=version).error = f"{type(exc).__name__}: {exc}"
+            registry.claim(ep.name, ep.value, dist=dist, version=version).error = f"{type(exc).__name__}: {exc}"
             continue
         if target.is_dir():
             _add_folder(registry, target, dist, version)
         else:
-            registry.add(ep.name, target, dist=dist, version=version)
+            registry.claim(ep.name, target, dist=dist, version=version)
 
 
 SUITES = Registry("suite", loader=lambda target: target, discover=_discover_suites)

@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from zoo.algorithms import ALGORITHMS, Algorithm
 from zoo.bench.suite import load_suite
 from zoo.datasets import DATASETS
-from zoo.errors import DataError, PluginError
+from zoo.errors import ConfigError, DataError, PluginError
 from zoo.runner.preflight import check_plugins
 
 DIST = "medzoo-preflight-test"
@@ -36,6 +36,13 @@ class NoLoss(SourceCE):
         return {"total": super().training_step(source_batch, target_batch)["loss"]}
 
 
+class RaisesConfigError(SourceCE):
+    """Raises medzoo's ConfigError from its own training_step: a bug of the plugin, whatever the class."""
+
+    def training_step(self, source_batch, target_batch):
+        raise ConfigError("internal state not set")
+
+
 def needs_a_file(path: str = "missing.npz", n_per_class: int = 8):
     """Reads a file the user has not downloaded (no conformance_kwargs: the suite's options are used)."""
     raise DataError(f"{path} not found; download it into the data folder")
@@ -43,7 +50,8 @@ def needs_a_file(path: str = "missing.npz", n_per_class: int = 8):
 
 @pytest.fixture
 def plugin_entries():
-    entries = {ALGORITHMS: {"mzpf_good": SourceCE, "mzpf_no_loss": NoLoss}, DATASETS: {"mzpf_needs_file": needs_a_file}}
+    entries = {ALGORITHMS: {"mzpf_good": SourceCE, "mzpf_no_loss": NoLoss, "mzpf_config_error": RaisesConfigError},
+               DATASETS: {"mzpf_needs_file": needs_a_file}}
     for registry, objs in entries.items():
         for name, obj in objs.items():
             registry.add(name, obj, dist=DIST, version="0.0.1", lazy=False)
@@ -85,6 +93,11 @@ def test_a_users_data_problem_under_the_kit_is_passed_on_as_it_is(plugin_entries
     # not the plugin's fault: the factory's own one-line DataError, not "fix the plugin"
     with pytest.raises(DataError, match="^missing.npz not found; download it"):
         check_plugins(_runs(tmp_path, "source_only", dataset="mzpf_needs_file"))
+
+
+def test_a_medzoo_error_from_plugin_code_under_synthetic_batches_is_still_the_plugins(plugin_entries, tmp_path):
+    with pytest.raises(PluginError, match=f"^plugin '{DIST}' \\(algorithm 'mzpf_config_error'\\): .*ConfigError"):
+        check_plugins(_runs(tmp_path, "mzpf_config_error"))
 
 
 def test_builtins_are_not_checked_at_run_time(tmp_path, monkeypatch):

@@ -85,12 +85,17 @@ def _check_algorithm(name: str, run: RunSpec) -> None:
         check_algorithm(name)
 
 
-def _check_dataset(name: str, spec: dict[str, Any], data_dir: Path | None, download: bool) -> None:
+def _has_conformance_kwargs(name: str) -> bool:
     from zoo.datasets import DATASETS
+
+    return getattr(DATASETS.get(name), "conformance_kwargs", None) is not None
+
+
+def _check_dataset(name: str, spec: dict[str, Any], data_dir: Path | None, download: bool) -> None:
     from zoo.testing import check_dataset
 
     with tempfile.TemporaryDirectory(prefix="medzoo-preflight-") as tmp:
-        if getattr(DATASETS.get(name), "conformance_kwargs", None) is not None:
+        if _has_conformance_kwargs(name):
             check_dataset(name, tmp_dir=tmp)  # the plugin's own small, offline example
         else:
             check_dataset(name, tmp_dir=tmp, **_factory_kwargs(spec, data_dir, download))
@@ -126,7 +131,10 @@ def check_plugins(runs: Iterable[RunSpec], data_dir: Path | None = None, downloa
         except MedzooError:
             raise  # already one line: a broken or disabled entry names its distribution
         except Exception as exc:  # noqa: BLE001 - the kit's finding, or the plugin's own failure under the kit
-            if isinstance(exc.__cause__, MedzooError):  # e.g. a missing data file: the user's to fix, as it says
+            # Built with the suite's options, a factory's own one-line error (a missing data file, a bad option)
+            # is the user's to fix, as it says; under synthetic batches or its own example, it is the plugin's.
+            users = spec is not None and not _has_conformance_kwargs(name)
+            if users and isinstance(exc.__cause__, MedzooError):
                 raise exc.__cause__ from None
             raise PluginError(_one_line(entry, kind, name, exc)) from None
         logger.debug("pre-flight: %s '%s' (%s) passed the conformance kit in %.2f s", kind, name, entry.source,

@@ -2,7 +2,8 @@
 
 Every usable entry of ``zoo.algorithms.ALGORITHMS`` (built-ins and any installed plugin) is built on a
 real ``simple_cnn`` backbone and driven the way the runner drives it: ``set_stage`` for each stage of
-``stages(0.5)``, ``training_step`` with the batches that stage's ``data`` implies, a plain Adam step.
+``stages(0.5)``, ``set_progress`` and ``training_step`` with the batches that stage's ``data`` implies, a
+plain Adam step, ``on_epoch_end`` and ``evaluation_state``.
 The checks themselves live in ``zoo.testing.algorithms``: plugin authors run the very same ones.
 """
 
@@ -66,11 +67,16 @@ def test_hparams_are_well_formed(name):
     kit.check_hparams(name)
 
 
+def test_runner_hooks_keep_their_rules(name):
+    # set_progress before every step, on_epoch_end after an epoch, evaluation_state around predict (AdaBN's)
+    kit.check_hooks(name)
+
+
 def test_every_check_of_the_kit_is_run_above():
     # The kit's table is what plugin authors parametrize over: each of its checks is one test of this file.
     used = {kit.check_training_step, kit.check_loss_decreases, kit.check_predict, kit.check_forward_is_training_step,
             kit.check_deterministic, kit.check_no_device_moves, kit.check_param_groups,
-            kit.check_stages_need_no_model, kit.check_hparams}
+            kit.check_stages_need_no_model, kit.check_hparams, kit.check_hooks}
     in_table = {getattr(check, "func", check) for check in kit.ALGORITHM_CHECKS.values()}
     assert in_table == used
 

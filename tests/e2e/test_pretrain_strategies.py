@@ -65,6 +65,10 @@ def test_progressive_pretraining_is_checkpointed_shared_and_recorded(run_cmd, tm
         for step in steps:
             assert (out / step["checkpoint"]).is_file()
         assert record["selection"]["rule"] == "target_val"  # no source: selected on the budgeted target val
+        # the licence and citation of every domain read, pretraining ones included (reused or not)
+        assert set(record["datasets"]) == {"mri", "xray", "breast"}
+        assert record["datasets"]["xray"]["licence"] == record["datasets"]["breast"]["licence"] == "CC BY 4.0"
+        assert record["datasets"]["mri"]["licence"].startswith("unknown: not stated")  # this suite gives none
         assert "source_val" not in record["metrics"]
     first, second = records
     assert [s["reused"] for s in first["stages"][:2]] == [False, False]

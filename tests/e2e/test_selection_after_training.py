@@ -134,6 +134,20 @@ def test_results_shows_every_rule_from_the_same_runs(trained):
     assert {("unsup", "source_only", r) for r in ("source_val", "dev", "last", "target_val_oracle")} <= seen
 
 
+def test_every_record_carries_the_licence_and_citation_of_its_data(trained):
+    from zoo.results.store import load_records
+
+    root, records = trained
+    for record in [*records.values(), *load_records(root / "runs" / "results.jsonl")]:  # as returned and as read
+        terms = record["datasets"]
+        assert set(terms) == {"xray", "xray_gamma"}, terms  # every domain the run read, source and target
+        for domain in terms.values():
+            assert domain["dataset"] == "pneumoniamnist" and domain["licence"] == "CC BY 4.0"
+            # MedMNIST v2 (Yang et al., Scientific Data 2023) and the source data (Kermany et al., Cell 2018)
+            assert "MedMNIST v2" in domain["citation"] and "Scientific Data 10, 41 (2023)" in domain["citation"]
+            assert "Kermany" in domain["citation"]
+
+
 # -- records made before selection after training ------------------------------------------------------
 def test_schema1_records_load_in_results_and_the_leaderboard(tmp_path):
     from zoo.leaderboard import build_site, read_records

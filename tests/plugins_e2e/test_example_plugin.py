@@ -171,3 +171,23 @@ def test_the_kit_as_a_pytest_plugin_passes_good_entries_and_explains_a_broken_on
     assert proc.returncode == 1, out + proc.stderr
     assert "1 failed, 1 passed" in out.splitlines()[-1], out
     assert "ConformanceError: algorithm MovesToCuda moves tensors to a device itself (Tensor.to(cuda)" in out, out
+
+
+def test_the_guides_fixture_works_as_written_in_a_plugins_own_test_run(installed):
+    # The guide's test, with nothing loading the kit: medzoo's pytest11 entry point provides medzoo_kit.
+    tests = installed.root / "guide-fixture"
+    tests.mkdir()
+    (tests / "test_guide.py").write_text(
+        "def test_my_dataset(medzoo_kit):\n"
+        "    domain = medzoo_kit.check_dataset('toy_lesions')\n"
+        "    assert domain.label_names == ['regular_border', 'irregular_border']\n\n"
+        "def test_my_method(medzoo_kit):\n"
+        "    medzoo_kit.check_algorithm('bnm', hparams={'weight': 0.3})\n"
+        "    record = medzoo_kit.check_runs_one_epoch(algorithm='bnm', hparams={'weight': 0.3}, max_steps=2)\n"
+        "    assert record['hparams'] == {'weight': 0.3} and record['datasets']['target']['licence']\n"
+    )
+    for extra_args in ([], ["-p", "zoo.testing.pytest_plugin"]):  # -p as well: not registered twice
+        proc = installed.env.run([str(installed.env.python), "-m", "pytest", "-q", "-p", "no:cacheprovider", *extra_args,
+                                  str(tests)], cwd=tests, env=installed.extra)
+        assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+        assert proc.stdout.strip().splitlines()[-1].startswith("2 passed"), proc.stdout

@@ -17,11 +17,13 @@ precision, accumulation, gathering, checkpoints). So an algorithm never calls ``
 - ``stages(target_budget)``: the training stages and which data each stage sees (``features=True``: a
   head-only stage on cached backbone features, see ``Stage``).
 - ``cross_entropy(logits, y)``: the supervised loss to use, so that ``train.imbalance: class_weight`` applies.
-- Optional hooks, no-ops by default: ``validate_hparams(hparams)`` (a classmethod, called before any model is
-  built: raise a one-line ``ConfigError``), ``set_progress(step, total_steps)`` (the runner calls it before
-  every training step with the step index within the stage and the stage's total, e.g. for schedules) and
-  ``evaluation_state(domain, unlabeled)`` (a context the runner evaluates one domain's splits in, for
-  test-time adaptation such as AdaBN; it must restore the model on exit).
+- Optional hooks, no-ops by default, in the order the runner calls them: ``validate_hparams(hparams)`` (a
+  classmethod, called before any model is built: raise a one-line ``ConfigError``); ``set_stage(stage)``
+  before each stage; ``set_progress(step, total_steps)`` before every training step (the step index within
+  the stage and the stage's total, e.g. for schedules); ``on_epoch_end(epoch, stage)`` after each epoch's
+  training steps, before its evaluation (no gradients; e.g. weight averaging, recalibrating statistics);
+  ``evaluation_state(domain, unlabeled)``, the before-evaluation hook: a context the runner evaluates one
+  domain's splits in, for test-time adaptation such as AdaBN or TENT (it must restore the model on exit).
 - ``ALIGNMENT_WEIGHT``: the hyperparameter that scales an adaptation method's alignment term (``None`` for
   the others). A suite with ``controls: [weight_zero]`` runs its weight-0 twin beside it (same architecture
   and batches, alignment off).
@@ -137,11 +139,23 @@ class Algorithm(nn.Module):
     def set_progress(self, step: int, total_steps: int) -> None:
         """Called by the runner before each training step: ``step`` in ``[0, total_steps)`` of this stage."""
 
+    def on_epoch_end(self, epoch: int, stage: Stage) -> None:
+        """Called by the runner after the training steps of epoch ``epoch`` (1-based, within ``stage``), before
+        that epoch is evaluated, under ``torch.no_grad()`` and on every process.
+
+        It may update weights or buffers (an average of weights, recalibrated statistics): what it leaves is
+        what the epoch's evaluation and the next epoch see. It must not add parameters or leave gradients.
+        """
+
     def evaluation_state(self, domain: str, unlabeled: Callable[[], Iterator[torch.Tensor]]) -> ContextManager[None]:
-        """The context in which the runner evaluates ``domain``'s splits (``"source"`` or ``"target"``).
+        """The before-evaluation hook: the context in which the runner evaluates ``domain``'s splits
+        (``"source"`` or ``"target"``), after every evaluated epoch.
 
         ``unlabeled()`` yields that domain's training images, normalised, on the device, (B, C, H, W), no
-        labels. Default: nothing changes. A test-time method adapts here and restores itself on exit.
+        labels (a fresh pass per call). The runner enters it with the model as training left it and calls
+        ``predict`` in eval mode inside; gradients are enabled, so a method may also take optimizer steps of
+        its own (TENT). Default: nothing changes. A test-time method adapts on entry and restores every
+        weight and buffer on exit: evaluation must never change training.
         """
         return contextlib.nullcontext()
 

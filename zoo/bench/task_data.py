@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import inspect
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -39,6 +39,9 @@ class TaskData:
     target: Domain
     target_labeled: Split | None  # the budgeted labeled subset of target train (None for budget 0)
     target_val_labeled: Split | None  # the budgeted labeled subset of target val
+    # domain name -> {dataset, licence, citation} of every domain the run reads (sources, target, pretraining):
+    # what each result record carries as ``datasets``
+    terms: dict[str, dict[str, str]] = field(default_factory=dict)
 
     @property
     def num_classes(self) -> int:
@@ -226,4 +229,12 @@ def build_task_data(config: dict[str, Any], data_dir: Path | None = None, downlo
     if budget > 0:
         labeled = label_budget(target.splits["train"], budget, seed)
         val_labeled = label_budget(target.splits["val"], budget, seed)
-    return TaskData(_concat(sources) if sources else None, target, labeled, val_labeled)
+    # Pretraining domains are built here too (cached: the pre-flight check and the pretraining step build the
+    # same ones) so that their licence and citation reach the record even when the step's checkpoint is reused.
+    pretrain = {name: build_matching_domain(name, spec, target, config, data_dir, download)
+                for step in task.get("pretrain") or [] for name, spec in step["domain"].items()}
+    used = {**dict(zip(task["sources"], sources)), **pretrain, target_name: target}
+    specs = {**task["sources"], **{n: s for step in task.get("pretrain") or [] for n, s in step["domain"].items()},
+             **task["target"]}
+    terms = {name: {"dataset": specs[name]["dataset"], **domain.terms()} for name, domain in used.items()}
+    return TaskData(_concat(sources) if sources else None, target, labeled, val_labeled, terms)

@@ -59,7 +59,8 @@ class Split:
 class Domain:
     """A named domain: splits plus what a medical user must know about the images.
 
-    ``info`` carries provenance (file, checksum, shift applied, partition) and is copied into results.
+    ``info`` carries provenance (file, checksum, shift applied, partition) and is copied into results;
+    ``license`` and ``citation`` go into every result record (``terms()``).
     """
 
     name: str
@@ -86,6 +87,17 @@ class Domain:
         """A copy with new splits (and any other fields changed); ``info`` is merged, not replaced."""
         info = {**self.info, **changes.pop("info", {})}
         return replace(self, splits=splits, info=info, **changes)
+
+    def terms(self) -> dict[str, str]:
+        """``{"licence", "citation"}`` under which the images may be used, as every result record carries them.
+
+        What the dataset does not state reads ``unknown``, with how to state it: a loader of the user's own
+        files (``npz``, ``image_folder``, ``hf``) takes ``license:`` and ``citation:`` in the suite's domain.
+        """
+        missing = "unknown: not stated by the dataset; give {} in the suite's domain if its loader takes it"
+        licence, citation = self.license.strip(), self.citation.strip()
+        return {"licence": licence if licence and licence.lower() != "unknown" else missing.format("license:"),
+                "citation": citation if citation and citation.lower() != "unknown" else missing.format("citation:")}
 
     def summary(self) -> dict[str, Any]:
         """Sizes and class counts per split, for ``medzoo doctor`` and result provenance."""

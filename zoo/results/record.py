@@ -18,6 +18,7 @@ Shape (``SCHEMA_VERSION = 2``; ``?`` marks optional fields)::
     timings         {train_s, eval_s, total_s, images_per_s?, peak_memory_mb?}
     provenance      {medzoo_version, git, python, platform, packages, plugins, hardware}
     created_at      str, UTC ISO 8601        curves?, checkpoint?, stages?, caveats?
+    datasets?       {domain: {dataset, licence, citation}}: the terms of every domain the run read
     files?          {path under the results folder: {sha256, bytes}}: what the run wrote (zoo.results.integrity)
     selections?     {rule: {metric, stage, epoch, score, metrics, selection_set, checkpoint, predictions}}
 
@@ -49,7 +50,7 @@ REQUIRED_FIELDS = (
     "schema_version", "run_id", "suite", "task", "algorithm", "backbone", "hparams", "train", "seed",
     "selection", "metrics", "timings", "provenance", "created_at",
 )
-OPTIONAL_FIELDS = ("curves", "checkpoint", "stages", "sweep", "selections", "caveats", "files")
+OPTIONAL_FIELDS = ("curves", "checkpoint", "stages", "sweep", "selections", "caveats", "files", "datasets")
 FIELDS = REQUIRED_FIELDS + OPTIONAL_FIELDS
 
 # The usual metric names; a split may carry more (anything numeric, or nested like per_class).

@@ -62,6 +62,7 @@ class RunOutcome:
     backbone_config: dict[str, Any] = field(default_factory=dict)
     selections: dict[str, dict[str, Any]] = field(default_factory=dict)
     kept: dict[int, tuple] = field(default_factory=dict)
+    datasets: dict[str, dict[str, str]] = field(default_factory=dict)  # domain -> {dataset, licence, citation}
 
 
 def build_model(config: dict[str, Any], data: TaskData, backbone_state: dict[str, torch.Tensor] | None = None
@@ -168,8 +169,9 @@ def train_run(run: RunSpec, data: TaskData, accelerator, show_progress: bool = T
               backbone_state: dict[str, torch.Tensor] | None = None, on_epoch_end=None) -> RunOutcome:
     """Train ``run`` on ``data`` once; every recorded selection rule then picks its epoch from the history.
 
-    ``on_epoch_end(stage_name, epoch, algorithm)`` is called after each epoch's training steps, before its
-    evaluation (the trajectory test compares weights there).
+    After each epoch's training steps and before its evaluation, the algorithm's ``on_epoch_end(epoch, stage)``
+    hook runs, then ``on_epoch_end(stage_name, epoch, algorithm)`` if given (the trajectory test compares
+    weights there).
     """
     from tqdm.auto import tqdm
 
@@ -233,6 +235,8 @@ def train_run(run: RunSpec, data: TaskData, accelerator, show_progress: bool = T
                     f"run {run.run_id} ({run.algorithm}, seed {run.seed}): loss is {train_log['loss']} in stage "
                     f"'{stage.name}' epoch {epoch + 1}; lower train.lr"
                 )
+            with torch.no_grad():  # the algorithm's hook (a no-op by default): weight averaging, statistics
+                algorithm.on_epoch_end(epoch + 1, stage)
             if on_epoch_end is not None:
                 on_epoch_end(stage.name, epoch + 1, algorithm)
             entry = {"stage": stage.name, "epoch": epoch + 1, "train": train_log, "val": None, "test": None}
@@ -274,4 +278,5 @@ def train_run(run: RunSpec, data: TaskData, accelerator, show_progress: bool = T
         backbone_config=algorithm.backbone.config.to_dict(),
         selections=selections,
         kept=tracker.kept,
+        datasets=dict(data.terms),
     )

@@ -142,6 +142,7 @@ def _record(run: RunSpec, outcome, checkpoint: str | None, total_s: float, proce
         provenance=provenance,
         checkpoint=checkpoint,
         stages=outcome.stages,
+        datasets=outcome.datasets or None,  # licence and citation of every domain read (TaskData.terms)
     )
     if "sweep" in config:  # which random-search trial this run is (zoo.results.best_trial groups by it)
         record["sweep"] = dict(config["sweep"])

@@ -1,16 +1,19 @@
 """Conformance checks of an algorithm, driven the way the runner drives it (DESIGN.md "Contracts").
 
-The algorithm is built on a real ``simple_cnn`` backbone (any backbone taking 28 px inputs may be named)
-with 3 classes; each stage of ``stages(0.5)`` gets ``set_stage`` and the batches its ``data`` implies
-(a ``features`` stage gets cached backbone features, as the runner computes them), and training uses a
-plain Adam step. Each ``check_*`` takes a registered name or an ``Algorithm`` subclass and raises
-``ConformanceError`` with the entry, the broken rule and the fix.
+The algorithm is built on a real ``simple_cnn`` backbone with 3 classes and the given hyperparameters
+(``hparams=``, over the declared defaults); each stage of ``stages(0.5)`` gets ``set_stage``, then every
+step ``set_progress(step, total_steps)`` and the batches its ``data`` implies, as the runner does
+(``zoo.testing.algorithm_training``); training uses a plain Adam step. The runner's other hooks
+(``on_epoch_end``, ``evaluation_state``) are checked by ``zoo.testing.algorithm_hooks``. Each ``check_*``
+takes a registered name or an ``Algorithm`` subclass and raises ``ConformanceError`` with the entry, the
+broken rule and the fix.
 
 Usage::
 
     from zoo.testing.algorithms import ALGORITHM_CHECKS, check_algorithm
     check_algorithm("bnm")                       # every check below, in order
-    ALGORITHM_CHECKS["loss_decreases[3ch]"]("bnm")
+    check_algorithm("bnm", hparams={"weight": 0.3})
+    ALGORITHM_CHECKS["loss_decreases[3ch]"]("bnm", hparams={"weight": 0.3})
 """
 
 from __future__ import annotations
@@ -22,120 +25,23 @@ from typing import Any
 
 import torch
 
-from zoo.algorithms import ALGORITHMS, Algorithm, HParam, Stage
+from zoo.algorithms import HParam, Stage
+from zoo.algorithms.base import resolve_hparams
 from zoo.errors import ConfigError
-from zoo.testing.core import ConformanceError, label_of, one_thread, require
+from zoo.testing.algorithm_hooks import check_hooks
+from zoo.testing.algorithm_training import (  # noqa: F401 - make_batch, N, NUM_CLASSES: for tests written before the split
+    BUDGET, CPU, N, NUM_CLASSES, STAGE_DATA, algorithm_class, build, make_batch, optimizer_for, step,
+)
+from zoo.testing.algorithm_training import with_label as _with_label
+from zoo.testing.core import ConformanceError, require
 from zoo.testing.devices import DeviceGuard
 
-NUM_CLASSES = 3
-N = 12
-BUDGET = 0.5  # a labeled target budget, so stages of every kind of method show up
-STAGE_DATA = {"source", "target_labeled", "source+target_unlabeled", "source+target_labeled"}
-CPU = torch.device("cpu")
-
-
-def algorithm_class(algo: str | type) -> type:
-    """The class of a registered name (a broken plugin raises its one-line ``PluginError``) or the class itself."""
-    cls = ALGORITHMS.get(algo) if isinstance(algo, str) else algo
-    require(isinstance(cls, type) and issubclass(cls, Algorithm),
-            f"{label_of('algorithm', algo)} is {cls!r}, not a subclass of zoo.algorithms.Algorithm")
-    return cls
-
-
-def make_batch(channels: int, seed: int, shift: float = 0.0) -> tuple[torch.Tensor, torch.Tensor]:
-    """A fixed, learnable batch: (N, C, 28, 28) float, (N,) long; class k brightens band k of the image."""
-    g = torch.Generator().manual_seed(seed)
-    y = torch.arange(N) % NUM_CLASSES
-    x = torch.randn(N, channels, 28, 28, generator=g) * 0.3 + shift
-    for i, label in enumerate(y.tolist()):
-        x[i, :, label * 9:(label + 1) * 9, :] += 1.5
-    return x, y
-
-
-def batches_for(stage: Stage, channels: int):
-    """(source_batch, target_batch) as the runner builds them for ``stage.data``."""
-    source = make_batch(channels, seed=1)
-    target_x, target_y = make_batch(channels, seed=2, shift=0.4)  # a shifted domain
-    return {
-        "source": (source, None),
-        "target_labeled": (None, (target_x, target_y)),
-        "source+target_unlabeled": (source, (target_x, None)),
-        "source+target_labeled": (source, (target_x, target_y)),
-    }[stage.data]
-
-
-def build(algo: str | type, channels: int, seed: int = 0, backbone: str = "simple_cnn") -> Algorithm:
-    """The algorithm with default hyperparameters on a freshly seeded backbone taking ``channels`` inputs."""
-    cls = algorithm_class(algo)
-    torch.manual_seed(seed)
-    from zoo.backbones import create_backbone
-
-    return cls(create_backbone(backbone, in_chans=channels), NUM_CLASSES)
-
-
-def optimizer_for(algo: Algorithm) -> torch.optim.Optimizer:
-    """Adam over ``param_groups()`` with each group's ``lr_mult``, as the runner builds it."""
-    groups = [{"params": g["params"], "lr": 1e-3 * g["lr_mult"]} for g in algo.param_groups() if g["params"]]
-    return torch.optim.Adam(groups, lr=1e-3)
-
-
-def runner_feeds(algo: Algorithm, stage: Stage, source, target):
-    """A ``features`` stage gets (N, D) backbone features instead of images, computed as the runner does."""
-    if not stage.features:
-        return source, target
-    was_training = algo.training
-    algo.eval()
-    with torch.no_grad():
-        to_features = lambda batch: None if batch is None else (algo.features(batch[0]), batch[1])  # noqa: E731
-        source, target = to_features(source), to_features(target)
-    algo.train(was_training)
-    return source, target
-
-
-def _check_output(what: str, stage: Stage, out: Any) -> dict[str, torch.Tensor]:
-    require(isinstance(out, dict), f"{what}: training_step must return a dict holding a scalar 'loss' tensor, got "
-                                   f"{type(out).__name__} (stage '{stage.name}')")
-    require("loss" in out, f"{what} returns no loss: training_step gave keys {sorted(out)} in stage '{stage.name}'; "
-                           "return {'loss': <scalar tensor>, ...}, the runner calls backward on it")
-    loss = out["loss"]
-    require(isinstance(loss, torch.Tensor) and loss.dim() == 0,
-            f"{what}: 'loss' must be a scalar (0-dim) tensor, got {type(loss).__name__} "
-            f"{tuple(getattr(loss, 'shape', ()))} in stage '{stage.name}'; reduce it, e.g. with .mean()")
-    for key, value in out.items():  # the runner logs every entry as ``value.detach().float()``
-        require(isinstance(value, torch.Tensor) and value.numel() == 1,
-                f"{what}: training_step entry '{key}' must be a one-element tensor (it is logged as is), got {value!r}")
-    return out
-
-
-def step(algo: Algorithm, stage: Stage, channels: int, what: str, forward: bool = False) -> dict[str, torch.Tensor]:
-    """One ``training_step`` (or ``model(..., training_step=True)``) on the stage's batches, under the device guard."""
-    source, target = runner_feeds(algo, stage, *batches_for(stage, channels))
-    try:
-        with DeviceGuard(what, CPU):
-            out = algo(source, target, training_step=True) if forward else algo.training_step(source, target)
-    except ConformanceError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - any failure of the code under test becomes a clear check failure
-        raise ConformanceError(f"{what}: training_step raised {type(exc).__name__} in stage '{stage.name}' (data "
-                               f"'{stage.data}', {channels}-channel 28 px batches of {N}): {exc}") from exc
-    return _check_output(what, stage, out)
-
-
-def _with_label(check: Callable) -> Callable:
-    """Give a check the ``what`` of its entry and the kit's one-thread setting."""
-
-    @functools.wraps(check)
-    def run(algo: str | type, *args: Any, **kwargs: Any) -> Any:
-        with one_thread():
-            return check(algo, label_of("algorithm", algo), *args, **kwargs)
-
-    return run
-
+Hparams = dict[str, Any] | None
 
 @_with_label
-def check_training_step(algo, what: str, channels: int = 1) -> None:
+def check_training_step(algo, what: str, channels: int = 1, hparams: Hparams = None) -> None:
     """Every stage is well formed; its ``training_step`` returns a finite scalar loss, no backward, no update."""
-    model = build(algo, channels)
+    model = build(algo, channels, hparams=hparams)
     stages = model.stages(BUDGET)
     require(stages and all(isinstance(s, Stage) for s in stages), f"{what}: stages() must return a non-empty list "
                                                                   f"of zoo.algorithms.Stage, got {stages!r}")
@@ -163,27 +69,29 @@ def check_training_step(algo, what: str, channels: int = 1) -> None:
 
 
 @_with_label
-def check_loss_decreases(algo, what: str, channels: int = 1) -> None:
-    """A few Adam steps on a fixed learnable batch lower every stage's loss by 10%."""
-    model = build(algo, channels)
+def check_loss_decreases(algo, what: str, channels: int = 1, hparams: Hparams = None) -> None:
+    """A few Adam steps on a fixed learnable batch lower every stage's loss by 10%; ``set_progress`` runs the
+    stage's schedule from step 0 to its last, as over a stage of the runner."""
+    model = build(algo, channels, hparams=hparams)
     for stage in model.stages(BUDGET):
         model.set_stage(stage)
         optimizer = optimizer_for(model)
 
-        def eval_loss() -> float:  # dropout off, so the comparison is not noise
-            model.eval()
-            with torch.no_grad():
-                return float(step(model, stage, channels, what)["loss"])
-
-        start = eval_loss()
-        model.train()
         # A head-only stage moves one linear layer on small random-network features: more (cheap) steps.
         steps = 60 if stage.features else 15
-        for _ in range(steps):
+
+        def eval_loss(at: int) -> float:  # dropout off, so the comparison is not noise
+            model.eval()
+            with torch.no_grad():
+                return float(step(model, stage, channels, what, progress=(at, steps))["loss"])
+
+        start = eval_loss(0)
+        model.train()
+        for i in range(steps):
             optimizer.zero_grad(set_to_none=True)
-            step(model, stage, channels, what)["loss"].backward()
+            step(model, stage, channels, what, progress=(i, steps))["loss"].backward()
             optimizer.step()
-        end = eval_loss()
+        end = eval_loss(steps - 1)
         # 10% of |start| lower (start * 0.9 for a positive loss; a loss may be negative, e.g. a maximised norm)
         require(math.isfinite(end) and end < start - 0.1 * abs(start),
                 f"{what} stage '{stage.name}': the loss did not go down over {steps} Adam steps on a fixed learnable "
@@ -191,9 +99,9 @@ def check_loss_decreases(algo, what: str, channels: int = 1) -> None:
 
 
 @_with_label
-def check_predict(algo, what: str, channels: int = 1) -> None:
+def check_predict(algo, what: str, channels: int = 1, hparams: Hparams = None) -> None:
     """``predict(x)`` gives finite float32 logits (N, num_classes), and ``model(x)`` is ``predict(x)``."""
-    model = build(algo, channels).eval()
+    model = build(algo, channels, hparams=hparams).eval()
     x, _ = make_batch(channels, seed=3)
     with torch.no_grad(), DeviceGuard(what, CPU, where="predict"):
         logits = model.predict(x)
@@ -206,9 +114,9 @@ def check_predict(algo, what: str, channels: int = 1) -> None:
 
 
 @_with_label
-def check_forward_is_training_step(algo, what: str) -> None:
+def check_forward_is_training_step(algo, what: str, hparams: Hparams = None) -> None:
     """``model(src, tgt, training_step=True)`` is ``training_step(src, tgt)`` (how the runner calls it, for DDP)."""
-    model = build(algo, 1)
+    model = build(algo, 1, hparams=hparams)
     stage = model.stages(BUDGET)[0]
     model.set_stage(stage)
     torch.manual_seed(5)
@@ -221,11 +129,11 @@ def check_forward_is_training_step(algo, what: str) -> None:
 
 
 @_with_label
-def check_deterministic(algo, what: str) -> None:
+def check_deterministic(algo, what: str, hparams: Hparams = None) -> None:
     """One seed gives identical losses and weights after a step; another seed gives other weights."""
 
     def one_step(seed: int):
-        model = build(algo, 1, seed=seed)
+        model = build(algo, 1, seed=seed, hparams=hparams)
         stage = model.stages(BUDGET)[-1]
         model.set_stage(stage)
         optimizer = optimizer_for(model)
@@ -250,9 +158,9 @@ def check_deterministic(algo, what: str) -> None:
 
 
 @_with_label
-def check_no_device_moves(algo, what: str) -> None:
+def check_no_device_moves(algo, what: str, hparams: Hparams = None) -> None:
     """Parameters, outputs and predictions stay on the batches' device; no torch call targets another one."""
-    model = build(algo, 3)
+    model = build(algo, 3, hparams=hparams)
     devices = lambda: {t.device for t in [*model.parameters(), *model.buffers()]}  # noqa: E731
     require(devices() == {CPU},
             f"{what}: built on the CPU, its tensors are on {devices()}; never move them in __init__")
@@ -268,9 +176,9 @@ def check_no_device_moves(algo, what: str) -> None:
 
 
 @_with_label
-def check_param_groups(algo, what: str) -> None:
+def check_param_groups(algo, what: str, hparams: Hparams = None) -> None:
     """In every stage, ``param_groups()`` lists each trainable parameter exactly once, with ``lr_mult > 0``."""
-    model = build(algo, 1)
+    model = build(algo, 1, hparams=hparams)
     for stage in model.stages(BUDGET):
         model.set_stage(stage)
         groups = model.param_groups()
@@ -288,17 +196,18 @@ def check_param_groups(algo, what: str) -> None:
 
 
 @_with_label
-def check_stages_need_no_model(algo, what: str) -> None:
+def check_stages_need_no_model(algo, what: str, hparams: Hparams = None) -> None:
     """``stages()`` reads only ``self.hparams`` (the suite resolver calls it before building any model)."""
     cls = algorithm_class(algo)
+    built = build(algo, 1, hparams=hparams)  # first: hparams it refuses fail here, in one line
     probe = cls.__new__(cls)
-    probe.hparams = {k: hp.default for k, hp in cls.HPARAMS.items()}
+    probe.hparams = resolve_hparams(cls.HPARAMS, hparams, cls.__name__)
     try:
         without_model = cls.stages(probe, BUDGET)
     except Exception as exc:  # noqa: BLE001 - reported as the rule it breaks
         raise ConformanceError(f"{what}: stages() must depend only on self.hparams and the budget, but on a bare "
                                f"instance it raised {type(exc).__name__}: {exc}") from exc
-    built = build(algo, 1).stages(BUDGET)
+    built = built.stages(BUDGET)
     require(without_model == built, f"{what}: stages() differs with and without a model ({without_model} != {built})")
     try:
         unsupervised = cls.stages(probe, 0.0)
@@ -334,8 +243,9 @@ def check_space(space: Any, default: Any, what: str = "hyperparameter") -> None:
 
 
 @_with_label
-def check_hparams(algo, what: str) -> None:
-    """``HPARAMS`` maps names to ``HParam`` with a help text and a valid space; defaults are what gets built."""
+def check_hparams(algo, what: str, hparams: Hparams = None) -> None:
+    """``HPARAMS`` maps names to ``HParam`` with a help text and a valid space; defaults are what gets built, and
+    given ``hparams`` are accepted and kept (over the defaults)."""
     cls = algorithm_class(algo)
     require(isinstance(cls.HPARAMS, dict), f"{what}: HPARAMS must be a dict of name -> HParam")
     for name, hp in cls.HPARAMS.items():
@@ -353,6 +263,11 @@ def check_hparams(algo, what: str) -> None:
     got = build(algo, 1).hparams
     want = {k: hp.default for k, hp in cls.HPARAMS.items()}
     require(got == want, f"{what}: built with no hparams it has {got}, expected the declared defaults {want}")
+    if hparams:
+        got = build(algo, 1, hparams=hparams).hparams
+        want = resolve_hparams(cls.HPARAMS, hparams, cls.__name__)
+        require(got == want, f"{what}: built with hparams {hparams} it has {got}, expected {want}; keep the "
+                             "hparams the base class resolves (pass them to super().__init__)")
 
 
 # In the order check_algorithm runs them: simple rules first, so a failure names the most basic broken rule.
@@ -365,16 +280,21 @@ ALGORITHM_CHECKS: dict[str, Callable[[str | type], None]] = {
     "param_groups": check_param_groups,
     "deterministic": check_deterministic,
     "forward_is_training_step": check_forward_is_training_step,
+    "hooks": check_hooks,
     **{f"loss_decreases[{c}ch]": functools.partial(check_loss_decreases, channels=c) for c in (1, 3)},
 }
 
 
-def check_algorithm(algo: str | type) -> None:
+def check_algorithm(algo: str | type, hparams: Hparams = None) -> None:
     """Run every algorithm check on a registered name or an ``Algorithm`` subclass; the first failure raises.
+
+    ``hparams`` (name -> value, over the declared defaults) configure the algorithm as a suite's
+    ``hparams: {my_algo: {...}}`` would.
 
     Usage::
 
         check_algorithm("bnm")
+        check_algorithm("bnm", hparams={"weight": 0.3})
     """
     for check in ALGORITHM_CHECKS.values():
-        check(algo)
+        check(algo, hparams=hparams)

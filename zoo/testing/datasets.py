@@ -44,6 +44,8 @@ def dataset_kwargs(dataset: str | Callable, tmp_dir: str | os.PathLike | None,
         return {}
     if tmp_dir is None:
         tmp_dir = tempfile.mkdtemp(prefix="medzoo-kit-")
+    # The runner hands a factory an existing data folder; a factory writing its example files there may rely on it.
+    Path(tmp_dir).mkdir(parents=True, exist_ok=True)
     return dict(make(Path(tmp_dir)))
 
 
@@ -70,7 +72,8 @@ def _checked(check: Callable) -> Callable:
 
 @_checked
 def check_domain(dataset, what: str, kwargs: dict[str, Any]) -> Domain:
-    """train/val/test splits of (N, C, H, W) uint8 images with labels in ``0..K-1``, label names, metadata."""
+    """train/val/test splits of (N, C, H, W) uint8 images with labels in ``0..K-1``, label names, metadata
+    (modality, and the licence and citation every result record carries)."""
     require(getattr(dataset_factory(dataset), "__doc__", None), f"{what}: the factory needs a docstring (its first "
                                                                 "line is shown by `medzoo list --describe`)")
     domain = _build(dataset, what, kwargs)
@@ -98,10 +101,14 @@ def check_domain(dataset, what: str, kwargs: dict[str, Any]) -> Domain:
     require(len(set(shapes.values())) == 1, f"{what}: every split must have one (C, H, W), got {shapes}")
     present = torch.unique(domain.splits["train"].labels).numel()
     require(present >= 2, f"{what}: the train split holds {present} class(es); at least 2 are needed to learn anything")
-    for field in ("modality", "license"):
-        value = getattr(domain, field)
-        require(isinstance(value, str) and value, f"{what}: Domain.{field} must be a non-empty string, got {value!r}")
-    require(isinstance(domain.citation, str), f"{what}: Domain.citation must be a string (may be empty)")
+    require(isinstance(domain.modality, str) and domain.modality,
+            f"{what}: Domain.modality must be a non-empty string, got {domain.modality!r}")
+    for field, example in (("license", "'CC BY 4.0'"), ("citation", "the paper or DOI of the data")):
+        value = getattr(domain, field)  # every result record carries both (Domain.terms)
+        require(isinstance(value, str) and value.strip() and value.strip().lower() != "unknown",
+                f"{what}: Domain.{field} is {value!r}; every result record states the data's licence and citation: "
+                f"set it (e.g. {example}), or, for a loader of users' files, take {field}= and give one in "
+                "conformance_kwargs")
     try:  # copied into every result record, which is JSON
         json.dumps(domain.info)
     except (TypeError, ValueError) as exc:

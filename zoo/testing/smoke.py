@@ -104,7 +104,9 @@ def check_runs_one_epoch(
     root.mkdir(parents=True, exist_ok=True)
     if dataset_kwargs is None:
         make = getattr(dataset_factory(dataset), "conformance_kwargs", None)
-        dataset_kwargs = SYNTHETIC if dataset == "synthetic" else dict(make(root / "data")) if make else {}
+        data = root / "data"
+        data.mkdir(exist_ok=True)  # as the runner's data folder, it exists: a factory may write its examples there
+        dataset_kwargs = SYNTHETIC if dataset == "synthetic" else dict(make(data)) if make else {}
     suite = smoke_suite(algorithm, backbone, dataset, dataset_kwargs, backbone_options, hparams, target_budget,
                         shift, max_steps)
     suite_file = root / "smoke-suite.yaml"

@@ -288,3 +288,10 @@ def test_any_plugin_entry_can_be_named_by_its_distribution(importable):
     with pytest.raises(UnknownNameError):
         reg.get("medzoo-other:thing")
 
+
+
+def test_one_distribution_declaring_a_name_twice_breaks_it():
+    reg = Registry("widget")
+    reg.claim("dann", "a:Dann", dist="medzoo", version="0.1.0")
+    reg.claim("dann", "b:Dann", dist="medzoo", version="0.1.0")
+    assert reg.entry("dann").status == "broken" and reg.names() == []

@@ -161,7 +161,7 @@ class Registry:
           stored as ``dist:name``, disabled, with no conflict (disabling it restores the other entry);
         - two enabled plugins: the plain name is broken (naming both) and each is reachable as ``dist:name``.
 
-        The outcome does not depend on the order the declarations arrive in.
+        Which entry gets the plain name does not depend on the order the declarations arrive in.
         """
         with self._lock:
             existing = self._entries.get(name)
@@ -170,6 +170,9 @@ class Registry:
                 entry.disabled = disabled
                 return entry
             if existing.dist == dist and existing.target == target:
+                return existing
+            if existing.dist == dist:  # one distribution declaring a name twice: a packaging bug, shown as broken
+                self.add_conflict(name, target, dist=dist, version=version)
                 return existing
             new = Entry(name=name, kind=self.kind, target=target, dist=dist, version=version, disabled=disabled)
             contested = bool(existing.also)  # the plain name is already a broken multi-claim

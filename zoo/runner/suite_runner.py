@@ -186,7 +186,7 @@ def train_and_record(run: RunSpec, accelerator, store, data_dir: Path | None, do
     run_dir = store.run_dir(run.run_id)
     meta = {"run": run.config.to_dict(), "label_names": data.label_names, "selection": outcome.selection,
             "selections": {rule: {"stage": s["stage"], "epoch": s["epoch"]} for rule, s in outcome.selections.items()},
-            "backbone": outcome.backbone_config}
+            "backbone": outcome.backbone_config, "datasets": data.terms}  # licence and citation beside the weights
     try:
         selections = save_run_outputs(run_dir, store.root, outcome, data, meta)
         checkpoint = str(run_dir.relative_to(store.root) / "model.safetensors")

@@ -78,12 +78,19 @@ def main(argv: list[str] | None = None) -> int:
         message = str(exc).replace("\n", " ")
         print(f"medzoo: error: {message}", file=sys.stderr)
         return exc.exit_code
-    except Terminated:
-        print("medzoo: stopped by SIGTERM; finished runs are saved, rerun the same command to resume", file=sys.stderr)
+    except Terminated as exc:
+        print(f"medzoo: stopped by SIGTERM; {_cleanup(exc)}finished runs are saved, rerun the same command to resume",
+              file=sys.stderr)
         return 143
-    except KeyboardInterrupt:
-        print("medzoo: interrupted; finished runs are saved, rerun the same command to resume", file=sys.stderr)
+    except KeyboardInterrupt as exc:
+        print(f"medzoo: interrupted; {_cleanup(exc)}finished runs are saved, rerun the same command to resume",
+              file=sys.stderr)
         return 130
+
+
+def _cleanup(stop: BaseException) -> str:
+    """What was cleaned up on the way out (notes added while unwinding, e.g. "stopped 2 worker processes; ")."""
+    return "".join(f"{note}; " for note in getattr(stop, "__notes__", ()))
 
 
 class Terminated(BaseException):

@@ -10,8 +10,13 @@
 
 Whichever launcher trains them, runs append their record to the one ``results.jsonl`` under an exclusive
 lock, and a record whose run id is stored already is not written twice; each worker or job also skips a run
-that is finished by the time it starts. So killing a sweep anywhere and rerunning the command resumes it:
-finished runs are skipped, the interrupted ones train again from scratch.
+that is finished by the time it starts, and trains a run only while holding its lock
+(``zoo.runner.run_lock``), so two launches on one output folder share the runs. So killing a sweep anywhere
+and rerunning the command resumes it: finished runs are skipped, the interrupted ones train again from scratch.
+
+Workers die with their launcher: each asks Linux for SIGKILL when its parent dies (``PR_SET_PDEATHSIG``) and
+also polls its parent pid (any POSIX system), and checks its parent is alive right before storing a record.
+On SIGTERM or Ctrl-C the launcher kills its workers itself and says so in the CLI's one-line message.
 
 Usage::
 
@@ -23,11 +28,15 @@ from __future__ import annotations
 
 import logging
 import os
-from dataclasses import dataclass
+import sys
+import threading
+import time
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from zoo.errors import ConfigError, MedzooError
+from zoo.results.store import ResultStore
 
 logger = logging.getLogger(__name__)
 
@@ -82,10 +91,14 @@ class RunJob:
     mixed_precision: str
     threads: int | None = None
     log_level: int = logging.WARNING  # worker processes: the parent logs each finished run
+    # False: a run another process holds is handed back at once ({"busy": True}) for the launcher to retry
+    # later; True: wait for its lock (then skip it if that process stored it, else train it)
+    wait_for_lock: bool = True
+    parent_pid: int | None = None  # a local worker's launcher: no record is stored once it has died
 
     def __call__(self, run) -> dict[str, Any]:
-        from zoo.results.store import ResultStore
-        from zoo.runner.suite_runner import make_accelerator, train_and_record
+        from zoo.runner.run_lock import try_lock, wait_lock
+        from zoo.runner.suite_runner import make_accelerator, run_label, train_and_record
 
         if not logging.getLogger().handlers:  # a fresh interpreter: say what matters in its log
             logging.basicConfig(level=self.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -93,11 +106,19 @@ class RunJob:
         key = (self.mixed_precision, self.cpu)
         if key not in _PROCESS_ACCELERATOR:
             _PROCESS_ACCELERATOR[key] = make_accelerator(self.mixed_precision, self.cpu)
-        store = ResultStore(self.output_dir)
+        store = ParentGuardedStore(self.output_dir, self.parent_pid)
         if run.run_id in store.finished_run_ids():  # finished by another worker, job or an earlier launch
             return {"run_id": run.run_id, "skipped": True}
-        data_dir = Path(self.data_dir) if self.data_dir else None
-        record = train_and_record(run, _PROCESS_ACCELERATOR[key], store, data_dir, self.download, show_progress=False)
+        root = Path(self.output_dir)
+        lock = wait_lock(root, run.run_id, run_label(run)) if self.wait_for_lock else try_lock(root, run.run_id)
+        if lock is None:  # another launch is training it right now
+            return {"run_id": run.run_id, "skipped": True, "busy": True}
+        with lock:
+            if run.run_id in store.finished_run_ids():  # stored between our first look and our lock
+                return {"run_id": run.run_id, "skipped": True}
+            data_dir = Path(self.data_dir) if self.data_dir else None
+            record = train_and_record(run, _PROCESS_ACCELERATOR[key], store, data_dir, self.download,
+                                      show_progress=False)
         return {"run_id": run.run_id, "skipped": False,
                 "target_test_accuracy": record["metrics"]["target_test"]["accuracy"]}
 
@@ -120,11 +141,74 @@ def report_finished(run, outcome: dict[str, Any], bar=None) -> None:
         bar.update(1)
 
 
-def _init_worker(threads: int, gpu_queue) -> None:
-    """Runs first in each worker process: its share of the CPU threads and (with GPUs) its own GPU."""
+class ParentGuardedStore(ResultStore):
+    """A worker's store: ``append`` ends the process instead if its launcher (``parent_pid``) has died.
+
+    An orphaned worker's record would land in a sweep its user believes stopped, racing a rerun.
+    """
+
+    def __init__(self, root: str | os.PathLike[str], parent_pid: int | None) -> None:
+        super().__init__(root)
+        self.parent_pid = parent_pid
+
+    def append(self, record: dict[str, Any]) -> bool:
+        if self.parent_pid is not None and os.getppid() != self.parent_pid:
+            os._exit(1)  # no cleanup worth running: the run is retrained by the next launch
+        return super().append(record)
+
+
+def _watch_parent(parent_pid: int, poll_s: float = 0.5) -> None:
+    """A worker's daemon thread: end the process once it is reparented, i.e. its launcher has died."""
+    while os.getppid() == parent_pid:
+        time.sleep(poll_s)
+    os._exit(1)
+
+
+def die_with_parent(parent_pid: int) -> None:
+    """Make this process end when ``parent_pid`` (its parent) dies, however it dies (SIGKILL included).
+
+    Linux: ``PR_SET_PDEATHSIG`` delivers SIGKILL at once. It fires when the *thread* that started the child
+    ends; ProcessPoolExecutor starts spawn-context workers from the thread calling ``submit`` (checked on
+    Python 3.11: the main thread here, which ends only with the process). Everywhere, a daemon thread also
+    polls the parent pid every 0.5 s, covering other systems and workers started from another thread.
+    """
+    if sys.platform.startswith("linux"):
+        import ctypes
+        import signal
+
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # 1: PR_SET_PDEATHSIG
+        except (OSError, AttributeError):  # pragma: no cover - an unusual libc: the watchdog still runs
+            pass
+    if os.getppid() != parent_pid:  # the parent died before the line above: no signal will come
+        os._exit(1)
+    threading.Thread(target=_watch_parent, args=(parent_pid,), name="medzoo-parent-watch", daemon=True).start()
+
+
+def _init_worker(threads: int, gpu_queue, parent_pid: int) -> None:
+    """Runs first in each worker process: die with the launcher, take a share of the CPUs and (with GPUs) a GPU."""
+    die_with_parent(parent_pid)
+    from tqdm import tqdm
+
+    # tqdm's default lock is a process-shared semaphore; a worker killed with its launcher would leave it to be
+    # reported "leaked" at exit, after the CLI's last line. A worker's bars are its own: a thread lock will do.
+    tqdm.set_lock(threading.RLock())
     if gpu_queue is not None:
         os.environ["CUDA_VISIBLE_DEVICES"] = gpu_queue.get()  # before this process initialises CUDA
     set_threads(threads)
+
+
+def stop_workers(pool) -> int:
+    """Kill ``pool``'s worker processes (their unfinished runs train again on a rerun); how many were alive."""
+    # ProcessPoolExecutor has no public way before Python 3.14 (kill_workers); _processes is {pid: Process}.
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    alive = [p for p in processes if p.is_alive()]
+    for process in alive:
+        process.kill()
+    for process in alive:
+        process.join(timeout=10)
+    return len(alive)
 
 
 class WorkersLauncher:
@@ -169,21 +253,24 @@ class WorkersLauncher:
             for i in range(workers):
                 gpu_queue.put(gpus[i % len(gpus)])
         threads = self.threads or max(1, available_cpus() // workers)
-        job = RunJob(str(Path(output_dir).absolute()), str(Path(data_dir).absolute()) if data_dir else None,
-                     download, cpu, mixed_precision, threads)
+        waiting = RunJob(str(Path(output_dir).absolute()), str(Path(data_dir).absolute()) if data_dir else None,
+                         download, cpu, mixed_precision, threads, parent_pid=os.getpid())
+        first = replace(waiting, wait_for_lock=False)  # first pass: runs another launch holds are put aside
         logger.info("%d worker processes, %d CPU thread(s) each%s", workers, threads,
                     f", GPUs {gpus}" if gpus else "")
         bar = tqdm(total=len(runs), desc="runs", unit="run", disable=not show_progress)
         pool = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_init_worker,
-                                   initargs=(threads, gpu_queue))
+                                   initargs=(threads, gpu_queue, os.getpid()))
         failure: BaseException | None = None
-        pending, active = list(runs), {}
-        ok = False
+        pending, active, held = [(run, first) for run in runs], {}, []
+        ok = stopped = False
         try:
-            while pending or active:
+            while pending or active or held:
+                if not pending and not active:  # only runs other launches held are left: wait for each
+                    pending, held = [(run, waiting) for run in held], []
                 # Hand out a run only when a worker is free: after a failure no new run starts at all.
                 while pending and len(active) < workers and failure is None:
-                    run = pending.pop(0)
+                    run, job = pending.pop(0)
                     active[pool.submit(job, run)] = run
                 done, _ = wait(active, return_when=FIRST_COMPLETED)
                 for future in done:
@@ -198,12 +285,25 @@ class WorkersLauncher:
                             logger.warning("%s failed too: %s", run_label(run), err)
                         failure = failure or err
                         pending.clear()
+                        held.clear()
+                        continue
+                    if outcome.get("busy"):
+                        logger.info("%s: another process is training it; later", run_label(run))
+                        held.append(run)
                         continue
                     report_finished(run, outcome, bar)
             ok = True
+        except BaseException as err:  # SIGTERM, Ctrl-C, a dead worker: no worker may outlive this launch
+            count = stop_workers(pool)
+            stopped = True
+            if count:
+                err.add_note(f"stopped {count} worker process{'es' if count > 1 else ''}")
+            raise
         finally:
             bar.close()
-            pool.shutdown(wait=ok, cancel_futures=True)  # interrupted: do not wait for runs that will not finish
+            # With the workers gone this returns at once, and closes the pool's queues (else their semaphores
+            # are reported as leaked at exit); if they could not be stopped, do not wait for their runs.
+            pool.shutdown(wait=ok or stopped, cancel_futures=True)
         if failure is not None:
             raise failure
 

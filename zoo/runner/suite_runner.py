@@ -276,12 +276,18 @@ def run_suite(
         launcher.launch(todo, output_dir=store.root, data_dir=data_dir, download=download, cpu=cpu,
                         mixed_precision=mixed_precision, show_progress=show_progress)
     else:
-        bar = tqdm(todo, desc=f"suite {suite.name}", unit="run",
+        from zoo.runner.run_lock import agreement, claim_runs
+
+        bar = tqdm(total=len(todo), desc=f"suite {suite.name}", unit="run",
                    disable=not (show_progress and accelerator.is_main_process))
-        for run in bar:
+        # Another medzoo run on this folder may train some of these: each run is trained under its lock, and
+        # the ones held elsewhere are waited for last (only the main process locks; the other ranks follow).
+        for run in claim_runs(todo, store.root if accelerator.is_main_process else None, store.finished_run_ids,
+                              agree=agreement(accelerator), label=run_label):
             bar.set_postfix_str(run_label(run))
             train_and_record(run, accelerator, store, data_dir, download, show_progress)
-            accelerator.wait_for_everyone()
+            accelerator.wait_for_everyone()  # under the run's lock: it is released once every rank is done
+            bar.update(1)
         bar.close()
     wanted = {r.run_id for r in runs}
     records = [r for r in store.records() if r["run_id"] in wanted]

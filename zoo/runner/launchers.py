@@ -296,8 +296,8 @@ class WorkersLauncher:
         except BaseException as err:  # SIGTERM, Ctrl-C, a dead worker: no worker may outlive this launch
             count = stop_workers(pool)
             stopped = True
-            if count:
-                err.add_note(f"stopped {count} worker process{'es' if count > 1 else ''}")
+            if count:  # the CLI's one-line message names it (BaseException.add_note, by hand on Python 3.10)
+                err.__notes__ = [*getattr(err, "__notes__", []), f"stopped {count} worker process{'es' * (count > 1)}"]
             raise
         finally:
             bar.close()

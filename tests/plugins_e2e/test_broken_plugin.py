@@ -70,7 +70,7 @@ def _rows(stdout: str, name: str) -> list[str]:
 
 
 BROKEN = [  # (kind, entry, what the kit finds)
-    ("algorithm", "no_step", "training_step raised NotImplementedError in stage 'train'"),
+    ("algorithm", "no_step", "defines no training_step(source_batch, target_batch); the runner calls it"),
     ("algorithm", "tensor_step", "training_step must return a dict holding a scalar 'loss' tensor, got Tensor"),
     ("algorithm", "no_loss", "returns no loss: training_step gave keys ['total']"),
     ("dataset", "bad_labels", "split 'train': labels span 0..2 but there are 2 label names"),  # conformance_kwargs

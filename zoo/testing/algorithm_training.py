@@ -139,6 +139,11 @@ def step(algo: Algorithm, stage: Stage, channels: int, what: str, forward: bool 
     ``model(..., training_step=True)``), under the device guard."""
     call_hook(what, "set_progress", lambda: algo.set_progress(*progress),
               f"at set_progress{progress} in stage '{stage.name}' (step index, total steps of the stage)")
+    from zoo.algorithms.base import Algorithm
+
+    if type(algo).training_step is Algorithm.training_step:  # inherited: the base raises NotImplementedError
+        raise ConformanceError(f"{what}: defines no training_step(source_batch, target_batch); the runner calls it "
+                               "every step: return {'loss': <scalar tensor>, ...}")
     source, target = runner_feeds(algo, stage, *batches_for(stage, channels))
     try:
         with DeviceGuard(what, CPU):

@@ -5,9 +5,9 @@ Everything goes through the real ``medzoo`` command on tiny synthetic domains (n
 - only the main process of ``--launcher workers --workers 2`` is killed (SIGTERM, then SIGKILL) while both
   workers are mid-run: 5 s later no worker is alive, and 6 s later no record was added after the kill;
   SIGTERM ends with the one-line message that names the stopped workers;
-- two ``medzoo run`` started at once on one output folder (both local, or local + workers): every run is
-  trained exactly once (each process logs "target-test accuracy" for the runs it trained and stored), both
-  exit 0, and both end with the summary of all runs;
+- two ``medzoo run`` started at once on one output folder (local + local, + workers, or + a 2-process
+  ``accelerate launch``): every run is trained exactly once (each process logs "target-test accuracy" for
+  the runs it trained and stored), both exit 0, and both end with the summary of all runs;
 - a run whose lock holder dies without storing it is trained by the process waiting for it.
 """
 
@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from e2e_helpers import describe
+from e2e_helpers import accelerate_launch, describe
 from helpers.cli import cli_env, medzoo_executable
 
 pytestmark = pytest.mark.slow
@@ -131,15 +131,19 @@ def test_sigkill_to_the_launcher_takes_its_workers_down(tmp_path):
 TRAINED = re.compile(r"(unsup source_only seed \d+): target-test accuracy")
 
 
-@pytest.mark.parametrize("second", [[], ["--launcher", "workers", "--workers", "2", "--threads", "1"]],
-                         ids=["local+local", "local+workers"])
+@pytest.mark.parametrize("second", ["local", "workers", "accelerate"],
+                         ids=["local+local", "local+workers", "local+accelerate-2-processes"])
 def test_two_runs_on_one_folder_train_each_run_once(tmp_path, second):
     runs = 6
     (tmp_path / "suite.yaml").write_text(_suite(seeds=runs, epochs=3))  # ~3 s a run
-    argv = [medzoo_executable(), "run", "suite.yaml", "-o", "out", "--no-progress", "--threads", "1"]
-    env = cli_env({"COLUMNS": "200"})
+    args = ["run", "suite.yaml", "-o", "out", "--no-progress", "--threads", "1"]
+    other = {"local": [medzoo_executable(), *args],
+             "workers": [medzoo_executable(), *args, "--launcher", "workers", "--workers", "2"],
+             # 2 ranks train each run together; only the main one locks, the other follows its broadcast
+             "accelerate": [*accelerate_launch(2), "-m", "zoo.cli.main", *args]}[second]
+    env = cli_env({"COLUMNS": "200", "HF_HOME": str(tmp_path / "hf-home")})  # no user Accelerate config
     procs = [subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              text=True) for command in (argv, [*argv, *second])]
+                              text=True) for command in ([medzoo_executable(), *args], other)]
     outputs = [proc.communicate(timeout=TIMEOUT_S) for proc in procs]
     for proc, (stdout, stderr) in zip(procs, outputs):
         assert proc.returncode == 0, describe(proc, stdout, stderr)
@@ -149,6 +153,7 @@ def test_two_runs_on_one_folder_train_each_run_once(tmp_path, second):
     assert every == sorted(f"unsup source_only seed {seed}" for seed in range(runs)), trained  # each once
     assert all(trained), f"one process trained nothing, so nothing was shared: {trained}"
     assert _records(tmp_path / "out" / "results.jsonl") == runs
+    print("runs trained by each process:", trained)
     assert not (tmp_path / "out" / "locks").exists()  # lock files are removed once released
 
 

@@ -210,3 +210,54 @@ def test_load_records_from_files_and_folders(tmp_path, record_factory):
     assert [r["run_id"] for r in load_records(str(tmp_path / "a"))] == ["r1"]
     with pytest.raises(DataError, match="no results at"):
         load_records([tmp_path / "missing"])
+
+
+def test_finished_run_ids_follow_appends_retires_and_replacements_incrementally(tmp_path, record_factory):
+    """One store object asked before every run: it parses only new lines, yet sees every change."""
+    import zoo.results.store as store_module
+
+    reader, writer = ResultStore(tmp_path), ResultStore(tmp_path)
+    assert reader.finished_run_ids() == set()
+    for i in range(3):
+        writer.append(record_factory(run_id=f"run{i}"))
+    parsed = []
+    real_parse = store_module.parse_line
+    store_module.parse_line = lambda raw, *a: parsed.append(raw) or real_parse(raw, *a)
+    try:
+        assert reader.finished_run_ids() == {"run0", "run1", "run2"}
+        assert len(parsed) == 3
+        writer.append(record_factory(run_id="run3"))
+        assert reader.finished_run_ids() == {"run0", "run1", "run2", "run3"}
+        assert len(parsed) == 4  # only the appended line was read again
+    finally:
+        store_module.parse_line = real_parse
+    kept_line = _lines(writer)[0]
+    writer.retire({"run1": "runs/run1/model.safetensors: missing"})  # rewrites the file (a new inode)
+    assert reader.finished_run_ids() == {"run0", "run2", "run3"}
+    assert _lines(writer)[0] == kept_line  # untouched lines stay byte-identical
+    retired = [json.loads(line) for line in (tmp_path / "results.retired.jsonl").read_text().splitlines()]
+    assert [r["run_id"] for r in retired] == ["run1"] and retired[0]["retired"]["reason"].endswith("missing")
+    reader.append(record_factory(run_id="run1"))  # retrained: a record of the same run id is accepted again
+    assert writer.finished_run_ids() == {"run0", "run1", "run2", "run3"}
+
+
+def test_an_append_waiting_while_the_file_is_replaced_lands_in_the_new_file(tmp_path, record_factory):
+    """``retire`` replaces results.jsonl under its lock; an appender blocked on the old file must not write there."""
+    import fcntl
+    import threading
+
+    store = ResultStore(tmp_path)
+    store.append(record_factory(run_id="run0"))
+    holder = os.open(store.path, os.O_RDWR)
+    fcntl.flock(holder, fcntl.LOCK_EX)  # what retire holds while it rewrites the file
+    appender = threading.Thread(target=lambda: ResultStore(tmp_path).append(record_factory(run_id="run1")))
+    appender.start()
+    appender.join(0.5)
+    assert appender.is_alive()  # waiting for the lock
+    replacement = tmp_path / "replacement.jsonl"
+    replacement.write_bytes(store.path.read_bytes())
+    os.replace(replacement, store.path)
+    fcntl.flock(holder, fcntl.LOCK_UN)
+    os.close(holder)
+    appender.join(10)
+    assert [json.loads(line)["run_id"] for line in _lines(store)] == ["run0", "run1"]

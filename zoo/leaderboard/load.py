@@ -28,7 +28,8 @@ from typing import Any, Iterable, Iterator
 from zoo.errors import DataError
 from zoo.hub.push import RECEIPT
 from zoo.results.integrity import warn_damaged
-from zoo.results.store import RESULTS_FILENAME, jsonl_lines
+from zoo.results.jsonl import jsonl_lines
+from zoo.results.store import RESULTS_FILENAME
 
 logger = logging.getLogger(__name__)
 

@@ -30,9 +30,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
-from zoo.results.per_sample import remember_store
 from zoo.errors import ConfigError, DataError, OutputError
-from zoo.results.record import RUN_ID_PATTERN, check_record, to_jsonable, validate_record
+from zoo.results.jsonl import parse_jsonl, parse_line
+from zoo.results.per_sample import remember_store
+from zoo.results.record import RUN_ID_PATTERN, check_record, to_jsonable
 
 try:  # POSIX only
     import fcntl
@@ -82,73 +83,6 @@ def _locked_current(path: Path) -> Iterator[int]:
                     return
         finally:
             os.close(fd)
-
-
-def parse_line(raw: bytes, validate: bool = True) -> tuple[dict[str, Any] | None, list[str]]:
-    """One JSONL line -> ``(record, [])`` or ``(None, problems)`` (each problem starts with its field).
-
-    Usage::
-
-        record, problems = parse_line(b'{"run_id": "a"}')   # (None, ['schema_version: missing', ...])
-    """
-    try:
-        obj = json.loads(raw.decode("utf-8"))
-    except UnicodeDecodeError:
-        return None, ["record: not UTF-8 text"]
-    except json.JSONDecodeError as err:
-        return None, [f"record: not valid JSON ({err.msg} at column {err.colno})"]
-    if not isinstance(obj, dict):
-        return None, [f"record: not a JSON object but {type(obj).__name__}"]
-    problems = validate_record(obj) if validate else []
-    if not validate and not (isinstance(obj.get("run_id"), str) and obj["run_id"]):
-        problems = ["run_id: missing"]
-    return (None, problems) if problems else (obj, [])
-
-
-def jsonl_lines(data: bytes, validate: bool = True) -> Iterator[tuple[int, dict[str, Any] | None, list[str]]]:
-    """``(line number, record, [])`` or ``(line number, None, problems)`` for every non-blank line.
-
-    A bad last line with no newline after it gets a hint: a killed writer leaves exactly that.
-
-    Usage::
-
-        for lineno, record, problems in jsonl_lines(Path("results.jsonl").read_bytes()): ...
-    """
-    lines = data.split(b"\n")
-    for lineno, raw in enumerate(lines, 1):
-        if not raw.strip():
-            continue
-        record, problems = parse_line(raw, validate)
-        if record is None and lineno == len(lines):
-            problems = [*problems[:-1], f"{problems[-1]}; no newline at the end, so probably an interrupted write"]
-        yield lineno, record, problems
-
-
-def _in_short(problems: list[str]) -> str:
-    """The first three problems on one line ("record: " names the whole line: said already by the message)."""
-    more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
-    return "; ".join(p.removeprefix("record: ") for p in problems[:3]) + more
-
-
-def parse_jsonl(data: bytes, path: str | Path, *, validate: bool = True) -> list[dict[str, Any]]:
-    """Records of one results file's bytes; bad lines and repeated run_ids are skipped with a warning.
-
-    Usage::
-
-        records = parse_jsonl(Path("results.jsonl").read_bytes(), "results.jsonl")
-    """
-    records: list[dict[str, Any]] = []
-    seen: set[str] = set()
-    for lineno, record, problems in jsonl_lines(data, validate):
-        if record is None:
-            logger.warning("%s:%d: skipped a malformed result line: %s", path, lineno, _in_short(problems))
-            continue
-        if record["run_id"] in seen:
-            logger.warning("%s:%d: skipped a second record of run %s", path, lineno, record["run_id"])
-            continue
-        seen.add(record["run_id"])
-        records.append(record)
-    return records
 
 
 class ResultStore:
@@ -315,11 +249,25 @@ class ResultStore:
     def finished_run_ids(self) -> set[str]:
         """The run_ids that have a valid stored record (a sweep skips these).
 
+        Incremental: only the bytes appended since this store's last look are parsed (a file replaced by
+        ``retire`` or shrunk is read again whole), so a worker asking before each run pays for new lines only.
+
         Usage::
 
             todo = [run for run in runs if run.run_id not in store.finished_run_ids()]
         """
-        return {record["run_id"] for record in self.records()}
+        try:
+            fd = os.open(self.path, os.O_RDONLY)
+        except FileNotFoundError:
+            return set()
+        except OSError as err:
+            raise DataError(f"cannot read results from {self.path}: {(err.strerror or str(err)).lower()}") from None
+        try:
+            with _locked(fd, exclusive=False):  # never see a line mid-write
+                self._refresh_ids(fd)
+        finally:
+            os.close(fd)
+        return set(self._ids)
 
     def __contains__(self, run_id: object) -> bool:
         return run_id in self.finished_run_ids()

@@ -42,6 +42,7 @@ logger = logging.getLogger(__name__)
 
 LAUNCHERS = ("local", "workers", "submitit")
 _PROCESS_ACCELERATOR: dict[tuple[str, bool], Any] = {}  # one Accelerator per worker process, made on first use
+_PROCESS_STORE: dict[tuple[str, int | None], Any] = {}  # one results store per worker process and folder
 
 
 class LaunchError(MedzooError):
@@ -106,7 +107,9 @@ class RunJob:
         key = (self.mixed_precision, self.cpu)
         if key not in _PROCESS_ACCELERATOR:
             _PROCESS_ACCELERATOR[key] = make_accelerator(self.mixed_precision, self.cpu)
-        store = ParentGuardedStore(self.output_dir, self.parent_pid)
+        # One store per process: it reads only the lines appended since its last look (not the whole file per run)
+        store = _PROCESS_STORE.setdefault((self.output_dir, self.parent_pid),
+                                          ParentGuardedStore(self.output_dir, self.parent_pid))
         if run.run_id in store.finished_run_ids():  # finished by another worker, job or an earlier launch
             return {"run_id": run.run_id, "skipped": True}
         root = Path(self.output_dir)

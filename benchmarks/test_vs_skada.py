@@ -1,0 +1,102 @@
+"""End to end against a peer library: the same CORAL task through ``medzoo run`` and through skada's DeepCoral.
+
+Task: acquisition-shift's ``xray-gaussian-noise-4`` (PneumoniaMNIST, one half as source, the other half under
+Gaussian noise of severity 4 as target, 28 px), exported once to two npz files so both sides read the very
+same arrays. Both train medzoo's SimpleCNN with BatchNorm and a linear head, Adam at lr 1e-3, batch 64,
+2 epochs, seed 0, CORAL at weight 100 (medzoo's default; skada's ``reg``). Each side is one whole process
+(imports, data, training, evaluation), timed from outside; pairs are interleaved so machine noise hits both.
+medzoo also evaluates every epoch and writes checkpoints and predictions: the price of what it records.
+
+Goal (issue 16): medzoo >= 1.5x faster (ratio skada / medzoo of the median wall times), with target
+accuracies within seed noise of each other (one seed each here: reported, not asserted).
+
+Usage::
+
+    pip install skada skorch      # benchmark-only dependencies
+    MEDZOO_DATA=../shared/data pytest benchmarks/test_vs_skada.py --benchmark-only -s
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import subprocess
+import sys
+import time
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+PAIRS = 3
+TASK, ALGORITHM = "xray-gaussian-noise-4", "coral"
+HERE = Path(__file__).parent
+
+
+@pytest.fixture(scope="module")
+def arrays(tmp_path_factory, data_dir):
+    """The task's source and target domains as MedMNIST-layout npz files (uint8, 28 px, shift applied)."""
+    from zoo.bench.suite import load_suite
+    from zoo.bench.task_data import build_task_data
+
+    run = next(r for r in load_suite("acquisition-shift", preset="cpu").runs(tasks=[TASK], algorithms=[ALGORITHM])
+               if r.seed == 0)
+    data = build_task_data(run.config, data_dir)
+    folder = tmp_path_factory.mktemp("vs-skada")
+    paths = {}
+    for side, domain in (("source", data.source), ("target", data.target)):
+        arrays = {f"{split}_{key}": getattr(domain.splits[split], key).numpy()
+                  for split in ("train", "val", "test") for key in ("images", "labels")}
+        paths[side] = folder / f"{side}.npz"
+        np.savez(paths[side], label_names=np.array(domain.label_names), **arrays)
+    suite = folder / "vs-skada.yaml"
+    suite.write_text(textwrap.dedent(f"""\
+        suite: vs-skada
+        version: 1
+        defaults:
+          backbone: {{name: simple_cnn, norm: batch}}
+          train: {{epochs: 2, batch_size: 64, lr: 0.001, optimizer: adam}}
+          seeds: [0]
+          selection: {{rule: source_val, metric: accuracy}}
+        domains:
+          src: {{dataset: npz, path: {paths['source']}, license: CC BY 4.0}}
+          tgt: {{dataset: npz, path: {paths['target']}, license: CC BY 4.0}}
+        tasks:
+          - {{name: xray-noise-4, source: src, target: tgt, target_budget: 0, algorithms: [coral]}}
+        """))
+    return paths, suite, folder
+
+
+def _timed(argv: list[str], cwd: Path) -> tuple[float, subprocess.CompletedProcess]:
+    started = time.perf_counter()
+    proc = subprocess.run(argv, cwd=cwd, capture_output=True, text=True, timeout=1800)
+    elapsed = time.perf_counter() - started
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return elapsed, proc
+
+
+def test_medzoo_run_against_skada_deepcoral(benchmark, arrays):
+    paths, suite, folder = arrays
+    medzoo = str(Path(sys.executable).with_name("medzoo"))
+    times = {"medzoo": [], "skada": []}
+    accuracy = {}
+
+    def pair() -> None:
+        out = folder / f"out-{len(times['medzoo'])}"
+        elapsed, _ = _timed([medzoo, "run", str(suite), "-o", str(out), "--no-progress", "--threads", "2"], folder)
+        times["medzoo"].append(elapsed)
+        record = json.loads((out / "results.jsonl").read_text().splitlines()[0])
+        accuracy["medzoo (last epoch)"] = record["selections"]["last"]["metrics"]["target_test"]["accuracy"]
+        accuracy["medzoo (source_val)"] = record["metrics"]["target_test"]["accuracy"]
+        elapsed, proc = _timed([sys.executable, str(HERE / "skada_deepcoral.py"), str(paths["source"]),
+                                str(paths["target"]), "--epochs", "2", "--reg", "100", "--seed", "0"], folder)
+        times["skada"].append(elapsed)
+        accuracy["skada (last epoch)"] = json.loads(proc.stdout.strip().splitlines()[-1])["target_test_accuracy"]
+
+    benchmark.pedantic(pair, rounds=PAIRS, iterations=1)
+    ratio = statistics.median(times["skada"]) / statistics.median(times["medzoo"])
+    benchmark.extra_info.update({"wall_s": times, "speedup_vs_skada": round(ratio, 3), "accuracy": accuracy})
+    print(f"\nwall s: medzoo {times['medzoo']}, skada {times['skada']}; skada/medzoo = {ratio:.2f}x; "
+          f"target-test accuracy: {accuracy}")
+    assert ratio >= 1.5, f"medzoo is {ratio:.2f}x as fast as skada's DeepCoral; the goal is >= 1.5x"

@@ -19,7 +19,6 @@ from typing import Any, Iterator
 
 import torch
 
-from zoo.metrics import classification_metrics
 
 
 @torch.no_grad()
@@ -58,15 +57,13 @@ def evaluate_splits(accelerator, model, loaders: dict[str, Any], normalizer, lab
                     ) -> tuple[dict[str, dict], dict[str, torch.Tensor]]:
     """``({split: metrics}, {split: probabilities})``: the metrics of ``evaluate_loaders`` and, for each
     split, the softmax probabilities (N, K) float32 in the split's own order (index i = image i)."""
+    from zoo.runner.epoch_metrics import full_report
+
     results, probs = {}, {}
     for name, loader in loaders.items():
         logits, labels = predict(accelerator, model, loader, normalizer)  # (N, K), (N,)
-        results[name] = classification_metrics(
-            logits, labels, num_classes=len(label_names), label_names=label_names, from_logits=True
-        )
+        results[name] = full_report(logits, labels, label_names)  # with predicted_classes
         probs[name] = torch.softmax(logits.float(), dim=1)
-        # how many classes the model predicts at all: 1 is a collapsed, constant predictor
-        results[name]["predicted_classes"] = int(logits.argmax(1).unique().numel()) if len(logits) else 0
     return results, probs
 
 

@@ -192,7 +192,10 @@ def train_run(run: RunSpec, data: TaskData, accelerator, show_progress: bool = T
 
         augment = build_augment(train["augment"])
     augment_generator = torch.Generator().manual_seed(run.seed + 10_000)  # its own stream: data order unchanged
-    evaluate = EpochEvaluator(accelerator, data, normalizer, train["eval_batch_size"], run.seed)
+    # per epoch the cheap report (what selection and curves read); the selected epochs' full one after training
+    evaluate = EpochEvaluator(accelerator, data, normalizer, train["eval_batch_size"], run.seed,
+                              metric=config["selection"]["metric"])
+    kept_outputs: dict[int, dict[str, tuple]] = {}  # history index -> {split: (logits, labels)}, as tracker.kept
     steps = batches.steps_per_epoch
     if train["max_steps_per_epoch"]:
         steps = min(steps, train["max_steps_per_epoch"])
@@ -244,12 +247,16 @@ def train_run(run: RunSpec, data: TaskData, accelerator, show_progress: bool = T
             if (epoch + 1) % eval_every and epoch + 1 != epochs:
                 continue  # not evaluated: no rule can pick this epoch
             started = time.perf_counter()
-            entry["val"], entry["test"], probs = evaluate(model, with_dev=selected_stage and "dev" in rules)
+            entry["val"], entry["test"], probs, outputs = evaluate(model, with_dev=selected_stage and "dev" in rules)
             eval_s += time.perf_counter() - started
             bar.set_postfix(loss=f"{train_log['loss']:.3f}", stage=stage.name)
             if selected_stage:
                 tracker.update(history, first_index, lambda: _snapshot(accelerator, model), probs)
+                kept_outputs = {i: kept_outputs.get(i, outputs) for i in tracker.kept}  # only the newest can be new
     bar.close()
+    started = time.perf_counter()
+    evaluate.report(history, kept_outputs)  # the full classification report of each selected epoch, in place
+    eval_s += time.perf_counter() - started
     selections = tracker.selections(history)
     for rule, chosen in selections.items():
         chosen["selection_set"] = selection_set(data, rule)

@@ -1,0 +1,75 @@
+"""Cheap per-epoch evaluation records exactly what the full report at every epoch records.
+
+A real suite on real PneumoniaMNIST halves (a 10% budget task: every rule applies, DEV included) is run
+twice in this process: once as the runner now evaluates (the cheap report of ``zoo.runner.epoch_metrics``
+per epoch, the full ``classification_metrics`` report for the selected epochs only) and once with
+``zoo.runner.epoch_eval.FULL_EVERY_EPOCH`` set, the full report at every epoch as before. The selection
+metric is AUROC, the one whose ties and rounding are hardest to reproduce. Both records must be equal
+field for field (values compared with ``==``, so curves and selection scores are bit-identical), apart
+from timings, creation time and provenance; so must the predictions files of the selected epochs.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+SUITE = """\
+suite: cheap-eval-e2e
+version: 1
+defaults:
+  backbone: {name: simple_cnn}
+  train: {epochs: 3, batch_size: 64, max_steps_per_epoch: 3}
+  seeds: [0]
+  selection: {rule: auto, metric: auroc}
+domains:
+  xray: {dataset: pneumoniamnist, partition: {part: 0, of: 2, seed: 0}}
+  xray_gamma: {dataset: pneumoniamnist, partition: {part: 1, of: 2, seed: 0}, shift: {name: gamma, severity: 4}}
+tasks:
+  - {name: budget, source: xray, target: xray_gamma, target_budget: 0.1, algorithms: [source_only, full_ft]}
+"""
+VOLATILE = ("timings", "created_at", "provenance")
+
+
+def _run(root, data_dir):
+    from zoo.bench.suite import load_suite
+    from zoo.runner.suite_runner import run_suite
+
+    root.mkdir()
+    (root / "suite.yaml").write_text(SUITE)
+    records = run_suite(load_suite(str(root / "suite.yaml")), root / "runs", data_dir=data_dir, cpu=True,
+                        show_progress=False)
+    return {r["algorithm"]: r for r in records}
+
+
+def test_cheap_evaluation_records_what_full_evaluation_records(tmp_path, data_dir, monkeypatch):
+    from zoo.runner import epoch_eval
+    from zoo.runner.predictions import load_predictions
+
+    cheap = _run(tmp_path / "cheap", data_dir)
+    monkeypatch.setattr(epoch_eval, "FULL_EVERY_EPOCH", True)
+    full = _run(tmp_path / "full", data_dir)
+
+    assert set(cheap) == set(full) == {"source_only", "full_ft"}
+    for algorithm, record in cheap.items():
+        reference = full[algorithm]
+        assert set(record["selections"]) >= {"target_val", "target_val_oracle", "last"}, algorithm
+        for key in sorted(set(record) | set(reference)):
+            if key in VOLATILE:
+                continue
+            if key == "selections":  # the predictions files: same arrays (their zip bytes carry a time stamp)
+                for rule, chosen in record["selections"].items():
+                    other = reference["selections"][rule]
+                    strip = lambda c: {k: v for k, v in c.items() if k != "predictions"}  # noqa: E731
+                    assert strip(chosen) == strip(other), (algorithm, rule)
+                    mine = load_predictions(tmp_path / "cheap" / "runs" / chosen["predictions"]["file"])
+                    theirs = load_predictions(tmp_path / "full" / "runs" / other["predictions"]["file"])
+                    for split, arrays in mine.items():
+                        for kind, array in arrays.items():
+                            np.testing.assert_array_equal(array, theirs[split][kind], err_msg=f"{rule} {split}")
+                continue
+            # JSON text: NaN compares equal to itself, and key order counts (records are byte-compared)
+            assert json.dumps(record.get(key)) == json.dumps(reference.get(key)), (algorithm, key)
+        # the selected epochs carry the full report; the cheap one was enough to choose them
+        assert "per_class" in record["metrics"]["target_test"] and "ece" in record["metrics"]["source_val"]

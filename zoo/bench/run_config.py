@@ -41,7 +41,7 @@ ID_DEFAULTS: dict[str, Any] = {
         "epochs": 5, "batch_size": 128, "eval_batch_size": 512, "lr": 1e-3, "optimizer": "adam",
         "weight_decay": 0.0, "momentum": 0.9, "scheduler": "none", "milestones": [], "gamma": 0.1,
         "max_steps_per_epoch": 0, "mixed_precision": "no", "augment": "none", "imbalance": "none",
-        "drop_last": True, "eval_every": 1,
+        "drop_last": True, "eval_every": 1, "compile": False,
     },
     "selection": {"metric": "accuracy"},
     "task": {"label_map": None, "pretrain": None},
@@ -208,6 +208,8 @@ def legacy_run_id(config: Mapping[str, Any]) -> str:
         train.pop("drop_last", None)
     if train.get("eval_every", 1) == 1:
         train.pop("eval_every", None)
+    if train.get("compile", False) is False:
+        train.pop("compile", None)
     if not data["task"].get("pretrain"):
         data["task"].pop("pretrain", None)
     for key in ("init", "sweep"):

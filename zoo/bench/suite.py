@@ -48,6 +48,7 @@ TRAIN_DEFAULTS: dict[str, Any] = {
     "imbalance": "none",  # zoo.imbalance: class_weight, balanced_sampler, smote, borderline_smote, smote_tomek
     "drop_last": True,  # False: train on each epoch's last partial batch too (the MedMNIST v2 code does)
     "eval_every": 1,  # evaluate every k-th epoch of a stage (and always its last); selection sees those epochs
+    "compile": False,  # True: the training step runs under torch.compile (same losses to float tolerance)
 }
 TRAIN_CHOICES = {
     "optimizer": {"adam", "adamw", "sgd"},

@@ -1,22 +1,27 @@
 """The data path: uint8 tensors in memory -> whole batches -> float, normalised, on the device.
 
-Samples are never touched one by one in Python: ``TensorBatches.__getitems__`` indexes the uint8 image
-tensor once per batch (PyTorch's DataLoader calls it with the batch's indices), and ``Normalizer``
-converts and normalises the batch on the device. Accelerate shards these loaders across processes.
+Samples are never touched one by one in Python. Training streams (``DeviceBatches``) keep a split's uint8
+tensors on the device, moved there once, and index them there with one index tensor per pass: no
+DataLoader, no per-batch host-to-device copy. Evaluation uses ``make_loader`` (``TensorBatches.__getitems__``
+indexes the uint8 tensor once per batch), sharded by Accelerate. ``Normalizer`` converts and normalises a
+batch on the device.
 
 Usage::
 
-    loader = make_loader(split, batch_size=128, shuffle=True, seed=0)
+    stream = DeviceBatches(split, batch_size=128, seed=0, device=device)
+    images, labels = next(stream)            # (128, 1, 28, 28) uint8, (128,) int64, both on ``device``
+    loader = make_loader(split, batch_size=128, shuffle=False)
     for images, labels in loader:            # (128, 1, 28, 28) uint8, (128,) int64
         x = normalizer(images.to(device))    # (128, C, 28, 28) float32
 """
 
 from __future__ import annotations
 
+import itertools
 from typing import Iterator, Sequence
 
 import torch
-from torch.utils.data import DataLoader, Dataset, WeightedRandomSampler
+from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler, WeightedRandomSampler
 
 from zoo.datasets.base import Split
 
@@ -89,6 +94,88 @@ def cycle(loader: DataLoader) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
             sampler(epoch)
         yield from loader
         epoch += 1
+
+
+def to_device(tensor: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """``tensor`` on ``device``: through pinned memory without a stream sync on CUDA, as is elsewhere."""
+    if device.type == "cuda" and tensor.device.type == "cpu":
+        return tensor.pin_memory().to(device, non_blocking=True)
+    return tensor.to(device)
+
+
+class DeviceBatches:
+    """The batches of one training stream, cycled forever, indexed on the device (no DataLoader).
+
+    Yields exactly the batches, in exactly the order, that ``cycle(accelerator.prepare_data_loader(
+    make_loader(split, batch_size, True, seed, drop_last, with_domains, sample_weights)))`` yields: the
+    index order comes from torch's own samplers on the same seeded CPU generator (so a run's data order is
+    the same on every device), and with several processes Accelerate's own ``BatchSamplerShard`` gives each
+    process its shard of each pass, as the prepared loader did. Only the indices of a pass cross to the
+    device, once per pass; the uint8 split is moved there once (``images``/``labels``/``domains``, or
+    tensors already there passed in ``resident`` to share one copy between streams of the same split).
+    """
+
+    def __init__(self, split: Split, batch_size: int, seed: int = 0, device: torch.device | str = "cpu",
+                 drop_last: bool = False, with_domains: bool = False, sample_weights: torch.Tensor | None = None,
+                 num_processes: int = 1, process_index: int = 0, split_batches: bool = False,
+                 even_batches: bool = True, resident: dict[int, tuple] | None = None) -> None:
+        self.device = torch.device(device)
+        resident = {} if resident is None else resident
+
+        def on_device(tensor: torch.Tensor) -> torch.Tensor:
+            if id(tensor) not in resident:  # keyed by the host tensor, kept alive beside its copy
+                resident[id(tensor)] = (tensor, to_device(tensor, self.device))
+            return resident[id(tensor)][1]
+
+        self.images, self.labels = on_device(split.images), on_device(split.labels)  # (N, C, H, W) u8, (N,) i64
+        self.domains = None
+        if with_domains:
+            self.domains = on_device(split.domains) if split.domains is not None else torch.zeros_like(self.labels)
+        n = len(split)
+        generator = torch.Generator().manual_seed(seed)
+        if sample_weights is not None:  # make_loader's sampler; its loader's generator never touches the order
+            sampler = WeightedRandomSampler(sample_weights.double(), n, replacement=True, generator=generator)
+            self._loader_generator = None
+        else:
+            sampler = RandomSampler(range(n), generator=generator)
+            self._loader_generator = generator  # the DataLoader shared it with the sampler: see ``_pass``
+        batches = BatchSampler(sampler, batch_size, drop_last)
+        if num_processes > 1:  # what accelerator.prepare_data_loader does to a map-style loader
+            from accelerate.data_loader import BatchSamplerShard
+
+            batches = BatchSamplerShard(batches, num_processes=num_processes, process_index=process_index,
+                                        split_batches=split_batches, even_batches=even_batches)
+        self._batches = batches
+        self._iter = self._cycle()
+
+    def __len__(self) -> int:
+        """Batches per pass, on this process."""
+        return len(self._batches)
+
+    def _pass(self) -> list[torch.Tensor]:
+        """One pass's index tensors on the device, one per batch (the last may be partial)."""
+        if self._loader_generator is not None:
+            # Each DataLoader iterator draws its base seed from the loader's generator before the sampler's
+            # first permutation; a shuffled make_loader shares that generator with its sampler, so the draw
+            # is made here too, or every pass after the first would be a different permutation.
+            torch.empty((), dtype=torch.int64).random_(generator=self._loader_generator)
+        batches = list(self._batches)  # [[i, ...], ...] python ints, from torch's own sampler code
+        flat = torch.tensor(list(itertools.chain.from_iterable(batches)), dtype=torch.long)  # (sum B,)
+        return list(to_device(flat, self.device).split([len(b) for b in batches]))
+
+    def _cycle(self) -> Iterator[tuple[torch.Tensor, ...]]:
+        while True:
+            for idx in self._pass():  # (B,) int64 on the device
+                if self.domains is not None:
+                    yield self.images[idx], self.labels[idx], self.domains[idx]  # ..., (B,) source index
+                else:
+                    yield self.images[idx], self.labels[idx]  # (B, C, H, W) uint8, (B,) int64
+
+    def __iter__(self) -> "DeviceBatches":
+        return self
+
+    def __next__(self) -> tuple[torch.Tensor, ...]:
+        return next(self._iter)
 
 
 class Normalizer(torch.nn.Module):

@@ -34,7 +34,7 @@ from zoo.errors import MedzooError
 from zoo.runner.batches import Normalizer
 from zoo.runner.evaluate import isolated_rng
 from zoo.runner.init_from import load_init
-from zoo.runner.optim import build_optimizer, build_scheduler
+from zoo.runner.optim import build_optimizer, build_scheduler, prepare_optimizer
 from zoo.runner.selection_tracker import SelectionTracker, selection_set
 from zoo.runner.streams import TrainStreams, labeled_split, stage_streams
 
@@ -94,20 +94,25 @@ def _peak_memory_mb(device: torch.device) -> float:
 class BatchFeeder:
     """The ``(source_batch, target_batch)`` of each step of one stage: on the device, augmented, normalised.
 
-    Image stages draw uint8 batches from the run's ``TrainStreams``, augment them (``train.augment``, training
-    batches only) and normalise them; a ``features`` stage draws ``(features, labels)`` from its cache.
+    Image stages draw uint8 batches from the run's ``TrainStreams`` (already on the device), augment them
+    (``train.augment``, training batches only) and normalise them there; a ``features`` stage draws
+    ``(features, labels)`` from its cache. ``channels_last``: batches in the memory format of a conv net
+    converted to it (CUDA only, see ``train_run``).
     """
 
-    def __init__(self, streams: TrainStreams, stage, normalizer, augment=None, generator=None, features=None) -> None:
+    def __init__(self, streams: TrainStreams, stage, normalizer, augment=None, generator=None, features=None,
+                 channels_last: bool = False) -> None:
         self.streams, self.normalizer, self.augment, self.generator = streams, normalizer, augment, generator
         self.source, self.target = stage_streams(stage.data)
         self.target_labeled = self.target == "target_labeled"
         self.features = features
+        self.channels_last = channels_last
 
     def _images(self, images: torch.Tensor) -> torch.Tensor:
         if self.augment is not None:
             images = self.augment(images, self.generator)  # (B, C, H, W) uint8 -> same, per-sample random
-        return self.normalizer(images)  # (B, C, H, W) float
+        x = self.normalizer(images)  # (B, C, H, W) float
+        return x.contiguous(memory_format=torch.channels_last) if self.channels_last else x
 
     def __call__(self):
         if self.features is not None:  # head-only stage: (B, D) features, (B,) labels
@@ -160,6 +165,22 @@ def _stage_class_weights(data: TaskData, stage, device) -> torch.Tensor | None:
     return None if split is None else class_weights(split.labels, data.num_classes).to(device)
 
 
+def _compile_networks(algorithm) -> None:
+    """``train.compile``: the backbone's ``forward_features`` (what algorithms call: (N, C, H, W) -> (N, D),
+    where a step's compute is) replaced on the instance by its ``torch.compile``d form: same parameters,
+    same state-dict keys; evaluation runs it too, in its eval-mode graph. Losses match eager to float
+    tolerance (``tests/test_step_overhead.py``).
+
+    The rest of ``training_step`` stays eager: its Python reads per-step state (DANN's gradient-reversal
+    coefficient, a float set by ``set_progress``) that a whole-step graph specialises on, recompiling at
+    every step (measured: 126 s for a 10-step DANN run).
+    """
+    backbone = algorithm.backbone
+    # fallback_random: dropout draws from the eager RNG stream, so compiled and eager runs see the same masks
+    # (inductor's own Philox stream would give a different, equally valid, loss curve).
+    backbone.forward_features = torch.compile(backbone.forward_features, options={"fallback_random": True})
+
+
 def _snapshot(accelerator, model) -> dict[str, torch.Tensor]:
     state = accelerator.unwrap_model(model).state_dict()
     return {k: v.detach().to("cpu", copy=True).contiguous() for k, v in state.items()}
@@ -182,6 +203,13 @@ def train_run(run: RunSpec, data: TaskData, accelerator, show_progress: bool = T
     set_seed(run.seed)  # same initial weights in every process
     algorithm, normalizer = build_model(config, data, backbone_state)
     normalizer = normalizer.to(accelerator.device)
+    # Conv nets run in channels_last on CUDA (tensor-core friendly); CPU kernels gain nothing, so no change there.
+    channels_last = accelerator.device.type == "cuda" and any(
+        isinstance(m, torch.nn.Conv2d) for m in algorithm.modules())
+    if channels_last:
+        algorithm.to(memory_format=torch.channels_last)
+    if train.get("compile"):  # the networks under torch.compile; each algorithm's own Python stays eager
+        _compile_networks(algorithm)
     model = accelerator.prepare_model(algorithm)
     imbalance = train["imbalance"]
     batches = TrainStreams(accelerator, data, train["batch_size"], run.seed, source_domains=algorithm.SOURCE_DOMAINS,
@@ -221,8 +249,8 @@ def train_run(run: RunSpec, data: TaskData, accelerator, show_progress: bool = T
             features = feature_stream(accelerator, model, labeled_split(data, stage.data), normalizer,
                                       train["batch_size"], run.seed, train["eval_batch_size"], imbalance, data.num_classes)
         train_s += time.perf_counter() - started
-        feeder = BatchFeeder(batches, stage, normalizer, augment, augment_generator, features)
-        optimizer = accelerator.prepare_optimizer(build_optimizer(algorithm.param_groups(), train, stage.lr_mult))
+        feeder = BatchFeeder(batches, stage, normalizer, augment, augment_generator, features, channels_last)
+        optimizer = prepare_optimizer(accelerator, build_optimizer(algorithm.param_groups(), train, stage.lr_mult))
         scheduler = build_scheduler(optimizer, train, steps, epochs)  # stepped per process step, not prepared
         selected_stage = stage is stages[-1]  # select among the last stage only: earlier ones are a means to it
         first_index = len(history)

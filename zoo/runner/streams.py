@@ -1,6 +1,7 @@
 """The data streams of one run: what each stage trains on, and the splits every epoch is evaluated on.
 
-Three training streams, each a prepared (sharded) loader cycled forever: the labeled ``source``, the
+Three training streams, each a ``DeviceBatches`` cycled forever (the split moved to the device once, batches
+indexed there, this process's shard of each batch as a prepared loader gave it): the labeled ``source``, the
 ``target_unlabeled`` images (labels never passed on) and the ``target_labeled`` budget. A stage's ``data``
 names the streams it draws from (``stage_streams``). An epoch is one pass over the source stream (over the
 labeled target when the task has no source), whatever the stage, so methods get the same number of steps.
@@ -8,18 +9,16 @@ labeled target when the task has no source), whatever the stage, so methods get 
 Usage::
 
     streams = TrainStreams(accelerator, data, batch_size=128, seed=0, balanced=False)
-    images, labels = streams.next("source")               # (B, C, H, W) uint8, (B,) int64
+    images, labels = streams.next("source")               # (B, C, H, W) uint8, (B,) int64, on the device
     val, test = eval_loaders(accelerator, data, 512)      # {"source_val": loader, "target_val": ...}
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 from zoo.bench.task_data import TaskData
 from zoo.datasets.base import Split
 from zoo.errors import ConfigError
-from zoo.runner.batches import cycle, make_loader
+from zoo.runner.batches import DeviceBatches, make_loader
 
 STAGE_STREAMS = {
     "source": ("source", None),
@@ -53,6 +52,8 @@ class TrainStreams:
 
     def __init__(self, accelerator, data: TaskData, batch_size: int, seed: int, source_domains: bool = False,
                  balanced: bool = False, drop_last: bool = True) -> None:
+        resident: dict[int, tuple] = {}  # one device copy of a split's tensors, whichever streams use it
+
         def stream(split: Split | None, stream_seed: int, labeled: bool, with_domains: bool = False):
             if split is None or len(split) == 0:
                 return None
@@ -64,9 +65,11 @@ class TrainStreams:
             # Full batches by default, except that a split smaller than one global batch (a small label
             # budget, a small user dataset) keeps its only batch instead of giving an epoch of zero steps.
             small = len(split) < batch_size * accelerator.num_processes
-            loader = make_loader(split, batch_size, True, stream_seed, drop_last=drop_last and not small,
-                                 with_domains=with_domains, sample_weights=weights)
-            return accelerator.prepare_data_loader(loader)
+            return DeviceBatches(split, batch_size, stream_seed, accelerator.device, drop_last=drop_last and not small,
+                                 with_domains=with_domains, sample_weights=weights,
+                                 num_processes=accelerator.num_processes, process_index=accelerator.process_index,
+                                 split_batches=accelerator.split_batches, even_batches=accelerator.even_batches,
+                                 resident=resident)
 
         source_train = data.source.splits["train"] if data.source is not None else None
         self.source = stream(source_train, seed, True, source_domains)
@@ -74,17 +77,14 @@ class TrainStreams:
         self.target_labeled = stream(data.target_labeled, seed + 2, True)
         epoch_stream = self.source or self.target_labeled or self.target_unlabeled
         self.steps_per_epoch = len(epoch_stream)
-        self._iters: dict[str, Any] = {}
 
     def next(self, stream: str):
         """The next batch of ``stream`` (a pass ends -> reshuffled, so a stream never runs dry)."""
-        if stream not in self._iters:
-            loader = getattr(self, stream)
-            if loader is None:
-                raise ConfigError(f"this stage trains on '{stream}' data, which this task does not have "
-                                  "(target_budget 0, or no source domain)")
-            self._iters[stream] = cycle(loader)
-        return next(self._iters[stream])
+        batches = getattr(self, stream)
+        if batches is None:
+            raise ConfigError(f"this stage trains on '{stream}' data, which this task does not have "
+                              "(target_budget 0, or no source domain)")
+        return next(batches)
 
 
 def eval_loaders(accelerator, data: TaskData, batch_size: int) -> tuple[dict, dict]:

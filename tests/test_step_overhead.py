@@ -1,0 +1,99 @@
+"""The cheaper training step changes no result: optimizer implementation, wrapper, ``train.compile``.
+
+- ``build_optimizer`` picks the multi-tensor (``foreach``) update on CPU: the parameters it produces are
+  bit for bit those of torch's default per-parameter loop there (Adam, AdamW, SGD, with weight decay).
+- ``prepare_optimizer`` leaves Accelerate's wrapper out of a one-process run without a gradient scaler.
+- ``train.compile: true`` (backbone under ``torch.compile``) gives eager's loss curve to float tolerance,
+  for source_only and DANN, through ``train_run``; a config that states ``compile: false`` keeps its run id.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import torch
+
+from zoo.backbones.simple_cnn import SimpleCNN
+from zoo.runner.optim import build_optimizer, prepare_optimizer
+
+SUITE = """\
+suite: compile-check
+version: 1
+defaults:
+  backbone: {name: simple_cnn}
+  train: {epochs: 2, batch_size: 16, lr: 0.001}
+  seeds: [0]
+domains:
+  site_a: {dataset: synthetic, num_classes: 2, n_per_class: 40, seed: 0}
+  site_c: {dataset: synthetic, num_classes: 2, n_per_class: 40, seed: 1, appearance: 1.0}
+tasks:
+  - {name: a-to-c, source: site_a, target: site_c, target_budget: 0, algorithms: [source_only, dann]}
+"""
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def _trained_parameters(model: torch.nn.Module, optimizer: torch.optim.Optimizer) -> torch.Tensor:
+    generator = torch.Generator().manual_seed(0)
+    torch.manual_seed(1)  # dropout masks: the same for every optimizer compared
+    for _ in range(12):
+        x, y = torch.randn(16, 1, 28, 28, generator=generator), torch.randint(0, 3, (16,), generator=generator)
+        torch.nn.functional.cross_entropy(model(x), y).backward()
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+    return torch.cat([p.detach().flatten() for p in model.parameters()])
+
+
+@pytest.mark.parametrize("name", ["adam", "adamw", "sgd"])
+def test_the_optimizer_gives_the_default_loops_parameters_bit_for_bit_on_cpu(name):
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(SimpleCNN(in_chans=1), torch.nn.Linear(512, 3))
+    train = {"optimizer": name, "lr": 3e-2, "weight_decay": 1e-2, "momentum": 0.9}
+    ours_model = copy.deepcopy(net)
+    ours = build_optimizer([{"params": list(ours_model.parameters())}], train)
+    assert ours.defaults["foreach"] is True
+    reference_model = copy.deepcopy(net)
+    kind = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}[name]
+    extra = {"momentum": 0.9} if name == "sgd" else {}
+    reference = kind(reference_model.parameters(), lr=3e-2, weight_decay=1e-2, foreach=False, **extra)
+    assert torch.equal(_trained_parameters(ours_model, ours), _trained_parameters(reference_model, reference))
+
+
+def test_one_process_without_a_scaler_steps_the_optimizer_itself():
+    from accelerate import Accelerator
+
+    accelerator = Accelerator(cpu=True)
+    optimizer = torch.optim.Adam(torch.nn.Linear(2, 2).parameters())
+    assert prepare_optimizer(accelerator, optimizer) is optimizer
+
+
+def test_compile_gives_the_eager_loss_curve(tmp_path):
+    from zoo.bench.run_config import legacy_run_id, run_id_of
+    from zoo.bench.suite import load_suite
+    from zoo.bench.task_data import build_task_data
+    from zoo.runner.loop import train_run
+    from zoo.runner.suite_runner import make_accelerator
+
+    path = tmp_path / "suite.yaml"
+    path.write_text(SUITE)
+    eager = {r.algorithm: r for r in load_suite(str(path)).runs()}
+    compiled = {r.algorithm: r for r in load_suite(str(path), overrides=["train.compile=true"]).runs()}
+    for algorithm in ("source_only", "dann"):
+        assert compiled[algorithm].run_id != eager[algorithm].run_id  # a compiled run is a run of its own
+        stated = eager[algorithm].config.to_dict()
+        unstated = copy.deepcopy(stated)
+        del unstated["train"]["compile"]  # a config from before the option existed
+        assert run_id_of(stated) == run_id_of(unstated) and legacy_run_id(stated) == legacy_run_id(unstated)
+        curves = []
+        for run in (eager[algorithm], compiled[algorithm]):
+            outcome = train_run(run, build_task_data(run.config), make_accelerator(cpu=True), show_progress=False)
+            curves.append(torch.tensor([h["train"]["loss"] for h in outcome.history]))
+        assert len(curves[0]) == 2
+        torch.testing.assert_close(curves[1], curves[0], rtol=1e-4, atol=1e-5)

@@ -7,7 +7,7 @@ then the target test accuracy. Prints one JSON line.
 
 Usage::
 
-    python benchmarks/skada_deepcoral.py source.npz target.npz --epochs 2 --reg 100 --seed 0
+    python benchmarks/skada_deepcoral.py source.npz target.npz --epochs 2 --reg 100 --seed 0 --threads 2
 """
 
 from __future__ import annotations
@@ -54,7 +54,10 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's own)")
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     source, target = np.load(args.source), np.load(args.target)
     x_source, y_source = _float(source["train_images"]), source["train_labels"].astype(np.int64)

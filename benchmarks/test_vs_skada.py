@@ -14,11 +14,13 @@ Usage::
 
     pip install skada skorch      # benchmark-only dependencies
     MEDZOO_DATA=../shared/data pytest benchmarks/test_vs_skada.py --benchmark-only -s
+    MEDZOO_BENCH_PAIRS=2 MEDZOO_BENCH_THREADS=1 ...     # fewer pairs, one thread a side
 """
 
 from __future__ import annotations
 
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -29,7 +31,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-PAIRS = 3
+PAIRS = int(os.environ.get("MEDZOO_BENCH_PAIRS", "3"))
+THREADS = os.environ.get("MEDZOO_BENCH_THREADS", "2")  # CPU threads of each side (torch intra-op)
 TASK, ALGORITHM = "xray-gaussian-noise-4", "coral"
 HERE = Path(__file__).parent
 
@@ -84,13 +87,14 @@ def test_medzoo_run_against_skada_deepcoral(benchmark, arrays):
 
     def pair() -> None:
         out = folder / f"out-{len(times['medzoo'])}"
-        elapsed, _ = _timed([medzoo, "run", str(suite), "-o", str(out), "--no-progress", "--threads", "2"], folder)
+        elapsed, _ = _timed([medzoo, "run", str(suite), "-o", str(out), "--no-progress", "--threads", THREADS], folder)
         times["medzoo"].append(elapsed)
         record = json.loads((out / "results.jsonl").read_text().splitlines()[0])
         accuracy["medzoo (last epoch)"] = record["selections"]["last"]["metrics"]["target_test"]["accuracy"]
         accuracy["medzoo (source_val)"] = record["metrics"]["target_test"]["accuracy"]
         elapsed, proc = _timed([sys.executable, str(HERE / "skada_deepcoral.py"), str(paths["source"]),
-                                str(paths["target"]), "--epochs", "2", "--reg", "100", "--seed", "0"], folder)
+                                str(paths["target"]), "--epochs", "2", "--reg", "100", "--seed", "0", "--threads", THREADS],
+                                folder)
         times["skada"].append(elapsed)
         accuracy["skada (last epoch)"] = json.loads(proc.stdout.strip().splitlines()[-1])["target_test_accuracy"]
 

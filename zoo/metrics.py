@@ -66,17 +66,19 @@ def softmax(logits: Any) -> np.ndarray:
     return e / e.sum(axis=1, keepdims=True)
 
 
-def auroc(probs: Any, labels: Any, num_classes: int) -> float:
+def auroc(probs: Any, labels: Any, num_classes: int, binary_auc=None) -> float:
     """MedMNIST AUROC of (N, K) scores: binary -> AUC of column K-1; multi-class -> mean one-vs-rest AUC.
 
     Classes absent from ``labels`` are left out of the mean; NaN if fewer than two classes are present or
-    a score is not finite.
+    a score is not finite. ``binary_auc(is_positive, scores)``: the two-class AUC to use (default sklearn's
+    ``roc_auc_score``; the per-epoch evaluation passes its sklearn-free equal, ``zoo.runner.epoch_metrics``).
 
     Usage::
 
         auroc(np.array([[0.9, 0.1], [0.2, 0.8]]), [0, 1], num_classes=2)    # 1.0
     """
-    from sklearn.metrics import roc_auc_score
+    if binary_auc is None:
+        from sklearn.metrics import roc_auc_score as binary_auc
 
     probs, labels = _to_numpy(probs).astype(np.float64), _to_numpy(labels).reshape(-1)
     present = np.unique(labels)
@@ -86,9 +88,9 @@ def auroc(probs: Any, labels: Any, num_classes: int) -> float:
         logger.warning("AUROC is NaN: the scores contain NaN or inf values (did training diverge?)")
         return math.nan
     if num_classes == 2:
-        return float(roc_auc_score(labels == num_classes - 1, probs[:, num_classes - 1]))
+        return float(binary_auc(labels == num_classes - 1, probs[:, num_classes - 1]))
     # one-vs-rest per present class k: positives are labels == k, score is column k
-    aucs = [roc_auc_score(labels == k, probs[:, k]) for k in present]
+    aucs = [binary_auc(labels == k, probs[:, k]) for k in present]
     return float(np.mean(aucs))
 
 

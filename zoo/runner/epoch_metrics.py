@@ -27,16 +27,14 @@ Usage::
 
 from __future__ import annotations
 
-import logging
-import math
 from typing import Any, Sequence
 
 import numpy as np
 import torch
 
-from zoo.metrics import _check_inputs, _to_numpy, classification_metrics, negative_log_likelihood, softmax
+from zoo.metrics import (_check_inputs, _to_numpy, auroc, classification_metrics, negative_log_likelihood,
+                         softmax)
 
-logger = logging.getLogger(__name__)
 
 # what an epoch's fast report holds; any other selection metric falls back to the full report
 EPOCH_METRICS = ("accuracy", "balanced_accuracy", "auroc", "nll", "n", "predicted_classes")
@@ -81,16 +79,7 @@ def binary_auc(positive: np.ndarray, score: np.ndarray) -> float:
 
 def fast_auroc(probs: np.ndarray, labels: np.ndarray, num_classes: int) -> float:
     """``zoo.metrics.auroc`` of (N, K) float64 probabilities without sklearn (same definition, same floats)."""
-    present = np.unique(labels)
-    if len(present) < 2:
-        return math.nan
-    if not np.isfinite(probs).all():
-        logger.warning("AUROC is NaN: the scores contain NaN or inf values (did training diverge?)")
-        return math.nan
-    if num_classes == 2:
-        return binary_auc(labels == num_classes - 1, probs[:, num_classes - 1])
-    # one-vs-rest per present class k, averaged by np.mean over a list as zoo.metrics does
-    return float(np.mean([binary_auc(labels == k, probs[:, k]) for k in present]))
+    return auroc(probs, labels, num_classes, binary_auc=binary_auc)
 
 
 def balanced_accuracy(labels: np.ndarray, preds: np.ndarray, num_classes: int) -> float:

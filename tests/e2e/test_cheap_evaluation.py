@@ -1,12 +1,16 @@
 """Cheap per-epoch evaluation records exactly what the full report at every epoch records.
 
 A real suite on real PneumoniaMNIST halves (a 10% budget task: every rule applies, DEV included) is run
-twice in this process: once as the runner now evaluates (the cheap report of ``zoo.runner.epoch_metrics``
-per epoch, the full ``classification_metrics`` report for the selected epochs only) and once with
-``zoo.runner.epoch_eval.FULL_EVERY_EPOCH`` set, the full report at every epoch as before. The selection
-metric is AUROC, the one whose ties and rounding are hardest to reproduce. Both records must be equal
-field for field (values compared with ``==``, so curves and selection scores are bit-identical), apart
-from timings, creation time and provenance; so must the predictions files of the selected epochs.
+twice in this process: once as the runner now evaluates (the validation splits with the cheap report of
+``zoo.runner.epoch_metrics`` per epoch; the test splits and the full ``classification_metrics`` report for
+the selected epochs only, from their kept weights) and once with ``zoo.runner.epoch_eval.FULL_EVERY_EPOCH``
+set, every split's full report at every epoch as before. The selection metric is AUROC, the one whose ties
+and rounding are hardest to reproduce; AdaBN adapts its BatchNorm statistics inside the evaluation hook,
+so its deferred test evaluation must re-enter that state. Both records must be equal field for field
+(values compared with ``==``, so curves and selection scores are bit-identical), apart from timings,
+creation time and provenance, and the test curves, which the cheap run has at the selected epochs only
+(equal there, ``None`` elsewhere); so must the predictions files of the selected epochs. With
+``train.test_curves: true`` the test curves are complete and equal to the reference's.
 """
 
 from __future__ import annotations
@@ -27,20 +31,25 @@ domains:
   xray: {dataset: pneumoniamnist, partition: {part: 0, of: 2, seed: 0}}
   xray_gamma: {dataset: pneumoniamnist, partition: {part: 1, of: 2, seed: 0}, shift: {name: gamma, severity: 4}}
 tasks:
-  - {name: budget, source: xray, target: xray_gamma, target_budget: 0.1, algorithms: [source_only, full_ft]}
+  - {name: budget, source: xray, target: xray_gamma, target_budget: 0.1, algorithms: [source_only, full_ft, adabn]}
 """
 VOLATILE = ("timings", "created_at", "provenance")
 
 
-def _run(root, data_dir):
+def _run(root, data_dir, overrides=()):
     from zoo.bench.suite import load_suite
     from zoo.runner.suite_runner import run_suite
 
     root.mkdir()
     (root / "suite.yaml").write_text(SUITE)
-    records = run_suite(load_suite(str(root / "suite.yaml")), root / "runs", data_dir=data_dir, cpu=True,
-                        show_progress=False)
+    records = run_suite(load_suite(str(root / "suite.yaml"), overrides=list(overrides)), root / "runs",
+                        data_dir=data_dir, cpu=True, show_progress=False)
     return {r["algorithm"]: r for r in records}
+
+
+def _selected_indices(record) -> set[int]:
+    epochs = list(zip(record["curves"]["stage"], record["curves"]["epoch"]))
+    return {epochs.index((c["stage"], c["epoch"])) for c in record["selections"].values()}
 
 
 def test_cheap_evaluation_records_what_full_evaluation_records(tmp_path, data_dir, monkeypatch):
@@ -51,7 +60,7 @@ def test_cheap_evaluation_records_what_full_evaluation_records(tmp_path, data_di
     monkeypatch.setattr(epoch_eval, "FULL_EVERY_EPOCH", True)
     full = _run(tmp_path / "full", data_dir)
 
-    assert set(cheap) == set(full) == {"source_only", "full_ft"}
+    assert set(cheap) == set(full) == {"source_only", "full_ft", "adabn"}
     for algorithm, record in cheap.items():
         reference = full[algorithm]
         assert set(record["selections"]) >= {"target_val", "target_val_oracle", "last"}, algorithm
@@ -69,7 +78,31 @@ def test_cheap_evaluation_records_what_full_evaluation_records(tmp_path, data_di
                         for kind, array in arrays.items():
                             np.testing.assert_array_equal(array, theirs[split][kind], err_msg=f"{rule} {split}")
                 continue
+            if key == "curves":  # test curves: the selected epochs only, equal there
+                selected = _selected_indices(record)
+                assert list(record["curves"]) == list(reference["curves"]), algorithm
+                for name, values in record["curves"].items():
+                    expected = reference["curves"][name]
+                    if "_test_" in name:
+                        expected = [v if i in selected else None for i, v in enumerate(expected)]
+                        assert any(v is None for v in values) or len(selected) == len(values), name
+                    assert json.dumps(values) == json.dumps(expected), (algorithm, name)
+                continue
             # JSON text: NaN compares equal to itself, and key order counts (records are byte-compared)
             assert json.dumps(record.get(key)) == json.dumps(reference.get(key)), (algorithm, key)
         # the selected epochs carry the full report; the cheap one was enough to choose them
         assert "per_class" in record["metrics"]["target_test"] and "ece" in record["metrics"]["source_val"]
+
+
+def test_test_curves_evaluates_every_epoch_without_changing_the_run(tmp_path, data_dir):
+    """``train.test_curves: true``: complete test curves, the same run id, selections and metrics."""
+    cheap = _run(tmp_path / "cheap", data_dir)
+    curves = _run(tmp_path / "curves", data_dir, ["train.test_curves=true"])
+    for algorithm, record in curves.items():
+        other = cheap[algorithm]
+        assert record["run_id"] == other["run_id"], algorithm
+        assert record["selections"].keys() == other["selections"].keys()
+        for rule, chosen in record["selections"].items():
+            assert chosen["metrics"] == other["selections"][rule]["metrics"], (algorithm, rule)
+        tests = [v for name, v in record["curves"].items() if "_test_" in name]
+        assert tests and all(x is not None for values in tests for x in values), algorithm

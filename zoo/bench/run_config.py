@@ -41,7 +41,7 @@ ID_DEFAULTS: dict[str, Any] = {
         "epochs": 5, "batch_size": 128, "eval_batch_size": 512, "lr": 1e-3, "optimizer": "adam",
         "weight_decay": 0.0, "momentum": 0.9, "scheduler": "none", "milestones": [], "gamma": 0.1,
         "max_steps_per_epoch": 0, "mixed_precision": "no", "augment": "none", "imbalance": "none",
-        "drop_last": True, "eval_every": 1, "compile": False,
+        "drop_last": True, "eval_every": 1, "compile": False, "test_curves": False,
     },
     "selection": {"metric": "accuracy"},
     "task": {"label_map": None, "pretrain": None},
@@ -51,8 +51,9 @@ ID_DEFAULTS: dict[str, Any] = {
     "sweep": None,
     "plugins": None,
 }
-# Applied after training from the recorded history, so they never change what a run trains.
-NOT_HASHED = (("selection", "rule"), ("selection", "rules"))
+# They never change what a run trains or selects: the selection rules are applied after training from the
+# recorded history, and test_curves only adds test evaluations of unselected epochs to the record's curves.
+NOT_HASHED = (("selection", "rule"), ("selection", "rules"), ("train", "test_curves"))
 
 
 class FrozenDict(dict):
@@ -210,6 +211,7 @@ def legacy_run_id(config: Mapping[str, Any]) -> str:
         train.pop("eval_every", None)
     if train.get("compile", False) is False:
         train.pop("compile", None)
+    train.pop("test_curves", None)
     if not data["task"].get("pretrain"):
         data["task"].pop("pretrain", None)
     for key in ("init", "sweep"):

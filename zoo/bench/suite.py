@@ -49,6 +49,7 @@ TRAIN_DEFAULTS: dict[str, Any] = {
     "drop_last": True,  # False: train on each epoch's last partial batch too (the MedMNIST v2 code does)
     "eval_every": 1,  # evaluate every k-th epoch of a stage (and always its last); selection sees those epochs
     "compile": False,  # True: the training step runs under torch.compile (same losses to float tolerance)
+    "test_curves": False,  # True: test splits at every evaluated epoch (curves); else only at the selected epochs
 }
 TRAIN_CHOICES = {
     "optimizer": {"adam", "adamw", "sgd"},

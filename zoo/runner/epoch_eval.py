@@ -1,4 +1,5 @@
-"""The evaluation of one epoch: every validation and test split, DEV when asked, with training untouched.
+"""The evaluation of one epoch: the validation splits (and DEV when asked), with training untouched; the
+test splits of the epochs some rule selects, once, after training.
 
 Splits are evaluated domain by domain (``source_*``, then ``target_*``) inside the algorithm's
 ``evaluation_state(domain, unlabeled)`` hook, so a method that adapts at test time (AdaBN re-estimates its
@@ -6,22 +7,30 @@ BatchNorm statistics on the domain's unlabeled training images) is evaluated as 
 the runner never names it. Everything runs inside ``isolated_rng``: the global RNG is restored afterwards,
 so evaluating every epoch, every other epoch or with DEV gives the same training trajectory.
 
-Given the selection metric, each epoch gets the cheap report of ``zoo.runner.epoch_metrics`` (what the
-rules and a record's curves read, bit-identical to the full one); ``report`` then replaces the entries of
-the selected epochs with the full ``classification_metrics`` report, from the logits kept for them. So a
-run's record is the same as with the full report every epoch (``FULL_EVERY_EPOCH = True``, the reference
-that ``tests/e2e/test_cheap_evaluation.py`` compares with).
+What each epoch costs is what selection reads: the validation splits, with the cheap report of
+``zoo.runner.epoch_metrics`` (bit-identical to the full one for the selection metric and the curves).
+No rule reads a test split, so by default the test splits are evaluated only for the epochs some rule
+selected, after training, from the weights the selection tracker kept of them (``finish``), which are
+the weights saved as the run's checkpoints: a reported test number is, by construction, the one those
+files give. ``train.test_curves: true`` evaluates the test splits at every evaluated epoch instead (the
+record's test curves are then complete; otherwise they hold the selected epochs only). ``finish`` then
+replaces the selected epochs' entries with the full ``classification_metrics`` report. A run's selections
+and metrics are the same as with the full report of every split at every epoch (``FULL_EVERY_EPOCH =
+True``, the reference that ``tests/e2e/test_cheap_evaluation.py`` compares with).
 
 Usage::
 
     evaluate = EpochEvaluator(accelerator, data, normalizer, batch_size=512, seed=0, metric="accuracy")
-    val, test, probs, outputs = evaluate(model, with_dev=True)   # {split: metrics}, ..., {split: (N, K) float32},
+    val, test, probs, outputs = evaluate(model, with_dev=True)   # {split: metrics}, {} (or the test
+                                                                 # splits' metrics), {split: (N, K) float32},
                                                                  # {split: ((N, K) logits, (N,) labels)}
-    evaluate.report(history, {index: outputs})   # selected epochs: the full report, in place
+    evaluate.finish(model, history, tracker.kept, {index: outputs})   # selected epochs: test splits and
+                                                                      # the full report, in place
 """
 
 from __future__ import annotations
 
+import time
 from typing import Any, Iterator
 
 import torch
@@ -32,17 +41,20 @@ from zoo.runner.evaluate import isolated_rng, predict
 from zoo.runner.streams import eval_loaders
 
 DOMAINS = ("source", "target")
-FULL_EVERY_EPOCH = False  # True: the full report at every epoch (the reference the cheap one is tested against)
+FULL_EVERY_EPOCH = False  # True: every split's full report at every epoch (the reference the cheap one is tested against)
 
 
 class EpochEvaluator:
     """Evaluates a model on a task's validation and test splits (see the module docstring)."""
 
     def __init__(self, accelerator, data: TaskData, normalizer, batch_size: int, seed: int,
-                 metric: str | None = None) -> None:
-        """``metric``: the selection metric; ``None`` gives the full report every epoch."""
+                 metric: str | None = None, test_curves: bool = False) -> None:
+        """``metric``: the selection metric, ``None`` for the full report every epoch; ``test_curves``: the
+        test splits at every evaluated epoch, not only the selected ones (``None`` metric implies it)."""
         self.accelerator, self.data, self.normalizer = accelerator, data, normalizer
         self.batch_size, self.seed, self.metric = batch_size, seed, metric
+        self.test_every_epoch = test_curves or metric is None or FULL_EVERY_EPOCH
+        self.dev_s = 0.0  # seconds spent in DEV, part of the evaluation time (the run's timings report it)
         self.val_loaders, self.test_loaders = eval_loaders(accelerator, data, batch_size)
 
     def unlabeled(self, domain: str) -> Iterator[torch.Tensor]:
@@ -60,34 +72,59 @@ class EpochEvaluator:
             return full_report(logits, labels, self.data.label_names)
         return epoch_metrics(logits, labels, self.data.label_names, self.metric)
 
-    def __call__(self, model, with_dev: bool = False
-                 ) -> tuple[dict[str, Any], dict[str, Any], dict[str, torch.Tensor], dict[str, tuple]]:
-        """``(val, test, probs, outputs)``: metrics per validation and test split, each split's probabilities
-        (N, K) float32, and its ``(logits (N, K), labels (N,))`` for ``report``."""
+    def _evaluate_splits(self, model, names: list[str]) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+        """``{split: (logits (N, K), labels (N,))}`` of the named splits, each domain in its evaluation state."""
         algorithm = self.accelerator.unwrap_model(model)
-        val: dict[str, Any] = {}
-        test: dict[str, Any] = {}
-        probs: dict[str, torch.Tensor] = {}
+        loaders = {**self.val_loaders, **self.test_loaders}
         outputs: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
+        for domain in DOMAINS:
+            mine = [name for name in names if name.startswith(domain)]
+            if not mine:
+                continue
+            with algorithm.evaluation_state(domain, lambda d=domain: self.unlabeled(d)):
+                for name in mine:
+                    outputs[name] = predict(self.accelerator, model, loaders[name], self.normalizer)
+        return outputs
+
+    def __call__(self, model, with_dev: bool = False
+                 ) -> tuple[dict[str, Any], dict[str, Any] | None, dict[str, torch.Tensor], dict[str, tuple]]:
+        """``(val, test, probs, outputs)``: metrics per validation split (and test split, or ``None`` when the
+        test splits wait for ``finish``), each split's probabilities (N, K) float32, and its
+        ``(logits (N, K), labels (N,))`` for ``finish``."""
+        names = [*self.val_loaders, *(self.test_loaders if self.test_every_epoch else [])]
         with isolated_rng(self.accelerator):
-            for domain in DOMAINS:
-                if domain == "source" and self.data.source is None:
-                    continue
-                loaders = {**{k: v for k, v in self.val_loaders.items() if k.startswith(domain)},
-                           **{k: v for k, v in self.test_loaders.items() if k.startswith(domain)}}
-                with algorithm.evaluation_state(domain, lambda d=domain: self.unlabeled(d)):
-                    for name, loader in loaders.items():
-                        logits, labels = predict(self.accelerator, model, loader, self.normalizer)  # (N, K), (N,)
-                        outputs[name] = (logits, labels)
-                        probs[name] = torch.softmax(logits.float(), dim=1)  # (N, K)
-                        (val if name in self.val_loaders else test)[name] = self._split_metrics(logits, labels)
+            outputs = self._evaluate_splits(model, names)
+            val = {name: self._split_metrics(*outputs[name]) for name in self.val_loaders}
             if with_dev:  # label-free selection: DEV's estimate of the target risk
                 from zoo.runner.dev import dev_evaluation
 
+                started = time.perf_counter()
                 val["dev"] = dev_evaluation(self.accelerator, model, self.data, self.normalizer, self.batch_size,
                                             self.seed)
-        order = [*self.val_loaders, *(["dev"] if with_dev else [])]
-        return {k: val[k] for k in order}, {k: test[k] for k in self.test_loaders}, probs, outputs
+                self.dev_s += time.perf_counter() - started
+        probs = {name: torch.softmax(logits.float(), dim=1) for name, (logits, _) in outputs.items()}  # (N, K)
+        test = {name: self._split_metrics(*outputs[name]) for name in self.test_loaders} \
+            if self.test_every_epoch else None
+        return val, test, probs, outputs
+
+    def finish(self, model, history: list[dict[str, Any]], kept: dict[int, tuple[dict, dict]],
+               outputs: dict[int, dict[str, tuple]]) -> None:
+        """After training: give each kept epoch (``kept``: history index -> ``(state, probs)``, the selection
+        tracker's snapshots) its test splits, evaluated from its kept weights, and every split the full
+        report; ``history``, ``kept``'s probabilities and ``outputs`` are completed in place. The model is
+        left with the weights it had."""
+        if not self.test_every_epoch and kept:
+            algorithm = self.accelerator.unwrap_model(model)
+            final = {k: v.detach().clone() for k, v in algorithm.state_dict().items()}
+            with isolated_rng(self.accelerator):
+                for index, (state, probs) in sorted(kept.items()):
+                    algorithm.load_state_dict(state)
+                    tested = self._evaluate_splits(model, list(self.test_loaders))
+                    outputs[index] = {**outputs[index], **tested}
+                    probs.update({name: torch.softmax(logits.float(), dim=1) for name, (logits, _) in tested.items()})
+                    history[index]["test"] = {name: self._split_metrics(*tested[name]) for name in self.test_loaders}
+            algorithm.load_state_dict(final)
+        self.report(history, outputs)
 
     def report(self, history: list[dict[str, Any]], outputs: dict[int, dict[str, tuple]]) -> None:
         """Give each epoch in ``outputs`` (history index -> the ``outputs`` of its evaluation) the full
@@ -97,5 +134,6 @@ class EpochEvaluator:
         for index, splits in outputs.items():
             entry = history[index]
             for part in ("val", "test"):
-                entry[part] = {name: full_report(*splits[name], self.data.label_names) if name in splits else value
-                               for name, value in entry[part].items()}
+                if entry[part] is not None:
+                    entry[part] = {name: full_report(*splits[name], self.data.label_names) if name in splits
+                                   else value for name, value in entry[part].items()}

@@ -222,7 +222,7 @@ def train_run(run: RunSpec, data: TaskData, accelerator, show_progress: bool = T
     augment_generator = torch.Generator().manual_seed(run.seed + 10_000)  # its own stream: data order unchanged
     # per epoch the cheap report (what selection and curves read); the selected epochs' full one after training
     evaluate = EpochEvaluator(accelerator, data, normalizer, train["eval_batch_size"], run.seed,
-                              metric=config["selection"]["metric"])
+                              metric=config["selection"]["metric"], test_curves=train.get("test_curves", False))
     kept_outputs: dict[int, dict[str, tuple]] = {}  # history index -> {split: (logits, labels)}, as tracker.kept
     steps = batches.steps_per_epoch
     if train["max_steps_per_epoch"]:
@@ -283,7 +283,7 @@ def train_run(run: RunSpec, data: TaskData, accelerator, show_progress: bool = T
                 kept_outputs = {i: kept_outputs.get(i, outputs) for i in tracker.kept}  # only the newest can be new
     bar.close()
     started = time.perf_counter()
-    evaluate.report(history, kept_outputs)  # the full classification report of each selected epoch, in place
+    evaluate.finish(model, history, tracker.kept, kept_outputs)  # selected epochs: test splits, full report
     eval_s += time.perf_counter() - started
     selections = tracker.selections(history)
     for rule, chosen in selections.items():
@@ -305,6 +305,7 @@ def train_run(run: RunSpec, data: TaskData, accelerator, show_progress: bool = T
         timings={
             "train_s": round(train_s, 3),
             "eval_s": round(eval_s, 3),
+            "dev_s": round(evaluate.dev_s, 3),  # DEV's part of eval_s
             "images_per_s": round(images_seen / train_s, 1) if train_s else 0.0,
             "peak_memory_mb": round(_peak_memory_mb(accelerator.device), 1),
         },

@@ -90,19 +90,22 @@ def _record(run: RunSpec, outcome, checkpoint: str | None, total_s: float, proce
     config = run.config
     task = config["task"]
     history = outcome.history
-    evaluated = next(h for h in history if h["val"] is not None)
+    # split names per part from the first epoch that has it (test splits may wait for the selected epochs)
+    split_names = {part: next((list(h[part]) for h in history if h[part] is not None), []) for part in ("val", "test")}
     curves = {
         "epoch": [h["epoch"] for h in history],
         "stage": [h["stage"] for h in history],
         "train_loss": [h["train"]["loss"] for h in history],
         # per epoch and split: accuracy, AUROC and the number of classes predicted (1: a constant predictor),
-        # classification splits only (not DEV's scores); None for an epoch not evaluated (train.eval_every)
+        # classification splits only (not DEV's scores); None for an epoch not evaluated (train.eval_every),
+        # and for test splits, None at the epochs no rule selected unless train.test_curves is set
         **{
-            f"{split}_{metric}": [h[part][split][metric] if h[part] else None for h in history]
+            f"{split}_{metric}": [h[part][split].get(metric) if h[part] else None for h in history]
             for part in ("val", "test")
-            for split in evaluated[part]
+            for split in split_names[part]
+            if split != "dev"
             for metric in ("accuracy", "auroc", "predicted_classes")
-            if metric in evaluated[part][split]
+            if metric in next(h[part][split] for h in history if h[part] is not None)
         },
     }
     if "dev" in history[-1]["val"]:  # label-free selection: its score, where it was computed (else None)

@@ -8,7 +8,7 @@ import textwrap
 import numpy as np
 import pytest
 
-from zoo.runner.dev import control_variate_risk, dev_risk
+from zoo.runner.dev import control_variate_risk, dev_risk, fit_logistic, standardize
 
 
 def _loss(x: np.ndarray) -> np.ndarray:
@@ -34,6 +34,32 @@ def test_under_a_covariate_shift_dev_estimates_the_target_risk_better_than_sourc
         errors_dev.append(abs(out["risk"] - true_target_risk))
         errors_src.append(abs(_loss(fv).mean() - true_target_risk))
     assert np.mean(errors_dev) < 0.5 * np.mean(errors_src), (np.mean(errors_dev), np.mean(errors_src))
+
+
+@pytest.mark.parametrize("separation", [0.0, 0.3, 2.0])
+def test_the_domain_classifier_is_scikit_learns_logistic_regression_at_convergence(separation):
+    """``fit_logistic`` + ``standardize`` against scikit-learn's StandardScaler and LogisticRegression(C=1),
+    solved to a tight tolerance: the same weights, intercept and probabilities (a constant feature and a
+    nearly separable shift included)."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import StandardScaler
+
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(1500, 64))
+    y = (rng.random(1500) < 0.4).astype(float)
+    x[y == 1, :4] += separation
+    x[:, 5] = 3.0  # a dead unit: constant, scale 1
+    held_out = rng.normal(size=(200, 64))
+    mine, mine_held = standardize(x, held_out)
+    scaler = StandardScaler().fit(x)
+    np.testing.assert_allclose(mine, scaler.transform(x), atol=1e-12)
+    np.testing.assert_allclose(mine_held, scaler.transform(held_out), atol=1e-12)
+    theta = fit_logistic(mine, y, c=1.0)
+    reference = LogisticRegression(C=1.0, solver="newton-cholesky", tol=1e-12, max_iter=500).fit(mine, y)
+    np.testing.assert_allclose(theta[:-1], reference.coef_[0], atol=1e-7)
+    assert theta[-1] == pytest.approx(reference.intercept_[0], abs=1e-7)
+    probs = 1.0 / (1.0 + np.exp(-(mine_held @ theta[:-1] + theta[-1])))
+    np.testing.assert_allclose(probs, reference.predict_proba(mine_held)[:, 1], atol=1e-9)
 
 
 def test_control_variate_matches_its_formula():

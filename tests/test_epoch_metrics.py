@@ -16,7 +16,8 @@ import numpy as np
 import pytest
 import torch
 
-from zoo.runner.epoch_metrics import EPOCH_METRICS, binary_auc, epoch_metrics, full_report
+from zoo.metrics import binary_auc
+from zoo.runner.epoch_metrics import EPOCH_METRICS, epoch_metrics, full_report
 
 
 def _same(a, b) -> bool:

@@ -212,3 +212,42 @@ def test_nll_from_probabilities_is_floored_not_infinite():
     assert value == pytest.approx((-math.log(1e-15) + math.log(2)) / 2)
     m = classification_metrics(np.array([[np.nan, 0.1], [0.4, 0.6]]), [0, 1], 2, from_logits=False)
     assert math.isnan(m["ece"]) and math.isnan(m["nll"])
+
+
+@pytest.mark.parametrize("case", ["random", "absent_class", "predicted_only", "constant", "skewed"])
+@pytest.mark.parametrize("k", [2, 3, 6])
+def test_the_report_is_sklearns_float_for_float(case, k):
+    """Computed without sklearn, every number equals sklearn's with ``==`` (not approx): records made
+    before and after the rewrite agree, and so do ties between epochs."""
+    from sklearn.metrics import confusion_matrix
+
+    rng = np.random.default_rng(10 * k + len(case))
+    n = 97
+    labels = rng.integers(0, k, n)
+    logits = rng.normal(size=(n, k)) + 1.5 * np.eye(k)[labels]  # (n, k) better than chance
+    if case == "absent_class":  # class k-1 never in the labels (but predicted)
+        labels = np.minimum(labels, k - 2)
+    elif case == "predicted_only":  # class 0 in the labels, never predicted
+        logits[:, 0] = -50.0
+    elif case == "constant":  # a collapsed predictor
+        logits = np.tile(np.arange(k, dtype=float), (n, 1))
+    elif case == "skewed":
+        labels = np.where(rng.random(n) < 0.9, 0, labels)
+    if len(np.unique(labels)) < 2:
+        labels[:2] = [0, 1]
+    m = classification_metrics(torch.tensor(logits, dtype=torch.float32), labels, num_classes=k)
+    preds = softmax(torch.tensor(logits, dtype=torch.float32).numpy()).argmax(1)
+    assert m["accuracy"] == float(accuracy_score(labels, preds))
+    assert m["balanced_accuracy"] == float(balanced_accuracy_score(labels, preds))
+    p, r, f, _ = precision_recall_fscore_support(labels, preds, average="macro", zero_division=0)
+    assert (m["precision"], m["recall"], m["f1"]) == (float(p), float(r), float(f))
+    pk, rk, fk, sk = precision_recall_fscore_support(labels, preds, labels=list(range(k)), zero_division=0)
+    for i in range(k):
+        assert m["per_class"][str(i)] == {"precision": float(pk[i]), "recall": float(rk[i]), "f1": float(fk[i]),
+                                          "support": int(sk[i])}
+    assert m["confusion_matrix"] == confusion_matrix(labels, preds, labels=list(range(k))).tolist()
+    probs = softmax(torch.tensor(logits, dtype=torch.float32).numpy())
+    present = np.unique(labels)
+    expected_auc = (roc_auc_score(labels == k - 1, probs[:, k - 1]) if k == 2
+                    else np.mean([roc_auc_score(labels == c, probs[:, c]) for c in present]))
+    assert m["auroc"] == float(expected_auc)

@@ -24,7 +24,10 @@ Calibration, from the same softmax probabilities:
   given probabilities, each is floored at 1e-15 so that a confident mistake costs 34.5 nats, not infinity;
 - both are NaN (JSON null) when a score is not finite.
 
-sklearn is imported inside the functions so that ``import zoo`` stays light.
+Computed with numpy from the confusion matrix, float for float as scikit-learn computes them
+(``tests/test_metrics.py`` compares with ``accuracy_score``, ``balanced_accuracy_score``,
+``precision_recall_fscore_support``, ``confusion_matrix`` and ``roc_auc_score`` using ``==``): the same
+numbers without importing scikit-learn, which costs a short run more than a second of start-up.
 
 Usage::
 
@@ -37,7 +40,6 @@ from __future__ import annotations
 
 import logging
 import math
-import warnings
 from typing import Any, Sequence
 
 import numpy as np
@@ -66,20 +68,71 @@ def softmax(logits: Any) -> np.ndarray:
     return e / e.sum(axis=1, keepdims=True)
 
 
-def auroc(probs: Any, labels: Any, num_classes: int, binary_auc=None) -> float:
+def binary_auc(positive: np.ndarray, score: np.ndarray) -> float:
+    """ROC AUC of (N,) float64 ``score`` for (N,) bool ``positive``, computed as sklearn's ``roc_auc_score``
+    computes it (``roc_curve`` with ``drop_intermediate=True``, then ``auc``), float for float.
+
+    The rank formula ``(R+ - P(P+1)/2) / (P N)`` is exact in arithmetic but rounds differently, and a
+    selection rule compares epochs with ``>``: ties must tie as they do in sklearn. Both classes must be
+    present. Usage::
+
+        binary_auc(np.array([False, True, True]), np.array([0.1, 0.8, 0.8]))     # 1.0
+    """
+    order = np.argsort(-score, kind="stable")  # descending, ties in input order (sklearn's stable sort)
+    score, truth = score[order], positive[order].astype(np.float64)  # (N,), (N,)
+    # one ROC point per distinct score: the last index of each run of equal scores, and the end
+    thresholds = np.concatenate([np.nonzero(np.diff(score))[0], [len(score) - 1]])  # (T,) int
+    tps = np.cumsum(truth, dtype=np.float64)[thresholds]  # (T,) positives scored >= threshold (exact integers)
+    fps = 1 + thresholds.astype(np.float64) - tps  # (T,) negatives likewise
+    if len(fps) > 2:  # drop collinear points, as roc_curve does: they change the rounding of the sum
+        keep = np.nonzero(np.concatenate([[True], np.logical_or(np.diff(fps, 2), np.diff(tps, 2)), [True]]))[0]
+        fps, tps = fps[keep], tps[keep]
+    fpr = np.concatenate([[0.0], fps]) / fps[-1]  # (T'+1,) from the origin
+    tpr = np.concatenate([[0.0], tps]) / tps[-1]
+    # scipy's trapezoid, as sklearn's auc calls it: fpr is non-decreasing, so no direction flip
+    return float(np.sum((fpr[1:] - fpr[:-1]) * (tpr[1:] + tpr[:-1]) / 2.0, dtype=np.float64))
+
+
+def confusion(labels: np.ndarray, preds: np.ndarray, num_classes: int) -> np.ndarray:
+    """(K, K) int64 counts, rows true class, columns predicted (sklearn's ``confusion_matrix(labels=range(K))``)."""
+    return np.bincount(labels * num_classes + preds, minlength=num_classes ** 2).reshape(num_classes, num_classes)
+
+
+def balanced_accuracy(labels: np.ndarray, preds: np.ndarray, num_classes: int) -> float:
+    """Mean recall over the classes present in ``labels`` (sklearn's ``balanced_accuracy_score``, same floats)."""
+    counts = confusion(labels, preds, num_classes)
+    support = counts.sum(axis=1)  # (K,) true samples per class
+    present = support > 0
+    recall = np.diag(counts)[present] / support[present]  # (K',) int / int -> float64, in class order
+    return float(np.mean(recall))
+
+
+def _divide(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
+    """Element-wise ratio, 0 where the denominator is 0 (sklearn's ``zero_division=0``)."""
+    safe = np.where(denominator == 0, 1, denominator)
+    return np.where(denominator == 0, 0.0, numerator / safe)
+
+
+def precision_recall_f1(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per-class precision, recall and F1 of a (K, K) confusion matrix, each (K,) float64, 0 where undefined
+    (sklearn's ``precision_recall_fscore_support(average=None, zero_division=0)``, F1 as ``2 tp / (t + p)``)."""
+    tp = np.diag(counts)  # (K,)
+    predicted, true = counts.sum(axis=0), counts.sum(axis=1)  # (K,), (K,)
+    f1 = _divide(2.0 * tp.astype(np.float64), 1.0 * true.astype(np.float64) + predicted.astype(np.float64))
+    return _divide(tp, predicted), _divide(tp, true), f1
+
+
+def auroc(probs: Any, labels: Any, num_classes: int) -> float:
     """MedMNIST AUROC of (N, K) scores: binary -> AUC of column K-1; multi-class -> mean one-vs-rest AUC.
 
     Classes absent from ``labels`` are left out of the mean; NaN if fewer than two classes are present or
-    a score is not finite. ``binary_auc(is_positive, scores)``: the two-class AUC to use (default sklearn's
-    ``roc_auc_score``; the per-epoch evaluation passes its sklearn-free equal, ``zoo.runner.epoch_metrics``).
+    a score is not finite. Each two-class AUC is :func:`binary_auc` (scikit-learn's ``roc_auc_score``,
+    float for float).
 
     Usage::
 
         auroc(np.array([[0.9, 0.1], [0.2, 0.8]]), [0, 1], num_classes=2)    # 1.0
     """
-    if binary_auc is None:
-        from sklearn.metrics import roc_auc_score as binary_auc
-
     probs, labels = _to_numpy(probs).astype(np.float64), _to_numpy(labels).reshape(-1)
     present = np.unique(labels)
     if len(present) < 2:
@@ -174,39 +227,26 @@ def classification_metrics(
         m = classification_metrics(torch.randn(100, 3), torch.randint(0, 3, (100,)), num_classes=3)
         m["accuracy"], m["balanced_accuracy"], m["f1"], m["auroc"], m["ece"], m["per_class"]["2"]["support"]
     """
-    from sklearn.metrics import (
-        accuracy_score,
-        balanced_accuracy_score,
-        confusion_matrix,
-        precision_recall_fscore_support,
-    )
-
     scores_np = _to_numpy(scores)
     labels_np = _check_inputs(scores_np, _to_numpy(labels), num_classes)
     if label_names is not None and len(label_names) != num_classes:
         raise ValueError(f"got {len(label_names)} label_names for {num_classes} classes")
     probs = softmax(scores_np) if from_logits else scores_np.astype(np.float64)  # (N, K)
     preds = probs.argmax(axis=1)  # (N,); argmax is the same on logits and probabilities
-
-    with warnings.catch_warnings():
-        # "y_pred contains classes not in y_true": expected on small splits; documented in the module
-        warnings.filterwarnings("ignore", message=".*y_pred contains classes not in y_true.*")
-        balanced = balanced_accuracy_score(labels_np, preds)
-    precision, recall, f1, _ = precision_recall_fscore_support(
-        labels_np, preds, average="macro", zero_division=0
-    )
+    counts = confusion(labels_np, preds, num_classes)  # (K, K)
+    p_k, r_k, f_k = precision_recall_f1(counts)  # (K,) each
+    s_k = counts.sum(axis=1)  # (K,) support
+    seen = (s_k + counts.sum(axis=0)) > 0  # macro averages: classes in labels or predictions (sklearn's default)
+    precision, recall, f1 = (float(np.mean(v[seen])) for v in (p_k, r_k, f_k))
     every = list(range(num_classes))
-    p_k, r_k, f_k, s_k = precision_recall_fscore_support(
-        labels_np, preds, labels=every, average=None, zero_division=0
-    )
     names = [str(n) for n in label_names] if label_names is not None else [str(k) for k in every]
     per_class = {
         names[k]: {"precision": float(p_k[k]), "recall": float(r_k[k]), "f1": float(f_k[k]), "support": int(s_k[k])}
         for k in every
     }
     return {
-        "accuracy": float(accuracy_score(labels_np, preds)),
-        "balanced_accuracy": float(balanced),
+        "accuracy": int((preds == labels_np).sum()) / len(labels_np),  # exact count / N, as accuracy_score
+        "balanced_accuracy": balanced_accuracy(labels_np, preds, num_classes),
         "precision": float(precision),
         "recall": float(recall),
         "f1": float(f1),
@@ -214,6 +254,6 @@ def classification_metrics(
         "ece": expected_calibration_error(probs, labels_np),
         "nll": negative_log_likelihood(scores_np, labels_np, from_logits=from_logits),
         "n": int(len(labels_np)),
-        "confusion_matrix": confusion_matrix(labels_np, preds, labels=every).tolist(),  # rows true, cols predicted
+        "confusion_matrix": counts.tolist(),  # rows true, cols predicted
         "per_class": per_class,
     }

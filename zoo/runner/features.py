@@ -27,6 +27,7 @@ from zoo.runner.batches import TensorBatches, cycle, keep_batch
 def compute_features(accelerator, model, split: Split, normalizer, batch_size: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Backbone features of every image of ``split`` on every process: (N, D) float32, (N,) int64, in order."""
     from zoo.runner.batches import make_loader
+    from zoo.runner.evaluate import forward_chunked
 
     algorithm = accelerator.unwrap_model(model)
     was_training = algorithm.training
@@ -35,7 +36,7 @@ def compute_features(accelerator, model, split: Split, normalizer, batch_size: i
     feats, labels = [], []
     for images, y in loader:
         with accelerator.autocast():
-            f = algorithm.features(normalizer(images))  # (B, C, H, W) -> (B, D)
+            f = forward_chunked(algorithm.features, normalizer(images))  # (B, C, H, W) -> (B, D)
         f, y = accelerator.gather_for_metrics((f.float().contiguous(), y.contiguous()))  # every process: all rows
         feats.append(f)
         labels.append(y)

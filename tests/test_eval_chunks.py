@@ -1,0 +1,35 @@
+"""Evaluation's forward pass in chunks on a CPU gives the logits and features of one pass.
+
+``zoo.runner.evaluate.forward_chunked`` splits each evaluation batch into ``CPU_CHUNK`` images for speed.
+Each image's outputs must be its own: equal to one pass's up to float rounding (a matrix product of
+another height may sum in another order), and bitwise the same from one call to the next.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+
+@pytest.mark.parametrize("backbone", ["simple_cnn", "resnet18_28"])
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_chunked_forward_is_one_pass_to_rounding(backbone, channels_last, data_dir):
+    from zoo.bench.suite import load_suite
+    from zoo.bench.task_data import build_task_data
+    from zoo.runner.evaluate import CPU_CHUNK, forward_chunked
+    from zoo.runner.loop import build_model
+
+    run = load_suite("quick", overrides=["seeds=[0]", f"backbone.name={backbone}"]).runs()[0]
+    data = build_task_data(run.config, data_dir)
+    torch.manual_seed(0)
+    algorithm, normalizer = build_model(run.config, data)
+    algorithm.eval()
+    if channels_last:
+        algorithm.to(memory_format=torch.channels_last)
+    x = normalizer(data.source.splits["val"].images[: 2 * CPU_CHUNK + 37])  # three chunks, the last partial
+    with torch.no_grad():
+        chunked = forward_chunked(algorithm, x)
+        torch.testing.assert_close(chunked, algorithm(x), rtol=1e-5, atol=1e-6)
+        torch.testing.assert_close(forward_chunked(algorithm.features, x), algorithm.features(x), rtol=1e-5,
+                                   atol=1e-6)
+        assert torch.equal(forward_chunked(algorithm, x), chunked)  # deterministic

@@ -2,7 +2,8 @@
 
 - ``build_optimizer`` picks the multi-tensor (``foreach``) update on CPU: the parameters it produces are
   bit for bit those of torch's default per-parameter loop there (Adam, AdamW, SGD, with weight decay).
-- ``prepare_optimizer`` leaves Accelerate's wrapper out of a one-process run without a gradient scaler.
+- ``prepare_optimizer`` leaves Accelerate's wrapper out of a one-process run without a gradient scaler;
+  so do the step's ``autocast`` and ``backward`` without mixed precision, and a constant schedule is none.
 - ``train.compile: true`` (backbone under ``torch.compile``) gives eager's loss curve to float tolerance,
   for source_only and DANN, through ``train_run``; a config that states ``compile: false`` keeps its run id.
 """
@@ -72,6 +73,28 @@ def test_one_process_without_a_scaler_steps_the_optimizer_itself():
     accelerator = Accelerator(cpu=True)
     optimizer = torch.optim.Adam(torch.nn.Linear(2, 2).parameters())
     assert prepare_optimizer(accelerator, optimizer) is optimizer
+
+
+def test_the_step_calls_torch_directly_where_accelerate_adds_nothing():
+    import contextlib
+
+    from accelerate import Accelerator
+
+    from zoo.runner.optim import ConstantSchedule, build_scheduler, step_functions
+
+    autocast, backward = step_functions(Accelerator(cpu=True))
+    assert autocast is contextlib.nullcontext and backward is torch.Tensor.backward
+    model = torch.nn.Linear(3, 2)
+    two_tensors = build_optimizer([{"params": list(model.parameters())}], {"optimizer": "adam", "lr": 0.1,
+                                                                            "weight_decay": 0.0})
+    assert two_tensors.defaults["foreach"] is False  # too few tensors for the multi-tensor update to pay
+    schedule = build_scheduler(two_tensors, {"scheduler": "none"}, steps_per_epoch=5, epochs=2)
+    assert isinstance(schedule, ConstantSchedule)
+    x = torch.randn(4, 3)
+    model(x).sum().backward()
+    two_tensors.step()
+    schedule.step()
+    assert schedule.get_last_lr() == [0.1]
 
 
 def test_compile_gives_the_eager_loss_curve(tmp_path):

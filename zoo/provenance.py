@@ -103,6 +103,26 @@ def plugin_distributions() -> list[dict[str, str]]:
     return [{"name": name, "version": found[name]} for name in sorted(found, key=str.lower)]
 
 
+@functools.lru_cache(maxsize=1)
+def _claimants() -> dict[tuple[str, str], list[tuple[str, str]]]:
+    """``{(kind, name): [(dist, version), ...]}``, built-in first: every claimant of a component name.
+
+    Read once per process (about 0.1 s of metadata per read; a process's installed distributions do not
+    change while it runs, and a worker or job is a fresh process).
+    """
+    declared: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    for group in PLUGIN_GROUPS:
+        kind = group.rsplit(".", 1)[1].rstrip("s")  # "medzoo.algorithms" -> "algorithm"
+        for ep in entry_points(group=group):
+            dist = getattr(ep, "dist", None)
+            name = (dist.metadata["Name"] if dist is not None else None) or "unknown"
+            claim = (name, (dist.version if dist is not None else "") or "")
+            claimants = declared.setdefault((kind, ep.name), [])
+            if claim not in claimants:
+                claimants.insert(0 if name == BUILTIN_DIST else len(claimants), claim)
+    return declared
+
+
 def component_sources(components: dict[str, str | Iterable[str]]) -> dict[str, Any]:
     """Which distribution declares each named component (read from entry points, nothing imported).
 
@@ -117,16 +137,7 @@ def component_sources(components: dict[str, str | Iterable[str]]) -> dict[str, A
         component_sources({"algorithm": "dann", "backbone": "timm/resnet18"})
         # {'algorithm': {'name': 'dann', 'dist': 'medzoo', 'version': '0.1.0'}, 'backbone': {...}}
     """
-    declared: dict[tuple[str, str], list[tuple[str, str]]] = {}  # every claimant of a name, built-in first
-    for group in PLUGIN_GROUPS:
-        kind = group.rsplit(".", 1)[1].rstrip("s")  # "medzoo.algorithms" -> "algorithm"
-        for ep in entry_points(group=group):
-            dist = getattr(ep, "dist", None)
-            name = (dist.metadata["Name"] if dist is not None else None) or "unknown"
-            claim = (name, (dist.version if dist is not None else "") or "")
-            claimants = declared.setdefault((kind, ep.name), [])
-            if claim not in claimants:
-                claimants.insert(0 if name == BUILTIN_DIST else len(claimants), claim)
+    declared = _claimants()
 
     def claimant(kind: str, name: str) -> tuple[str, str] | None:
         dist, sep, plain = name.partition(":")

@@ -189,9 +189,9 @@ class Normalizer(torch.nn.Module):
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         x = images.float().div_(255.0)  # (N, C_in, H, W) in [0, 1]
-        if x.shape[1] != self.in_chans:
-            if x.shape[1] == 1:
-                x = x.expand(-1, self.in_chans, -1, -1)  # grayscale fed to an RGB network
-            else:
-                raise ValueError(f"images have {x.shape[1]} channels but the backbone expects {self.in_chans}")
+        if x.shape[1] == self.in_chans:  # in place: the same floats without two temporaries
+            return x.sub_(self.mean.to(x.device)).div_(self.std.to(x.device))
+        if x.shape[1] != 1:
+            raise ValueError(f"images have {x.shape[1]} channels but the backbone expects {self.in_chans}")
+        x = x.expand(-1, self.in_chans, -1, -1)  # grayscale fed to an RGB network: a view, so not in place
         return (x - self.mean.to(x.device)) / self.std.to(x.device)

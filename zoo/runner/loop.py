@@ -34,7 +34,7 @@ from zoo.errors import MedzooError
 from zoo.runner.batches import Normalizer
 from zoo.runner.evaluate import isolated_rng
 from zoo.runner.init_from import load_init
-from zoo.runner.optim import build_optimizer, build_scheduler, prepare_optimizer
+from zoo.runner.optim import build_optimizer, build_scheduler, prepare_optimizer, step_functions
 from zoo.runner.selection_tracker import SelectionTracker, selection_set
 from zoo.runner.streams import TrainStreams, labeled_split, stage_streams
 
@@ -138,15 +138,16 @@ def train_epoch(accelerator, model, feeder: BatchFeeder, optimizer, scheduler, s
     """
     algorithm = accelerator.unwrap_model(model)
     total_steps = total_steps or steps
+    autocast, backward = step_functions(accelerator)  # Accelerate's only where they do something
     model.train()
     sums: dict[str, torch.Tensor] = {}
     images_seen = 0
     for i in range(steps):
         algorithm.set_progress(first_step + i, total_steps)
         src, tgt = feeder()
-        with accelerator.autocast():
+        with autocast():
             out = model(src, tgt, training_step=True)
-        accelerator.backward(out["loss"])
+        backward(out["loss"])
         optimizer.step()
         scheduler.step()
         optimizer.zero_grad(set_to_none=True)

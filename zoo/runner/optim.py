@@ -4,11 +4,14 @@ Each group's learning rate is ``train.lr * group["lr_mult"] * stage.lr_mult``. S
 optimizer step; ``multistep`` milestones are given in epochs (the MedMNIST v2 recipe: 50 and 75 of 100).
 
 The update runs as few kernels as the device allows: fused Adam/AdamW on CUDA, the multi-tensor
-(``foreach``) implementation elsewhere, which on CPU gives bit-for-bit the parameters of torch's default
-per-parameter loop there (``tests/test_step_overhead.py``) at a fraction of its time. ``prepare_optimizer``
+(``foreach``) implementation elsewhere for models of several parameter tensors, which on CPU gives
+bit-for-bit the parameters of torch's default per-parameter loop (``tests/test_step_overhead.py``) in less
+time. ``prepare_optimizer``
 wraps the optimizer in Accelerate's only where the wrapper does something (a gradient scaler, gradient
 accumulation, XLA, DeepSpeed/FSDP): otherwise its ``step`` only adds a per-step filesystem search
-(``is_lomo_available``, uncached in Accelerate 1.x).
+(``is_lomo_available``, uncached in Accelerate 1.x). ``backward`` and ``autocast`` likewise go through
+Accelerate only where it does something (a scaler or accumulation; mixed precision), and a constant
+schedule is no scheduler at all: each of these costs a near-zero-compute step 20-50 us on a CPU.
 
 Usage::
 
@@ -21,6 +24,8 @@ from __future__ import annotations
 from typing import Any
 
 import torch
+
+FOREACH_MIN_TENSORS = 8  # parameter tensors from which the multi-tensor update is the faster one on a CPU
 
 
 def build_optimizer(param_groups: list[dict[str, Any]], train: dict[str, Any], stage_lr_mult: float = 1.0) -> torch.optim.Optimizer:
@@ -35,9 +40,10 @@ def build_optimizer(param_groups: list[dict[str, Any]], train: dict[str, Any], s
     name = train["optimizer"]
     params = [p for g in groups for p in g["params"]]
     on_cuda = all(p.is_cuda and p.is_floating_point() for p in params)
-    # foreach (multi-tensor) == the per-parameter loop bit for bit on CPU; fused is another kernel on CUDA
-    # (and differs in the last bits on CPU, so it is not used there).
-    impl = {"fused": True} if on_cuda and name != "sgd" else {"foreach": True}
+    # foreach (multi-tensor) == the per-parameter loop bit for bit on CPU, and pays off from a handful of
+    # tensors on (a 784 -> 2 linear model's two are 30 us a step slower with it); fused is another kernel on
+    # CUDA (and differs in the last bits on CPU, so it is not used there).
+    impl = {"fused": True} if on_cuda and name != "sgd" else {"foreach": len(params) >= FOREACH_MIN_TENSORS}
     if name == "sgd":
         return torch.optim.SGD(groups, lr=train["lr"], momentum=train["momentum"], weight_decay=train["weight_decay"],
                                **impl)
@@ -53,19 +59,30 @@ def prepare_optimizer(accelerator, optimizer: torch.optim.Optimizer):
     ``step`` and ``zero_grad`` call the optimizer's own (DDP has already averaged the gradients in
     ``backward``), plus an uncached ``importlib`` search per step.
     """
-    from accelerate.utils import DistributedType
+    return accelerator.prepare_optimizer(optimizer) if _accelerate_backward_needed(accelerator) else optimizer
 
-    plain = {DistributedType.NO, DistributedType.MULTI_CPU, DistributedType.MULTI_GPU}
-    if (accelerator.scaler is None and accelerator.gradient_accumulation_steps == 1
-            and accelerator.distributed_type in plain):
-        return optimizer
-    return accelerator.prepare_optimizer(optimizer)
+
+class ConstantSchedule:
+    """The ``none`` schedule: the learning rates stay as built, so ``step`` has nothing to do (a LambdaLR of
+    factor 1.0 would set the same values every step, and wrap ``optimizer.step`` in a step counter)."""
+
+    def __init__(self, optimizer: torch.optim.Optimizer) -> None:
+        self.optimizer = optimizer
+
+    def step(self) -> None:
+        pass
+
+    def get_last_lr(self) -> list[float]:
+        return [group["lr"] for group in self.optimizer.param_groups]
 
 
 def build_scheduler(optimizer: torch.optim.Optimizer, train: dict[str, Any], steps_per_epoch: int, epochs: int):
-    """A per-step LambdaLR: constant, cosine to zero, or x``gamma`` at each milestone epoch."""
+    """A per-step schedule: constant (:class:`ConstantSchedule`), or a LambdaLR for cosine to zero or
+    x``gamma`` at each milestone epoch."""
     total = max(1, steps_per_epoch * epochs)
     kind = train["scheduler"]
+    if kind == "none":
+        return ConstantSchedule(optimizer)
     if kind == "cosine":
         import math
 
@@ -74,5 +91,33 @@ def build_scheduler(optimizer: torch.optim.Optimizer, train: dict[str, Any], ste
         milestones = [m * steps_per_epoch for m in train["milestones"]]
         factor = lambda step: train["gamma"] ** sum(step >= m for m in milestones)  # noqa: E731
     else:
-        factor = lambda step: 1.0  # noqa: E731
+        raise ValueError(f"unknown scheduler {kind!r}: choose none, cosine or multistep")
     return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+
+def _accelerate_backward_needed(accelerator) -> bool:
+    from accelerate.utils import DistributedType
+
+    plain = {DistributedType.NO, DistributedType.MULTI_CPU, DistributedType.MULTI_GPU}
+    return not (accelerator.scaler is None and accelerator.gradient_accumulation_steps == 1
+                and accelerator.distributed_type in plain)
+
+
+def step_functions(accelerator):
+    """``(autocast, backward)`` for the training step: ``accelerator.autocast`` / ``accelerator.backward``
+    where they do something (mixed precision; a scaler, accumulation, a sharded backend), else a null
+    context and ``loss.backward()`` (what Accelerate's would call, after its per-step checks; DDP's
+    gradient averaging runs inside ``loss.backward()`` either way).
+
+    Usage::
+
+        autocast, backward = step_functions(accelerator)
+        with autocast():
+            loss = model(x).mean()
+        backward(loss)
+    """
+    import contextlib
+
+    autocast = accelerator.autocast if accelerator.mixed_precision != "no" else contextlib.nullcontext
+    backward = accelerator.backward if _accelerate_backward_needed(accelerator) else torch.Tensor.backward
+    return autocast, backward

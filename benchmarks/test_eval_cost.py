@@ -5,10 +5,9 @@
    logits of the quick suite's 10% task (five splits). Goal: the cheap report costs <= 0.25x.
 2. One epoch's evaluation (``EpochEvaluator``: forward passes of every split and the metrics), full
    report against cheap report, without DEV and with DEV (label-free selection, the same in both).
-3. A whole run (``train_run``: the quick suite's 10% task, source_only, 2 epochs, every rule, DEV
-   included) with the full report every epoch (``FULL_EVERY_EPOCH``) and with the cheap one:
-   ``eval_s / train_s`` of each. Reported, not asserted: the forward passes and DEV, not metrics, set it
-   (measured on a loaded 2-core CPU: full 1.60, cheap 1.74, i.e. noise; DEV is ~55% of an evaluated epoch).
+3. The quick suite's runs (``train_run``, default preset, seed 0) with every split's full report every
+   epoch (``FULL_EVERY_EPOCH``) and as the runner now evaluates (validation splits per epoch, test splits
+   for the selected epochs): ``(eval_s - dev_s) / train_s``, goal <= 0.10; DEV's share reported apart.
 
 Old and new run interleaved, round by round (pytest-benchmark times the new side, the old side runs in
 ``setup``), so machine noise hits both alike; medians are compared.
@@ -93,25 +92,44 @@ def test_epoch_evaluation_cost(benchmark, quick_run, with_dev):
     assert new <= old * 1.05, "the cheap per-epoch evaluation is not cheaper than the full one"
 
 
-def test_eval_vs_train_time_of_a_run(benchmark, quick_run, data_dir):
+def test_eval_vs_train_time_of_the_quick_suites_runs(benchmark, data_dir):
+    """Goal (issue 16): evaluation / training time <= 0.10 on the quick suite's runs (its default preset:
+    4 epochs, the three runs of seed 0), against the full report of every split at every epoch
+    (``FULL_EVERY_EPOCH``, the reference records are compared with). DEV, label-free selection, is timed
+    apart (``timings.dev_s``): it is a selection method's own cost (features of 4,000 training images and
+    a logistic regression per epoch), the same in both modes, and a suite that records no ``dev`` rule does
+    not pay it."""
+    from accelerate import Accelerator
+
+    from zoo.bench.suite import load_suite
+    from zoo.bench.task_data import build_task_data
     from zoo.runner import epoch_eval
     from zoo.runner.loop import train_run
 
-    run, data, accelerator, _, _ = quick_run
+    accelerator = Accelerator(cpu=True)
+    runs = load_suite("quick", overrides=["seeds=[0]"]).runs()
+    data = {run.run_id: build_task_data(run.config, data_dir) for run in runs}
     ratios: dict[str, list[float]] = {"full": [], "cheap": []}
+    dev_ratios: list[float] = []
 
     def one(mode: str) -> None:
         epoch_eval.FULL_EVERY_EPOCH = mode == "full"
         try:
-            timings = train_run(run, data, accelerator, show_progress=False).timings
+            for run in runs:
+                timings = train_run(run, data[run.run_id], accelerator, show_progress=False).timings
+                ratios[mode].append((timings["eval_s"] - timings["dev_s"]) / timings["train_s"])
+                if mode == "cheap" and timings["dev_s"]:
+                    dev_ratios.append(timings["dev_s"] / timings["train_s"])
         finally:
             epoch_eval.FULL_EVERY_EPOCH = False
-        ratios[mode].append(timings["eval_s"] / timings["train_s"])
 
-    benchmark.pedantic(lambda: one("cheap"), setup=lambda: one("full"), rounds=2, iterations=1)
+    benchmark.pedantic(lambda: one("cheap"), setup=lambda: one("full"), rounds=1, iterations=1)
     full, cheap = statistics.median(ratios["full"]), statistics.median(ratios["cheap"])
-    benchmark.extra_info.update({"eval_over_train_full": round(full, 3), "eval_over_train_cheap": round(cheap, 3)})
-    print(f"\neval_s / train_s of a quick-suite run (DEV included): full report {full:.3f}, cheap {cheap:.3f}")
-    # Not a goal assertion: the metrics saved are ~5% of a run's evaluation (forward passes and DEV are the
-    # rest), below the run-to-run noise of a shared 2-core machine (train_s varied 2x between identical runs).
-    assert full > 0 and cheap > 0
+    dev = statistics.median(dev_ratios)
+    benchmark.extra_info.update({"eval_over_train_full": ratios["full"], "eval_over_train_cheap": ratios["cheap"],
+                                 "dev_over_train": dev_ratios})
+    print(f"
+eval_s / train_s of the quick suite's runs (without DEV): full report every epoch "
+          f"{[round(r, 3) for r in ratios['full']]} (median {full:.3f}), now {[round(r, 3) for r in ratios['cheap']]} "
+          f"(median {cheap:.3f}); DEV / train_s where recorded: {[round(r, 3) for r in dev_ratios]}")
+    assert cheap <= 0.10, f"evaluation costs {cheap:.3f}x training on the quick suite's runs (goal <= 0.10)"

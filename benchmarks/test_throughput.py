@@ -4,8 +4,9 @@
    minimal hand-written PyTorch loop: same model (SimpleCNN + linear head), same batch (128), same data
    (PneumoniaMNIST train, 28 px, uint8 in memory), same optimizer, for source_only (the plain loop is
    ``cross_entropy(model.predict(x), y)``) and DANN (the plain loop calls the algorithm's own
-   ``set_progress`` and ``training_step`` on hand-indexed source and target batches). Goal (issue 16):
-   runner >= 0.97x the plain loop.
+   ``set_progress`` and ``training_step`` on hand-indexed source and target batches). The runner side is
+   what ``train_run`` builds (the conv net in channels_last); the plain side is written as researchers
+   write it (default layout). Goal (issue 16): runner >= 0.97x the plain loop.
 2. Data path: images per second the data path delivers (loader + normalisation) against images per second
    the model consumes in training. Goal: >= 10x.
 
@@ -87,7 +88,7 @@ def _runner_parts(pneumonia, algorithm_name: str = "source_only"):
     from accelerate import Accelerator
 
     accelerator = Accelerator(cpu=True)
-    algorithm = _model(0, algorithm_name)
+    algorithm = _model(0, algorithm_name).to(memory_format=torch.channels_last)  # as train_run holds a conv net
     model = accelerator.prepare_model(algorithm)
     data = TaskData(source=pneumonia, target=pneumonia, target_labeled=None, target_val_labeled=None)
     streams = TrainStreams(accelerator, data, BATCH, seed=0)
@@ -96,7 +97,7 @@ def _runner_parts(pneumonia, algorithm_name: str = "source_only"):
     normalizer = Normalizer((0.5,), (0.5,), in_chans=1)
     stage = algorithm.stages(0)[0] if algorithm_name == "dann" else Stage("train", "source")
     algorithm.set_stage(stage)
-    feeder = BatchFeeder(streams, stage, normalizer)
+    feeder = BatchFeeder(streams, stage, normalizer, channels_last=True)
     return lambda: train_epoch(accelerator, model, feeder, optimizer, scheduler, STEPS)
 
 

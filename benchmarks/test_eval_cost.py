@@ -125,11 +125,9 @@ def test_eval_vs_train_time_of_the_quick_suites_runs(benchmark, data_dir):
 
     benchmark.pedantic(lambda: one("cheap"), setup=lambda: one("full"), rounds=1, iterations=1)
     full, cheap = statistics.median(ratios["full"]), statistics.median(ratios["cheap"])
-    dev = statistics.median(dev_ratios)
     benchmark.extra_info.update({"eval_over_train_full": ratios["full"], "eval_over_train_cheap": ratios["cheap"],
                                  "dev_over_train": dev_ratios})
-    print(f"
-eval_s / train_s of the quick suite's runs (without DEV): full report every epoch "
+    print(f"\neval_s / train_s of the quick suite's runs (without DEV): full report every epoch "
           f"{[round(r, 3) for r in ratios['full']]} (median {full:.3f}), now {[round(r, 3) for r in ratios['cheap']]} "
           f"(median {cheap:.3f}); DEV / train_s where recorded: {[round(r, 3) for r in dev_ratios]}")
     assert cheap <= 0.10, f"evaluation costs {cheap:.3f}x training on the quick suite's runs (goal <= 0.10)"

@@ -12,6 +12,7 @@ Usage::
     medzoo run quick train.epochs=1 seeds=[0] --task pneumonia-shift-unsup
     accelerate launch --num_processes 2 -m zoo.cli.main run quick
     medzoo run my-sweep.yaml --launcher workers --workers 4
+    medzoo run my-sweep.yaml --launcher workers --workers-per-gpu 4
     medzoo run my-sweep.yaml --launcher submitit --partition gpu --gpus-per-job 1 --time 120 --workers 32
 """
 
@@ -32,6 +33,7 @@ examples:
   medzoo run ./my-suite.yaml --data-dir ~/data -o results/mine
   medzoo run quick --mixed-precision bf16
   medzoo run quick sweep.trials=8 --launcher workers --workers 2     # random search, 2 local processes
+  medzoo run quick sweep.trials=16 --launcher workers --workers-per-gpu 4   # 4 runs at once on each GPU
   medzoo run ./sweep.yaml --launcher submitit --partition gpu --gpus-per-job 1 --time 120 --workers 16
   medzoo run ./sweep.yaml --launcher submitit --cluster local --workers 2   # submitit without Slurm
 
@@ -65,13 +67,14 @@ def make_cli_launcher(args: argparse.Namespace):
         given = [f"--{name.replace('_', '-')}" for name in SUBMITIT_ONLY if getattr(args, name) is not None]
         if given:
             raise ConfigError(f"{', '.join(given)}: only for --launcher submitit (got --launcher {args.launcher})")
-        return make_launcher(args.launcher, args.workers, args.threads)
+        return make_launcher(args.launcher, args.workers, args.threads, workers_per_gpu=args.workers_per_gpu,
+                             cpu=args.cpu)
 
     def given(name: str, default):  # submitit options default to None on the parser, so misuse shows
         value = getattr(args, name)
         return default if value is None else value
 
-    return make_launcher("submitit", args.workers, args.threads, cluster=given("cluster", "auto"),
+    return make_launcher("submitit", args.workers, args.threads, workers_per_gpu=args.workers_per_gpu, cluster=given("cluster", "auto"),
                          folder=args.submitit_folder, partition=args.partition, gpus_per_job=given("gpus_per_job", 0),
                          cpus_per_job=args.cpus_per_job, mem_gb=args.mem_gb, time_min=given("time", 240),
                          slurm_options=_slurm_options(args.slurm or []))
@@ -152,6 +155,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                              "submitit: one job per run (Slurm, or --cluster local)")
     launch.add_argument("--workers", type=int, default=None,
                         help="workers: processes (default 2); submitit: jobs at once (default: all on Slurm, 1 local)")
+    launch.add_argument("--workers-per-gpu", type=int, default=None, metavar="N",
+                        help="workers: N processes on each visible GPU (G GPUs: G*N workers, worker i on GPU i mod G), "
+                             "each training one run after the other; instead of --workers")
     launch.add_argument("--threads", type=int, default=None,
                         help="CPU threads of each process that trains (default: torch's own for local; "
                              "the CPUs divided among workers or local jobs)")

@@ -4,7 +4,8 @@
   of an ``accelerate launch``, which is how one run uses several GPUs).
 - ``workers``: N local worker processes share the runs, each a fresh ``spawn``-ed interpreter that trains
   one run at a time through the same ``train_and_record`` path; the CPU threads are divided among them and,
-  with GPUs, worker i uses GPU ``i mod #GPUs``.
+  with GPUs, worker i uses GPU ``i mod #GPUs`` (``--workers-per-gpu N``: N workers packed on each GPU;
+  ``zoo.runner.device_plan`` says how many runs go to each device, in one line before training).
 - ``submitit``: one job per run through the ``submitit`` package (``zoo.runner.submitit_launcher``):
   Slurm on a cluster, or its local / debug executors.
 
@@ -20,7 +21,7 @@ On SIGTERM or Ctrl-C the launcher kills its workers itself and says so in the CL
 
 Usage::
 
-    launcher = make_launcher("workers", workers=2)
+    launcher = make_launcher("workers", workers=2)     # or workers_per_gpu=4: 4 processes on each GPU
     records = run_suite(suite, Path("medzoo-runs"), launcher=launcher)
 """
 
@@ -249,18 +250,21 @@ class WorkersLauncher:
         workers = min(self.workers, len(runs))
         # Spawn, not fork: a forked copy of a process that already runs torch's thread pools can deadlock.
         context = multiprocessing.get_context("spawn")
-        gpu_queue = None
-        gpus = self._gpus(cpu)
+        from zoo.runner.device_plan import plan_devices, visible_gpus
+
+        plan = plan_devices(len(runs), visible_gpus(cpu), workers)  # worker i on GPU i mod #GPUs
+        gpus, gpu_queue = list(plan.gpus), None
         if gpus:
             gpu_queue = context.Queue()
-            for i in range(workers):
-                gpu_queue.put(gpus[i % len(gpus)])
+            for gpu in plan.worker_gpus:  # each worker takes one as it starts, before it initialises CUDA
+                gpu_queue.put(gpu)
         threads = self.threads or max(1, available_cpus() // workers)
         waiting = RunJob(str(Path(output_dir).absolute()), str(Path(data_dir).absolute()) if data_dir else None,
                          download, cpu, mixed_precision, threads, parent_pid=os.getpid())
         first = replace(waiting, wait_for_lock=False)  # first pass: runs another launch holds are put aside
         logger.info("%d worker processes, %d CPU thread(s) each%s", workers, threads,
                     f", GPUs {gpus}" if gpus else "")
+        logger.info("%s", plan.message())  # e.g. 12 runs on 2 devices: cuda:0 6 runs (3 workers), cuda:1 ...
         bar = tqdm(total=len(runs), desc="runs", unit="run", disable=not show_progress)
         pool = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_init_worker,
                                    initargs=(threads, gpu_queue, os.getpid()))
@@ -310,39 +314,38 @@ class WorkersLauncher:
         if failure is not None:
             raise failure
 
-    @staticmethod
-    def _gpus(cpu: bool) -> list[str]:
-        """The GPUs workers are spread over, as CUDA_VISIBLE_DEVICES entries (none with --cpu or no CUDA)."""
-        if cpu:
-            return []
-        import torch
 
-        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
-        visible = [v.strip() for v in os.environ.get("CUDA_VISIBLE_DEVICES", "").split(",") if v.strip()]
-        return (visible or [str(i) for i in range(count)])[:count]
-
-
-def make_launcher(name: str, workers: int | None = None, threads: int | None = None, **submitit_options: Any):
+def make_launcher(name: str, workers: int | None = None, threads: int | None = None,
+                  workers_per_gpu: int | None = None, cpu: bool = False, **submitit_options: Any):
     """The launcher called ``name`` (``None`` for ``local``: run_suite's own loop); a ConfigError if unknown.
 
     ``workers``: processes (``workers``) or jobs running at once (``submitit``; default: all for Slurm, 1 for
-    its local executor). ``threads``: CPU threads of each process that trains (default: the CPUs divided
-    among the local workers or jobs; for ``local``, the caller sets them with ``set_threads``).
-    ``submitit_options``: see ``zoo.runner.submitit_launcher.SubmititLauncher``.
+    its local executor). ``workers_per_gpu`` (``workers`` only, instead of ``workers``): that many processes
+    on each visible GPU; a ConfigError without a GPU or with ``cpu`` (``--cpu``). ``threads``: CPU threads of
+    each process that trains (default: the CPUs divided among the local workers or jobs; for ``local``, the
+    caller sets them with ``set_threads``). ``submitit_options``: see
+    ``zoo.runner.submitit_launcher.SubmititLauncher``.
 
     Usage::
 
+        make_launcher("workers", workers_per_gpu=4)   # 4 runs at once on each GPU
         make_launcher("submitit", workers=8, cluster="slurm", partition="gpu", gpus_per_job=1, time_min=120)
     """
     if name not in LAUNCHERS:
         raise ConfigError(f"unknown launcher '{name}'; choose one of: {', '.join(LAUNCHERS)}")
     check_threads(threads)
+    if workers_per_gpu is not None and name != "workers":
+        raise ConfigError(f"--workers-per-gpu needs --launcher workers (got --launcher {name})"
+                          + ("; a submitit job asks for its GPUs with --gpus-per-job" if name == "submitit" else ""))
     if name == "local":
         if workers not in (None, 1):
             raise ConfigError("--workers needs --launcher workers (or submitit); the local launcher runs one run "
                               "at a time")
         return None
     if name == "workers":
+        from zoo.runner.device_plan import total_workers
+
+        workers = total_workers(workers, workers_per_gpu, cpu)  # G*N for --workers-per-gpu N; checks it
         return WorkersLauncher(workers if workers is not None else 2, threads)
     from zoo.runner.submitit_launcher import SubmititLauncher
 

@@ -1,0 +1,338 @@
+"""The GPU check (issue 16): what medzoo's training loop gets out of one GPU, in one short script (< 8 min on
+one H100), each number beside its goal.
+
+1. resnet18_28 (medzoo's 28 px ResNet-18), batch 128, bf16 autocast: images/s and model FLOP utilisation
+   (MFU) through medzoo's loop (``zoo.runner.loop.train_epoch`` on Accelerate, with the BatchFeeder,
+   TrainStreams and optimizer that ``train_run`` builds) beside a plain PyTorch loop on the same device
+   (same model, uint8 data on the device, the same normalisation, fused Adam on CUDA, channels_last, bf16
+   autocast, ``loss.backward(); opt.step()``). Goal: medzoo within 1.2x of plain (plain / medzoo <= 1.2).
+2. timm resnet50 at 224 px (``pretrained=False``), batch 256, bf16, channels_last, the same two loops on
+   synthetic uint8 images. Goal: >= 8000 img/s through medzoo.
+3. Wall time of ``medzoo run quick`` (default preset, fresh output folder; data from ``--data-dir``, else
+   ``$MEDZOO_DATA``, else ``../shared/data``).
+4. Packing: 1, 2, 4, 8 runs of the quick suite's unsupervised task (resnet18_28, 28 px) at once with
+   ``--launcher workers --workers-per-gpu N``: images/s summed over the records' ``timings.images_per_s``
+   (training throughput while packed) and runs per minute of wall time, each against N = 1. Goal: > 3x at 8.
+
+MFU = training FLOPs of one step (``torch.utils.flop_counter.FlopCounterMode`` on the plain model:
+forward + backward, counted once) x steps per second / the peak (989 TFLOP/s dense bf16, H100 SXM;
+``--peak-tflops`` for another card). Both loops run with torch's defaults (no cudnn.benchmark, as ``medzoo
+run``); their rounds are interleaved and medians compared, so machine noise hits both alike.
+
+``--smoke`` (or ``MEDZOO_GPU_CHECK_SMOKE=1``): a tiny mode that proves the script works on a CPU in well
+under a minute: a step or two at batch 2 (resnet50 at 32 px; float32 on a CPU), no quick suite, packing 1 and 2 runs of a
+synthetic two-step suite (``--workers N`` on a CPU, where ``--workers-per-gpu`` has no GPU to pack on).
+Goals are printed, not asserted; the exit status is 1 only if a step failed.
+
+Usage::
+
+    MEDZOO_DATA=../shared/data benchmarks/gpu_check.sh            # or: python benchmarks/gpu_check.py
+    python benchmarks/gpu_check.py --smoke                        # CPU, seconds
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+H100_PEAK_TFLOPS = 989.0  # dense bf16, H100 SXM (NVIDIA's datasheet; 1979 is with 2:4 sparsity); H200: the same
+GOAL_RESNET50_IMG_S = 8000
+GOAL_R18_RATIO = 1.2
+GOAL_PACKING_AT_8 = 3.0
+TRAIN = {"lr": 1e-3, "optimizer": "adam", "weight_decay": 0.0, "momentum": 0.9, "scheduler": "none",
+         "milestones": [], "gamma": 0.1}
+SMOKE_SUITE = """\
+suite: gpu-check-smoke
+version: 1
+defaults:
+  backbone: {name: simple_cnn}
+  train: {epochs: 1, batch_size: 16, eval_batch_size: 64, max_steps_per_epoch: 2, lr: 0.01}
+  seeds: [0]
+domains:
+  src: {dataset: synthetic, seed: 0, n_per_class: 20}
+  tgt: {dataset: synthetic, seed: 1, n_per_class: 20, appearance: 1.0}
+tasks:
+  - {name: unsup, source: src, target: tgt, target_budget: 0, algorithms: [source_only]}
+"""
+
+
+def _verdict(met: bool) -> str:
+    return "met" if met else "NOT met"
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def synthetic_task(n: int, chans: int, size: int, classes: int = 2, seed: int = 0):
+    """A TaskData whose source and target are one synthetic domain of ``n`` uint8 (chans, size, size) images."""
+    from zoo.bench.task_data import TaskData
+    from zoo.datasets.base import Domain, Split
+
+    g = torch.Generator().manual_seed(seed)
+    images = torch.randint(0, 256, (n, chans, size, size), dtype=torch.uint8, generator=g)
+    labels = torch.randint(0, classes, (n,), generator=g)
+    split = Split(images, labels)
+    domain = Domain(name="synthetic", splits={"train": split, "val": split, "test": split},
+                    label_names=[str(c) for c in range(classes)], modality="synthetic", license="none", citation="none")
+    return TaskData(source=domain, target=domain, target_labeled=None, target_val_labeled=None)
+
+
+def build_model(backbone: str, options: dict, classes: int = 2):
+    from zoo.algorithms.source_only import SourceOnly
+    from zoo.backbones import create_backbone
+
+    torch.manual_seed(0)
+    return SourceOnly(create_backbone(backbone, **options), num_classes=classes)
+
+
+def train_flops(model, x: torch.Tensor, y: torch.Tensor, amp: bool) -> int:
+    """FLOPs of one training step (forward + backward) of ``model`` on the batch ``x``, ``y``."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    counter = FlopCounterMode(display=False)
+    with counter:
+        with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=amp):
+            loss = F.cross_entropy(model.predict(x), y)
+        loss.backward()
+    model.zero_grad(set_to_none=True)
+    return counter.get_total_flops()
+
+
+class PlainLoop:
+    """The baseline: a hand-written loop (uint8 images on the device, random batches, bf16 autocast if ``amp``)."""
+
+    def __init__(self, model, data, batch: int, device: torch.device, amp: bool) -> None:
+        split = data.source.splits["train"]
+        self.model = model.to(device).to(memory_format=torch.channels_last)
+        self.images, self.labels = split.images.to(device), split.labels.to(device)
+        config = model.backbone.config
+        self.mean = torch.tensor(config.mean, device=device).view(1, -1, 1, 1)
+        self.std = torch.tensor(config.std, device=device).view(1, -1, 1, 1)
+        self.batch, self.device, self.amp = batch, device, amp
+        extra = {"fused": True} if device.type == "cuda" else {}
+        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=1e-3, **extra)
+        self.generator = torch.Generator(device=device).manual_seed(0)
+
+    def batch_xy(self):
+        idx = torch.randint(0, len(self.labels), (self.batch,), device=self.device, generator=self.generator)
+        x = (self.images[idx].float() / 255.0 - self.mean) / self.std  # (B, C, H, W)
+        return x.contiguous(memory_format=torch.channels_last), self.labels[idx]
+
+    def __call__(self, steps: int) -> None:
+        self.model.train()
+        for _ in range(steps):
+            x, y = self.batch_xy()
+            with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.amp):
+                loss = F.cross_entropy(self.model.predict(x), y)
+            loss.backward()
+            self.optimizer.step()
+            self.optimizer.zero_grad(set_to_none=True)
+
+
+def medzoo_loop(model, data, batch: int, cpu: bool):
+    """``steps -> None``: medzoo's epoch loop on what ``train_run`` builds for one source stage (bf16 on CUDA;
+    float32 on a CPU, whose bf16 autocast is slower than float32 without AMX units)."""
+    from accelerate import Accelerator
+
+    from zoo.algorithms.base import Stage
+    from zoo.runner.batches import Normalizer
+    from zoo.runner.loop import BatchFeeder, train_epoch
+    from zoo.runner.optim import build_optimizer, build_scheduler, prepare_optimizer
+    from zoo.runner.streams import TrainStreams
+
+    accelerator = Accelerator(mixed_precision="no" if cpu else "bf16", cpu=cpu)
+    model.to(memory_format=torch.channels_last)  # as train_run holds a conv net
+    prepared = accelerator.prepare_model(model)
+    streams = TrainStreams(accelerator, data, batch, seed=0)
+    optimizer = prepare_optimizer(accelerator, build_optimizer(model.param_groups(), TRAIN))
+    scheduler = build_scheduler(optimizer, TRAIN, streams.steps_per_epoch, 1)
+    stage = Stage("train", "source")
+    model.set_stage(stage)
+    config = model.backbone.config
+    normalizer = Normalizer(config.mean, config.std, in_chans=config.in_chans).to(accelerator.device)
+    feeder = BatchFeeder(streams, stage, normalizer, channels_last=True)
+
+    def run(steps: int) -> None:
+        sums, _ = train_epoch(accelerator, prepared, feeder, optimizer, scheduler, steps)
+        float(sums["loss"])  # the runner reads its sums once per epoch
+
+    return run, accelerator.device
+
+
+def compare_loops(label: str, backbone: str, options: dict, chans: int, size: int, batch: int, n_images: int,
+                  steps: int, rounds: int, peak_tflops: float, cpu: bool) -> dict:
+    """Images/s and MFU of medzoo's loop and the plain loop on one model, rounds interleaved."""
+    data = synthetic_task(n_images, chans, size)
+    runner, device = medzoo_loop(build_model(backbone, options), data, batch, cpu)
+    amp = device.type == "cuda"
+    plain = PlainLoop(build_model(backbone, options), data, batch, device, amp)
+    flops = train_flops(plain.model, *plain.batch_xy(), amp)
+    times: dict[str, list[float]] = {"plain": [], "medzoo": []}
+    for name, fn in (("plain", plain), ("medzoo", runner)):  # warm-up: kernels chosen, memory pools grown
+        fn(max(1, steps // 4))
+    _sync(device)
+    for _ in range(rounds):
+        for name, fn in (("plain", plain), ("medzoo", runner)):
+            started = time.perf_counter()
+            fn(steps)
+            _sync(device)
+            times[name].append(time.perf_counter() - started)
+    rate = {name: steps * batch / statistics.median(t) for name, t in times.items()}
+    mfu = {name: flops * r / batch / (peak_tflops * 1e12) for name, r in rate.items()}
+    ratio = rate["plain"] / rate["medzoo"]
+    print(f"[{label}] {size} px, batch {batch}, {'bf16' if amp else 'float32'}, channels_last, {device}: "
+          f"{flops / batch / 1e9:.2f} GFLOP/img per training step")
+    for name in ("medzoo", "plain"):
+        print(f"  {name:6s} {rate[name]:10.0f} img/s   MFU {100 * mfu[name]:5.2f}% of {peak_tflops:.0f} TFLOP/s")
+    print(f"  plain / medzoo: {ratio:.3f}x", flush=True)
+    return {"medzoo_img_s": rate["medzoo"], "plain_img_s": rate["plain"], "ratio": ratio,
+            "mfu_medzoo": mfu["medzoo"], "mfu_plain": mfu["plain"], "device": str(device)}
+
+
+def medzoo_cli(args: list[str], timeout: float) -> tuple[subprocess.CompletedProcess, float]:
+    started = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "zoo.cli.main", *args], capture_output=True, text=True,
+                          timeout=timeout, env={**os.environ, "NO_COLOR": "1"})
+    return proc, time.perf_counter() - started
+
+
+def records(out: Path) -> list[dict]:
+    path = out / "results.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.exists() else []
+
+
+def quick_suite(data_dir: Path, work: Path) -> dict:
+    out = work / "quick"
+    proc, wall = medzoo_cli(["run", "quick", "-o", str(out), "--no-progress", "--data-dir", str(data_dir)], 420)
+    if proc.returncode != 0:
+        raise RuntimeError(f"medzoo run quick failed (exit {proc.returncode}): {proc.stderr.strip()[-2000:]}")
+    print(f"[quick suite] medzoo run quick (default preset, fresh output): {wall:.1f} s wall, "
+          f"{len(records(out))} runs", flush=True)
+    return {"wall_s": wall, "runs": len(records(out))}
+
+
+def packing(counts: list[int], work: Path, data_dir: Path, gpus: int, smoke: bool) -> dict:
+    """N runs at once for each N in ``counts``: summed records' images/s and runs per minute, vs N = 1."""
+    suite = "quick"
+    overrides = ["backbone.name=resnet18_28", "train.epochs=5"]
+    extra = ["--task", "pneumonia-shift-unsup", "--data-dir", str(data_dir)]
+    if smoke:
+        suite, overrides, extra = str(work / "smoke.yaml"), [], []
+        (work / "smoke.yaml").write_text(SMOKE_SUITE)
+    results = {}
+    for n in counts:
+        out = work / f"pack{n}"
+        per = ["--workers-per-gpu", str(n)] if gpus else ["--workers", str(n), "--threads", "1"]
+        seeds = f"seeds=[{','.join(str(s) for s in range(n))}]"
+        proc, wall = medzoo_cli(["run", suite, seeds, *overrides, *extra, "-o", str(out), "--no-progress",
+                                 "--launcher", "workers", *per], 300)
+        if proc.returncode != 0:
+            raise RuntimeError(f"{n} packed runs failed (exit {proc.returncode}): {proc.stderr.strip()[-2000:]}")
+        done = records(out)
+        said = re.search(r"\d+ runs? on (?:cpu|\d+ devices?)\b.*", proc.stderr)  # the launcher's per-device line
+        line = said.group(0).strip() if said else "(no per-device line)"
+        img_s = sum(r["timings"]["images_per_s"] for r in done)
+        results[n] = {"img_s": img_s, "runs_per_min": len(done) / wall * 60, "wall_s": wall, "line": line}
+    base = results[counts[0]]
+    print(f"[packing] {'resnet18_28 28 px, quick suite unsup task' if not smoke else 'synthetic smoke suite'}, "
+          f"{'--workers-per-gpu N' if gpus else '--workers N (no GPU)'}:")
+    for n, r in results.items():
+        r["img_s_scaling"] = r["img_s"] / base["img_s"] if base["img_s"] else 0.0
+        r["runs_per_min_scaling"] = r["runs_per_min"] / base["runs_per_min"]
+        print(f"  {n} run(s): {r['img_s']:9.0f} img/s summed ({r['img_s_scaling']:.2f}x), {r['runs_per_min']:6.1f} "
+              f"runs/min ({r['runs_per_min_scaling']:.2f}x), {r['wall_s']:.1f} s wall | {r['line']}")
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--smoke", action="store_true", default=os.environ.get("MEDZOO_GPU_CHECK_SMOKE") == "1",
+                        help="tiny CPU-sized mode (also MEDZOO_GPU_CHECK_SMOKE=1)")
+    parser.add_argument("--data-dir", type=Path, default=Path(os.environ.get("MEDZOO_DATA", "../shared/data")))
+    parser.add_argument("--peak-tflops", type=float, default=H100_PEAK_TFLOPS, help="the card's dense bf16 peak")
+    args = parser.parse_args(argv)
+    started = time.perf_counter()
+    cuda = torch.cuda.is_available()
+    gpus = torch.cuda.device_count() if cuda else 0
+    name = torch.cuda.get_device_name(0) if cuda else "CPU (no CUDA device)"
+    print(f"medzoo GPU check on {name}{' (smoke mode)' if args.smoke else ''}; torch {torch.__version__}; "
+          f"MFU against {args.peak_tflops:.0f} TFLOP/s (H100 SXM dense bf16 unless --peak-tflops)", flush=True)
+    if args.smoke:
+        # one intra-op thread: on a small shared CPU a second spinning OpenMP thread makes a step 10x slower
+        torch.set_num_threads(1)
+        sizes = {"r18": dict(batch=2, n_images=8, steps=1, rounds=1),
+                 "r50": dict(size=32, batch=2, n_images=8, steps=1, rounds=1)}
+        counts = [1, 2]
+    else:
+        sizes = {"r18": dict(batch=128, n_images=4096, steps=100, rounds=5),
+                 "r50": dict(size=224, batch=256, n_images=1024, steps=20, rounds=5)}
+        counts = [1, 2, 4, 8]
+    summary, failed = [], []
+
+    def step(label: str, fn):
+        began = time.perf_counter()
+        try:
+            return fn()
+        except Exception as err:  # noqa: BLE001 - report and go on: the other numbers still matter
+            failed.append(label)
+            print(f"[{label}] FAILED: {type(err).__name__}: {err}", flush=True)
+            return None
+        finally:
+            print(f"  ({label}: {time.perf_counter() - began:.1f} s)", flush=True)
+
+    r18 = step("resnet18_28", lambda: compare_loops(
+        "resnet18_28", "resnet18_28", {"in_chans": 1}, 1, 28, sizes["r18"]["batch"], sizes["r18"]["n_images"],
+        sizes["r18"]["steps"], sizes["r18"]["rounds"], args.peak_tflops, cpu=not cuda))
+    if r18:
+        verdict = "n/a in smoke mode" if args.smoke else _verdict(r18["ratio"] <= GOAL_R18_RATIO)
+        summary.append(f"resnet18_28 medzoo {r18['medzoo_img_s']:.0f} img/s, MFU {100 * r18['mfu_medzoo']:.1f}%, "
+                       f"plain/medzoo {r18['ratio']:.2f}x (goal <= {GOAL_R18_RATIO}x): {verdict}")
+    r50 = step("resnet50", lambda: compare_loops(
+        "timm resnet50", "timm/resnet50", {"in_chans": 3, "pretrained": False}, 3, sizes["r50"]["size"],
+        sizes["r50"]["batch"], sizes["r50"]["n_images"], sizes["r50"]["steps"], sizes["r50"]["rounds"],
+        args.peak_tflops, cpu=not cuda))
+    if r50:
+        verdict = "n/a in smoke mode" if args.smoke else _verdict(r50["medzoo_img_s"] >= GOAL_RESNET50_IMG_S)
+        summary.append(f"resnet50@{sizes['r50']['size']} medzoo {r50['medzoo_img_s']:.0f} img/s, MFU "
+                       f"{100 * r50['mfu_medzoo']:.1f}% (goal >= {GOAL_RESNET50_IMG_S} img/s at 224 px): {verdict}")
+    if cuda:  # the runs below start their own processes: give them the memory this one cached
+        import gc
+
+        gc.collect()
+        torch.cuda.empty_cache()
+    with tempfile.TemporaryDirectory(prefix="medzoo-gpu-check-") as tmp:
+        work = Path(tmp)
+        if args.smoke:
+            print("[quick suite] skipped in smoke mode")
+        else:
+            quick = step("quick suite", lambda: quick_suite(args.data_dir, work))
+            if quick:
+                summary.append(f"medzoo run quick: {quick['wall_s']:.0f} s wall ({quick['runs']} runs)")
+        packed = step("packing", lambda: packing(counts, work, args.data_dir, gpus, args.smoke))
+    if packed:
+        last = packed[counts[-1]]
+        verdict = _verdict(last["img_s_scaling"] > GOAL_PACKING_AT_8) if counts[-1] == 8 else "n/a in smoke mode"
+        summary.append(f"packing {counts[-1]} runs: {last['img_s_scaling']:.2f}x img/s, "
+                       f"{last['runs_per_min_scaling']:.2f}x runs/min vs 1 (goal > {GOAL_PACKING_AT_8}x at 8): {verdict}")
+    print("summary:")
+    for line in summary:
+        print(f"  {line}")
+    print(f"gpu check {'FAILED: ' + ', '.join(failed) if failed else 'done'} in {time.perf_counter() - started:.1f} s")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,38 @@
+"""``benchmarks/gpu_check.sh --smoke`` runs on a CPU: every section of the GPU check (the two loops side by
+side with MFU, packing through the workers launcher and its per-device line) works, in well under a minute,
+so the script is not found broken on the day a GPU is there to run it.
+
+Usage::
+
+    python -m pytest tests/test_gpu_check.py -q
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.slow
+def test_gpu_check_smoke_runs_every_section_on_cpu():
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MEDZOO_")}
+    env.update(CUDA_VISIBLE_DEVICES="", PYTHON=sys.executable, NO_COLOR="1")  # the CPU path, this interpreter
+    started = time.perf_counter()
+    proc = subprocess.run([str(ROOT / "benchmarks" / "gpu_check.sh"), "--smoke"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=120)
+    wall = time.perf_counter() - started
+    out = proc.stdout
+    assert proc.returncode == 0, f"exit {proc.returncode}\n{out[-4000:]}\n{proc.stderr[-4000:]}"
+    assert "FAILED" not in out, out
+    for fragment in ("(smoke mode)", "[resnet18_28] 28 px, batch 2, float32", "[timm resnet50] 32 px",
+                     "GFLOP/img per training step", "plain / medzoo:", "MFU", "[quick suite] skipped in smoke mode",
+                     "1 run on cpu, 1 worker", "2 runs on cpu, 2 workers", "goal > 3.0x at 8", "gpu check done"):
+        assert fragment in out, f"{fragment!r} not in the output:\n{out}"
+    print(f"gpu_check.sh --smoke: {wall:.1f} s")

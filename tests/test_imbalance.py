@@ -194,6 +194,44 @@ def test_method_names_and_did_you_mean():
     assert all(name in message for name in IMBALANCE_METHODS)
 
 
+def test_methods_are_declared_once_and_everything_reads_the_declaration():
+    """suite.py's allowed values, zoo.imbalance's names and the runner's behaviour all come from METHODS."""
+    from pathlib import Path
+
+    import zoo
+    from zoo.bench.suite import TRAIN_CHOICES
+    from zoo.imbalance import RESAMPLING_METHODS
+    from zoo.imbalance_methods import IMBALANCE_NAMES, METHODS, imbalance_method
+
+    assert TRAIN_CHOICES["imbalance"] == set(IMBALANCE_NAMES) == {m.name for m in METHODS}
+    assert IMBALANCE_METHODS == IMBALANCE_NAMES
+    assert RESAMPLING_METHODS == tuple(m.name for m in METHODS if m.resamples_features)
+    for method in METHODS:  # each changes at most one part of training; "none" changes nothing
+        assert imbalance_method(method.name) is method and imbalance_method(method) is method
+        assert method.weights_loss + method.balances_sampler + method.resamples_features == (method.name != "none")
+        assert (method.refusal(False, "full_ft") is not None) == method.resamples_features
+        assert method.refusal(True, "linear_probe") is None
+    # The modules that act on the method never branch on one of its names (they read its flags).
+    root = Path(zoo.__file__).parent
+    for module in ("runner/loop.py", "runner/features.py", "runner/stage_loop.py", "bench/resolve.py", "bench/suite.py"):
+        source = (root / module).read_text()
+        named = [name for name in IMBALANCE_NAMES[1:] if f'"{name}"' in source or f"'{name}'" in source]
+        assert not named, f"zoo/{module} names imbalance methods {named}; read ImbalanceMethod's flags instead"
+
+
+def test_method_hooks_give_what_the_functions_give():
+    from zoo.imbalance_methods import IMBALANCE
+
+    labels = torch.tensor([0, 0, 0, 1])
+    torch.testing.assert_close(IMBALANCE["class_weight"].loss_weights(labels, 2), class_weights(labels, 2))
+    torch.testing.assert_close(IMBALANCE["balanced_sampler"].sample_weights(labels, 2),
+                               balanced_sample_weights(labels, 2))
+    assert IMBALANCE["none"].loss_weights(labels, 2) is None and IMBALANCE["smote"].sample_weights(labels, 2) is None
+    features = torch.randn(4, 3)
+    same = IMBALANCE["class_weight"].resample(features, labels, seed=0)
+    assert same[0] is features and same[1] is labels  # only a resampling method touches the features
+
+
 def test_borderline_smote_warns_when_a_class_has_no_danger_point(breast, caplog):
     features, labels = breast
     idx = torch.cat([(labels == MINORITY).nonzero().flatten()[:2], (labels == MAJORITY).nonzero().flatten()[:50]])

@@ -1,6 +1,7 @@
 """Class imbalance: weighted losses, class-balanced sampling and SMOTE-family oversampling of features.
 
-The runner accepts one of ``IMBALANCE_METHODS`` per task:
+The runner accepts one of ``IMBALANCE_METHODS`` per task (declared, with what each changes in training, in
+``zoo.imbalance_methods``):
 
 - ``none``: train on the data as it is.
 - ``class_weight``: a weighted cross-entropy with ``class_weights(labels, K)``, the "balanced" heuristic
@@ -39,17 +40,17 @@ Usage::
 
 from __future__ import annotations
 
-import difflib
 import logging
 
 import numpy as np
 import torch
 
 from zoo.errors import ConfigError
+from zoo.imbalance_methods import IMBALANCE_NAMES, RESAMPLING_NAMES, imbalance_method
 
-IMBALANCE_METHODS: tuple[str, ...] = ("none", "class_weight", "balanced_sampler", "smote", "borderline_smote",
-                                      "smote_tomek")
-RESAMPLING_METHODS: tuple[str, ...] = ("smote", "borderline_smote", "smote_tomek")
+# The methods themselves (names, behaviour flags) are declared once in zoo.imbalance_methods; these names stay.
+IMBALANCE_METHODS: tuple[str, ...] = IMBALANCE_NAMES
+RESAMPLING_METHODS: tuple[str, ...] = RESAMPLING_NAMES
 logger = logging.getLogger(__name__)
 
 BORDERLINE_M_NEIGHBORS = 10  # imbalanced-learn's default: neighbours (whole set) that decide "in danger"
@@ -63,11 +64,7 @@ def check_imbalance_method(name: str) -> str:
         check_imbalance_method("smote")          # 'smote'
         check_imbalance_method("smoet")          # ConfigError: ... did you mean 'smote'? ...
     """
-    if name in IMBALANCE_METHODS:
-        return name
-    close = difflib.get_close_matches(str(name), IMBALANCE_METHODS, n=2, cutoff=0.6)
-    hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
-    raise ConfigError(f"unknown imbalance method {name!r}{hint} available: {', '.join(IMBALANCE_METHODS)}")
+    return imbalance_method(name).name
 
 
 def _counts(labels: torch.Tensor, num_classes: int) -> torch.Tensor:

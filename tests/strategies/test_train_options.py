@@ -11,6 +11,7 @@ import torch
 from zoo.algorithms.base import Stage
 from zoo.bench.task_data import TaskData
 from zoo.datasets.synthetic import synthetic_domain
+from zoo.imbalance_methods import IMBALANCE, METHODS
 from zoo.runner.batches import Normalizer
 from zoo.runner.loop import BatchFeeder, _stage_class_weights
 from zoo.runner.streams import TrainStreams
@@ -86,11 +87,14 @@ def test_class_weights_come_from_the_stage_labels(accelerator):
     domain, train = _imbalanced()
     data = TaskData(source=domain.with_splits({**domain.splits, "train": train}), target=domain,
                     target_labeled=train, target_val_labeled=None)
-    weights = _stage_class_weights(data, Stage("t", "target_labeled"), torch.device("cpu"))
+    weights = _stage_class_weights(data, Stage("t", "target_labeled"), torch.device("cpu"), IMBALANCE["class_weight"])
     n = len(train)
     counts = torch.bincount(train.labels, minlength=2).float()
     torch.testing.assert_close(weights, n / (2 * counts))
     assert weights[1] > weights[0]
+    for method in METHODS:  # only a method that weights the loss gives weights
+        found = _stage_class_weights(data, Stage("t", "target_labeled"), torch.device("cpu"), method)
+        assert (found is not None) == method.weights_loss
 
 
 @pytest.mark.slow

@@ -28,6 +28,7 @@ from zoo.bench.suite import RunSpec, Suite, TaskSpec
 from zoo.bench.task_data import check_disjoint
 from zoo.datasets import DATASETS
 from zoo.errors import ConfigError
+from zoo.imbalance_methods import imbalance_method
 from zoo.plugins import plugin_sources
 from zoo.runner.init_from import resolve_init
 from zoo.runner.selection import RULES, applicable_rules
@@ -56,9 +57,6 @@ def resolve_selection(selection: dict[str, Any], budget: float, task: str, has_s
     return {"rule": rule, "metric": selection.get("metric", "accuracy"), "rules": rules}
 
 
-FEATURE_RESAMPLING = ("smote", "borderline_smote", "smote_tomek")
-
-
 def check_stages(stages: list, task: TaskSpec, algorithm: str, train: dict[str, Any]) -> None:
     """The data each stage needs exists in the task, and the train options fit the stages."""
     for stage in stages:
@@ -67,11 +65,9 @@ def check_stages(stages: list, task: TaskSpec, algorithm: str, train: dict[str, 
                 f"task '{task.name}' has no source domain but {algorithm}'s stage '{stage.name}' trains on source "
                 "data; add a source to the task, or use a fine-tuning strategy (full_ft, linear_probe, lp_ft, ...)"
             )
-    if train["imbalance"] in FEATURE_RESAMPLING and not any(s.features for s in stages):
-        raise ConfigError(
-            f"train.imbalance '{train['imbalance']}' resamples cached features for head training, and {algorithm} "
-            "has no feature stage; use it with linear_probe or lp_ft, or use class_weight / balanced_sampler"
-        )
+    refusal = imbalance_method(train["imbalance"]).refusal(any(s.features for s in stages), algorithm)
+    if refusal:  # e.g. SMOTE resamples cached features: it needs a feature stage
+        raise ConfigError(refusal)
     if train["augment"] != "none":
         from zoo.augment import build_augment
 

@@ -28,6 +28,7 @@ from zoo.bench.suite_fields import (check_algorithms, check_seeds, check_suite_n
 from zoo.bench.yaml_safe import parse_value
 from zoo.bench.yaml_lines import YamlDoc, load_yaml_with_lines
 from zoo.errors import ConfigError
+from zoo.imbalance_methods import IMBALANCE_NAMES
 
 TOP_LEVEL = {"suite", "version", "description", "citation", "defaults", "domains", "tasks", "presets", "sweep",
              "controls", "primary_metric"}
@@ -45,7 +46,7 @@ TRAIN_DEFAULTS: dict[str, Any] = {
     "max_steps_per_epoch": 0,
     "mixed_precision": "no",
     "augment": "none",  # a policy of zoo.augment, applied to training image batches
-    "imbalance": "none",  # zoo.imbalance: class_weight, balanced_sampler, smote, borderline_smote, smote_tomek
+    "imbalance": "none",  # one of zoo.imbalance_methods.METHODS (class weights, balanced sampler, SMOTE family)
     "drop_last": True,  # False: train on each epoch's last partial batch too (the MedMNIST v2 code does)
     "eval_every": 1,  # evaluate every k-th epoch of a stage (and always its last); selection sees those epochs
     "compile": False,  # True: the training step runs under torch.compile (same losses to float tolerance)
@@ -55,7 +56,7 @@ TRAIN_CHOICES = {
     "optimizer": {"adam", "adamw", "sgd"},
     "scheduler": {"none", "cosine", "multistep"},
     "mixed_precision": {"no", "fp16", "bf16"},
-    "imbalance": {"none", "class_weight", "balanced_sampler", "smote", "borderline_smote", "smote_tomek"},
+    "imbalance": set(IMBALANCE_NAMES),  # declared once, with what each changes, in zoo.imbalance_methods
 }
 CONTROLS = ("weight_zero",)  # suite ``controls:``: each adaptation method also runs as NAME@w0 (zoo.algorithms.variants)
 DEFAULTS: dict[str, Any] = {

@@ -20,6 +20,7 @@ from typing import Iterator
 import torch
 
 from zoo.datasets.base import Split
+from zoo.imbalance_methods import ImbalanceMethod, imbalance_method
 from zoo.runner.batches import TensorBatches, cycle, keep_batch
 
 
@@ -45,25 +46,23 @@ def compute_features(accelerator, model, split: Split, normalizer, batch_size: i
 
 
 def feature_stream(accelerator, model, split: Split, normalizer, batch_size: int, seed: int, eval_batch_size: int,
-                   imbalance: str = "none", num_classes: int | None = None) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+                   imbalance: str | ImbalanceMethod = "none", num_classes: int | None = None
+                   ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
     """An endless, seeded, sharded stream of ``(features, labels)`` batches over ``split``'s cached features.
 
-    ``imbalance`` in ``smote``, ``borderline_smote``, ``smote_tomek`` resamples the features first;
-    ``balanced_sampler`` draws classes equally often. Features stay on the training device.
+    ``imbalance`` (a name or an ``ImbalanceMethod`` of ``zoo.imbalance_methods``): a method that resamples
+    features (the SMOTE family) resamples them first; one that balances the sampler draws classes equally
+    often. Features stay on the training device.
     """
     from torch.utils.data import DataLoader, WeightedRandomSampler
 
-    feats, labels = compute_features(accelerator, model, split, normalizer, eval_batch_size)
-    if imbalance in ("smote", "borderline_smote", "smote_tomek"):
-        from zoo.imbalance import resample_features
-
-        feats, labels = resample_features(feats, labels, imbalance, seed=seed)
+    method = imbalance_method(imbalance)
+    feats, labels = compute_features(accelerator, model, split, normalizer, eval_batch_size)  # (N, D), (N,)
+    feats, labels = method.resample(feats, labels, seed)  # (N', D), (N',): unchanged unless it resamples
     generator = torch.Generator().manual_seed(seed)
     sampler = None
-    if imbalance == "balanced_sampler":
-        from zoo.imbalance import balanced_sample_weights
-
-        weights = balanced_sample_weights(labels.cpu(), num_classes or int(labels.max()) + 1)
+    if method.balances_sampler:
+        weights = method.sample_weights(labels.cpu(), num_classes or int(labels.max()) + 1)  # (N',) float64
         sampler = WeightedRandomSampler(weights.double(), len(labels), replacement=True, generator=generator)
     rows = SimpleNamespace(images=feats.cpu(), labels=labels.cpu(), domains=None)  # indexed like a Split
     small = len(labels) < batch_size * accelerator.num_processes

@@ -7,6 +7,10 @@ see only a small labeled target set cycle it for the same number of steps. ``tra
 training image batches, ``train.imbalance`` reweights, resamples or rebalances the labeled data, and a
 ``features`` stage trains the head on cached backbone features (``zoo.runner.features``).
 
+Each stage's batches, optimizer, schedule and epochs are ``zoo.runner.stage_loop``'s (shared with the
+pretraining steps); this module keeps what is a run's: the model, the stages' order, the imbalance method's
+class weights and feature cache, per-epoch evaluation, the selection rules' tracker, timings, ``RunOutcome``.
+
 Usage::
 
     outcome = train_run(run_spec, task_data, Accelerator(cpu=True))
@@ -16,7 +20,6 @@ Usage::
 from __future__ import annotations
 
 import logging
-import math
 import resource
 import time
 from dataclasses import dataclass, field
@@ -30,19 +33,16 @@ from zoo.algorithms.variants import base_algorithm
 from zoo.backbones import create_backbone, declares_option
 from zoo.bench.suite import RunSpec
 from zoo.bench.task_data import TaskData
-from zoo.errors import MedzooError
+from zoo.imbalance_methods import ImbalanceMethod, imbalance_method
 from zoo.runner.batches import Normalizer
 from zoo.runner.evaluate import isolated_rng
 from zoo.runner.init_from import load_init
-from zoo.runner.optim import build_optimizer, build_scheduler, prepare_optimizer, step_functions
+from zoo.runner.stage_loop import (BatchFeeder, StageRunner, TrainingDiverged, progress_bar, snapshot,  # noqa: F401
+                                   stage_inputs, train_epoch)  # BatchFeeder, TrainingDiverged, train_epoch: re-exported
 from zoo.runner.selection_tracker import SelectionTracker, selection_set
-from zoo.runner.streams import TrainStreams, labeled_split, stage_streams
+from zoo.runner.streams import labeled_split
 
 logger = logging.getLogger(__name__)
-
-
-class TrainingDiverged(MedzooError):
-    """The loss became NaN or infinite."""
 
 
 @dataclass
@@ -91,79 +91,12 @@ def _peak_memory_mb(device: torch.device) -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
 
 
-class BatchFeeder:
-    """The ``(source_batch, target_batch)`` of each step of one stage: on the device, augmented, normalised.
-
-    Image stages draw uint8 batches from the run's ``TrainStreams`` (already on the device), augment them
-    (``train.augment``, training batches only) and normalise them there; a ``features`` stage draws
-    ``(features, labels)`` from its cache. ``channels_last``: batches in the memory format of a conv net
-    converted to it (CUDA only, see ``train_run``).
-    """
-
-    def __init__(self, streams: TrainStreams, stage, normalizer, augment=None, generator=None, features=None,
-                 channels_last: bool = False) -> None:
-        self.streams, self.normalizer, self.augment, self.generator = streams, normalizer, augment, generator
-        self.source, self.target = stage_streams(stage.data)
-        self.target_labeled = self.target == "target_labeled"
-        self.features = features
-        self.channels_last = channels_last
-
-    def _images(self, images: torch.Tensor) -> torch.Tensor:
-        if self.augment is not None:
-            images = self.augment(images, self.generator)  # (B, C, H, W) uint8 -> same, per-sample random
-        x = self.normalizer(images)  # (B, C, H, W) float
-        return x.contiguous(memory_format=torch.channels_last) if self.channels_last else x
-
-    def __call__(self):
-        if self.features is not None:  # head-only stage: (B, D) features, (B,) labels
-            batch = next(self.features)
-            return (batch, None) if self.source else (None, batch)
-        src = tgt = None
-        if self.source:
-            images, labels, *domains = self.streams.next(self.source)  # domains: [(B,)] only with SOURCE_DOMAINS
-            src = (self._images(images), labels, *domains)  # (B, C, H, W) float, (B,)[, (B,)]
-        if self.target:
-            images, labels = self.streams.next(self.target)
-            tgt = (self._images(images), labels if self.target_labeled else None)
-        return src, tgt
-
-
-def train_epoch(accelerator, model, feeder: BatchFeeder, optimizer, scheduler, steps: int, bar=None,
-                first_step: int = 0, total_steps: int | None = None):
-    """``steps`` optimizer steps of one stage; returns (summed step outputs, images seen by all processes).
-
-    Step outputs are summed as detached tensors and read once per epoch: no per-step host sync. Before each
-    step the algorithm's ``set_progress(first_step + i, total_steps)`` is called (``total_steps``: the
-    stage's, default ``steps``), e.g. for DANN's warm-start schedule.
-    """
-    algorithm = accelerator.unwrap_model(model)
-    total_steps = total_steps or steps
-    autocast, backward = step_functions(accelerator)  # Accelerate's only where they do something
-    model.train()
-    sums: dict[str, torch.Tensor] = {}
-    images_seen = 0
-    for i in range(steps):
-        algorithm.set_progress(first_step + i, total_steps)
-        src, tgt = feeder()
-        with autocast():
-            out = model(src, tgt, training_step=True)
-        backward(out["loss"])
-        optimizer.step()
-        scheduler.step()
-        optimizer.zero_grad(set_to_none=True)
-        for key, value in out.items():
-            sums[key] = sums.get(key, 0.0) + value.detach().float()
-        images_seen += len((src or tgt)[0]) * accelerator.num_processes
-        if bar is not None:
-            bar.update(1)
-    return sums, images_seen
-
-
-def _stage_class_weights(data: TaskData, stage, device) -> torch.Tensor | None:
-    from zoo.imbalance import class_weights
-
+def _stage_class_weights(data: TaskData, stage, device, method: ImbalanceMethod) -> torch.Tensor | None:
+    """(K,) class weights of ``method`` from ``stage``'s labeled (N,) labels, on ``device``; None if the stage
+    has no labeled data or the method leaves the loss unweighted."""
     split = labeled_split(data, stage.data)
-    return None if split is None else class_weights(split.labels, data.num_classes).to(device)
+    weights = None if split is None else method.loss_weights(split.labels, data.num_classes)
+    return None if weights is None else weights.to(device)
 
 
 def _compile_networks(algorithm) -> None:
@@ -182,11 +115,6 @@ def _compile_networks(algorithm) -> None:
     backbone.forward_features = torch.compile(backbone.forward_features, options={"fallback_random": True})
 
 
-def _snapshot(accelerator, model) -> dict[str, torch.Tensor]:
-    state = accelerator.unwrap_model(model).state_dict()
-    return {k: v.detach().to("cpu", copy=True).contiguous() for k, v in state.items()}
-
-
 def train_run(run: RunSpec, data: TaskData, accelerator, show_progress: bool = True,
               backbone_state: dict[str, torch.Tensor] | None = None, on_epoch_end=None) -> RunOutcome:
     """Train ``run`` on ``data`` once; every recorded selection rule then picks its epoch from the history.
@@ -195,8 +123,6 @@ def train_run(run: RunSpec, data: TaskData, accelerator, show_progress: bool = T
     hook runs, then ``on_epoch_end(stage_name, epoch, algorithm)`` if given (the trajectory test compares
     weights there).
     """
-    from tqdm.auto import tqdm
-
     from zoo.runner.epoch_eval import EpochEvaluator
     from zoo.runner.features import feature_stream
 
@@ -213,76 +139,57 @@ def train_run(run: RunSpec, data: TaskData, accelerator, show_progress: bool = T
     if train.get("compile"):  # the networks under torch.compile; each algorithm's own Python stays eager
         _compile_networks(algorithm)
     model = accelerator.prepare_model(algorithm)
-    imbalance = train["imbalance"]
-    batches = TrainStreams(accelerator, data, train["batch_size"], run.seed, source_domains=algorithm.SOURCE_DOMAINS,
-                           balanced=imbalance == "balanced_sampler", drop_last=train["drop_last"])
-    augment = None
-    if train["augment"] != "none":
-        from zoo.augment import build_augment
-
-        augment = build_augment(train["augment"])
-    augment_generator = torch.Generator().manual_seed(run.seed + 10_000)  # its own stream: data order unchanged
+    imbalance = imbalance_method(train["imbalance"])  # what it changes: the loss, the sampler, cached features
+    # One set of streams and one augmentation generator for all stages: each stage goes on where the last stopped.
+    inputs = stage_inputs(accelerator, data, train, run.seed, "augment", normalizer,
+                          source_domains=algorithm.SOURCE_DOMAINS, balanced=imbalance.balances_sampler,
+                          channels_last=channels_last)
     # per epoch the cheap report (what selection and curves read); the selected epochs' full one after training
     evaluate = EpochEvaluator(accelerator, data, normalizer, train["eval_batch_size"], run.seed,
                               metric=config["selection"]["metric"], test_curves=train.get("test_curves", False))
     kept_outputs: dict[int, dict[str, tuple]] = {}  # history index -> {split: (logits, labels)}, as tracker.kept
-    steps = batches.steps_per_epoch
-    if train["max_steps_per_epoch"]:
-        steps = min(steps, train["max_steps_per_epoch"])
     stages = algorithm.stages(config["task"]["target_budget"])
     stage_epochs = [s.epochs or train["epochs"] for s in stages]
     selection = config["selection"]
     rules = list(selection.get("rules") or [selection["rule"]])
     tracker = SelectionTracker(rules, selection["metric"])
-    eval_every = train.get("eval_every", 1)
 
     history: list[dict[str, Any]] = []
-    train_s = eval_s = 0.0
-    images_seen = 0
-    bar = tqdm(total=steps * sum(stage_epochs), desc=f"{run.task.name}/{run.algorithm}/s{run.seed}", leave=False,
-               disable=not (show_progress and accelerator.is_main_process), unit="step")
+    eval_s = 0.0
+    bar = progress_bar(accelerator, inputs.steps * sum(stage_epochs), f"{run.task.name}/{run.algorithm}/s{run.seed}",
+                       show_progress)
+    runner = StageRunner(accelerator, model, inputs, train, bar)
     for stage, epochs in zip(stages, stage_epochs):
         algorithm.set_stage(stage)
-        if imbalance == "class_weight":
-            algorithm.set_class_weights(_stage_class_weights(data, stage, accelerator.device))
+        if imbalance.weights_loss:
+            algorithm.set_class_weights(_stage_class_weights(data, stage, accelerator.device, imbalance))
         features = None
         started = time.perf_counter()
         if stage.features:  # the backbone is frozen from here on: its features are computed once
             features = feature_stream(accelerator, model, labeled_split(data, stage.data), normalizer,
                                       train["batch_size"], run.seed, train["eval_batch_size"], imbalance, data.num_classes)
-        train_s += time.perf_counter() - started
-        feeder = BatchFeeder(batches, stage, normalizer, augment, augment_generator, features, channels_last)
-        optimizer = prepare_optimizer(accelerator, build_optimizer(algorithm.param_groups(), train, stage.lr_mult))
-        scheduler = build_scheduler(optimizer, train, steps, epochs)  # stepped per process step, not prepared
+        runner.add_train_time(time.perf_counter() - started)
         selected_stage = stage is stages[-1]  # select among the last stage only: earlier ones are a means to it
         first_index = len(history)
-        for epoch in range(epochs):
-            started = time.perf_counter()
-            sums, images = train_epoch(accelerator, model, feeder, optimizer, scheduler, steps, bar,
-                                       first_step=epoch * steps, total_steps=epochs * steps)
-            images_seen += images
-            train_s += time.perf_counter() - started
-            train_log = {k: float(v) / steps for k, v in sums.items()}
-            if not math.isfinite(train_log["loss"]):
-                raise TrainingDiverged(
-                    f"run {run.run_id} ({run.algorithm}, seed {run.seed}): loss is {train_log['loss']} in stage "
-                    f"'{stage.name}' epoch {epoch + 1}; lower train.lr"
-                )
-            with torch.no_grad():  # the algorithm's hook (a no-op by default): weight averaging, statistics
-                algorithm.on_epoch_end(epoch + 1, stage)
+
+        def record(epoch: int, train_log: dict[str, float], stage=stage) -> None:
             if on_epoch_end is not None:
-                on_epoch_end(stage.name, epoch + 1, algorithm)
-            entry = {"stage": stage.name, "epoch": epoch + 1, "train": train_log, "val": None, "test": None}
-            history.append(entry)
-            if (epoch + 1) % eval_every and epoch + 1 != epochs:
-                continue  # not evaluated: no rule can pick this epoch
+                on_epoch_end(stage.name, epoch, algorithm)
+            history.append({"stage": stage.name, "epoch": epoch, "train": train_log, "val": None, "test": None})
+
+        def evaluate_epoch(epoch: int, train_log: dict[str, float], selected_stage=selected_stage,
+                           first_index=first_index) -> None:
+            nonlocal eval_s, kept_outputs
             started = time.perf_counter()
+            entry = history[-1]
             entry["val"], entry["test"], probs, outputs = evaluate(model, with_dev=selected_stage and "dev" in rules)
             eval_s += time.perf_counter() - started
-            bar.set_postfix(loss=f"{train_log['loss']:.3f}", stage=stage.name)
             if selected_stage:
-                tracker.update(history, first_index, lambda: _snapshot(accelerator, model), probs)
+                tracker.update(history, first_index, lambda: snapshot(accelerator.unwrap_model(model)), probs)
                 kept_outputs = {i: kept_outputs.get(i, outputs) for i in tracker.kept}  # only the newest can be new
+
+        runner.run(stage, epochs, features=features, evaluate=evaluate_epoch, eval_every=train.get("eval_every", 1),
+                   after_epoch=record, diverged_as=f"run {run.run_id} ({run.algorithm}, seed {run.seed})")
     bar.close()
     started = time.perf_counter()
     evaluate.finish(model, history, tracker.kept, kept_outputs)  # selected epochs: test splits, full report
@@ -305,10 +212,10 @@ def train_run(run: RunSpec, data: TaskData, accelerator, show_progress: bool = T
         metrics={**primary["metrics"], **extras},
         best_state=best_state,
         timings={
-            "train_s": round(train_s, 3),
+            "train_s": round(runner.train_s, 3),
             "eval_s": round(eval_s, 3),
             "dev_s": round(evaluate.dev_s, 3),  # DEV's part of eval_s
-            "images_per_s": round(images_seen / train_s, 1) if train_s else 0.0,
+            "images_per_s": round(runner.images_seen / runner.train_s, 1) if runner.train_s else 0.0,
             "peak_memory_mb": round(_peak_memory_mb(accelerator.device), 1),
         },
         stages=[{"name": s.name, "data": s.data, "epochs": e, "lr_mult": s.lr_mult, "features": s.features}

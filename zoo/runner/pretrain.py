@@ -43,8 +43,9 @@ from zoo.bench.task_data import TaskData, build_matching_domain
 from zoo.datasets.base import Domain
 from zoo.runner.batches import Normalizer
 from zoo.runner.evaluate import evaluate_loaders, isolated_rng
-from zoo.runner.optim import build_optimizer, build_scheduler
-from zoo.runner.streams import TrainStreams, eval_loaders
+from zoo.runner.seed_streams import seed_stream
+from zoo.runner.stage_loop import StageRunner, progress_bar, snapshot, stage_inputs
+from zoo.runner.streams import eval_loaders
 
 logger = logging.getLogger(__name__)
 
@@ -65,11 +66,11 @@ def step_key(config: dict[str, Any], upto: int) -> str:
 
 def _train_step(step: dict[str, Any], domain: Domain, backbone, config: dict[str, Any], accelerator,
                 show_progress: bool) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
-    """Train ``backbone`` + a fresh head on ``domain``; the backbone state of the best val epoch and a summary."""
-    from tqdm.auto import tqdm
+    """Train ``backbone`` + a fresh head on ``domain``; the backbone state of the best val epoch and a summary.
 
-    from zoo.runner.loop import BatchFeeder, train_epoch
-
+    One stage of ``zoo.runner.stage_loop`` (the batches, optimizer and epochs of a run's stage), evaluated on
+    the domain's validation split after every epoch; the backbone of the best accuracy is kept.
+    """
     train = config["train"]
     model = SourceOnly(backbone, domain.num_classes)
     set_trainable(backbone, step["train"], owner=f"pretrain step on '{domain.name}'")
@@ -79,31 +80,23 @@ def _train_step(step: dict[str, Any], domain: Domain, backbone, config: dict[str
     normalizer = Normalizer(cfg.mean, cfg.std, cfg.in_chans).to(accelerator.device)
     prepared = accelerator.prepare_model(model)
     data = TaskData(source=domain, target=domain, target_labeled=None, target_val_labeled=None)
-    streams = TrainStreams(accelerator, data, train["batch_size"], config["seed"], drop_last=train["drop_last"])
+    inputs = stage_inputs(accelerator, data, train, config["seed"], "pretrain_augment", normalizer)
     val = {"val": eval_loaders(accelerator, data, train["eval_batch_size"])[0]["source_val"]}
-    augment = None
-    if train["augment"] != "none":
-        from zoo.augment import build_augment
-
-        augment = build_augment(train["augment"])
-    feeder = BatchFeeder(streams, stage, normalizer, augment, torch.Generator().manual_seed(config["seed"] + 20_000))
-    steps = streams.steps_per_epoch
-    if train["max_steps_per_epoch"]:
-        steps = min(steps, train["max_steps_per_epoch"])
     epochs = step["epochs"] or train["epochs"]
-    optimizer = accelerator.prepare_optimizer(build_optimizer(model.param_groups(), train, stage.lr_mult))
-    scheduler = build_scheduler(optimizer, train, steps, epochs)
-    bar = tqdm(total=steps * epochs, desc=stage.name, leave=False, unit="step",
-               disable=not (show_progress and accelerator.is_main_process))
+    bar = progress_bar(accelerator, inputs.steps * epochs, stage.name, show_progress)
     best, best_acc, curve = None, float("-inf"), []
-    for epoch in range(epochs):
-        train_epoch(accelerator, prepared, feeder, optimizer, scheduler, steps, bar, epoch * steps, epochs * steps)
+
+    def evaluate(epoch: int, train_log: dict[str, float]) -> None:
+        nonlocal best, best_acc
         with isolated_rng(accelerator):  # evaluation never changes the next epoch's batches
             acc = evaluate_loaders(accelerator, prepared, val, normalizer, domain.label_names)["val"]["accuracy"]
         curve.append(round(acc, 6))
         if acc > best_acc:
-            best_acc = acc
-            best = {k: v.detach().to("cpu", copy=True).contiguous() for k, v in backbone.state_dict().items()}
+            best_acc, best = acc, snapshot(backbone)  # the backbone only: the next step brings its own head
+
+    # No divergence check (diverged_as=None): a step whose loss blows up late still hands over the backbone
+    # of its best epoch, as pretraining always has; the run's own stages do check.
+    StageRunner(accelerator, prepared, inputs, train, bar).run(stage, epochs, evaluate=evaluate, diverged_as=None)
     bar.close()
     backbone.requires_grad_(True)  # the algorithm decides what trains next
     accelerator.free_memory()
@@ -152,7 +145,7 @@ def _run_step(k: int, step: dict[str, Any], state, records: list, run, target: D
         logger.warning("%s: sha256 differs from %s (damaged); training pretraining step %d again", weights,
                        meta_path.name, k + 1)
     domain = build_matching_domain(name, spec, target, config, data_dir, download)
-    set_seed(config["seed"] + k)  # same head and order on every process
+    set_seed(seed_stream(config["seed"], "pretrain_step", k))  # same head and order on every process
     backbone = create_backbone(config["backbone"]["name"], **options)
     if state is not None:
         backbone.load_state_dict(state)

@@ -2,7 +2,7 @@
 
 The algorithm is built on a real ``simple_cnn`` backbone (any backbone taking 28 px inputs may be named)
 with 3 classes and the hyperparameters a test gives (defaults otherwise). A training step is what
-``zoo.runner.loop.train_epoch`` does: ``set_progress(step, total_steps)``, then ``training_step`` on the
+``zoo.runner.stage_loop.train_epoch`` does: ``set_progress(step, total_steps)``, then ``training_step`` on the
 batches the stage's ``data`` implies (a ``features`` stage gets cached backbone features, as
 ``zoo.runner.features`` computes them). Training uses a plain Adam step over ``param_groups()``.
 

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-import numpy as np
 import torch
 
 from zoo.metrics import (_check_inputs, _to_numpy, auroc, balanced_accuracy, classification_metrics,

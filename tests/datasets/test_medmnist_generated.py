@@ -108,6 +108,11 @@ def test_factories_are_documented_and_named():
         assert callable(factory.conformance_kwargs)
 
 
+def test_class_names_with_commas_read_as_one_class():
+    """BreastMNIST's second class is 'normal, benign': its description must not read as three classes."""
+    assert "2 classes ('malignant', 'normal, benign')" in mm.breastmnist.__doc__
+
+
 def test_split_sizes_are_checked_when_verifying(tmp_path, monkeypatch):
     """A file whose md5 matches the table but whose split sizes do not is rejected (table patched)."""
     path = mm.write_example_file("breastmnist", 28, tmp_path)

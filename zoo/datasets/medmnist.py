@@ -297,7 +297,7 @@ def _make_factory(flag: str) -> Callable[..., Domain]:
     factory.__name__ = factory.__qualname__ = flag
     factory.__doc__ = (
         f"{flag}: MedMNIST v2 {meta.modality}, {meta.task}, {len(meta.label_names)} classes "
-        f"({', '.join(meta.label_names)}); licence {meta.license}.\n\n"
+        f"({', '.join(map(repr, meta.label_names))}); licence {meta.license}.\n\n"  # quoted: 'normal, benign' is one
         f"Sizes {', '.join(map(str, SIZES))}; splits {meta.n['train']}/{meta.n['val']}/{meta.n['test']}. "
         f"See ``load_medmnist`` for the arguments.\nSource data: {meta.source_citation}\n\n"
         f"Usage::\n\n    domain = {flag}(size=28{label_hint}, download=True)\n"

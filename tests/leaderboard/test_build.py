@@ -146,6 +146,9 @@ def test_cli_errors_are_one_line(real_records, tmp_path):
     proc = run_medzoo(["leaderboard", "build", "r", "--out", "precious"], cwd=tmp_path)
     assert_one_line_error(proc, "precious is not empty and holds no medzoo leaderboard")
     assert (tmp_path / "precious" / "thesis.tex").read_text() == "x"
+    proc = run_medzoo(["leaderboard", "build", "r", "-o", "public"], cwd=tmp_path)  # -o is not the site's folder
+    assert_one_line_error(proc, "-o/--output-dir is the results folder", "--out public")
+    assert not (tmp_path / "public").exists() and not (tmp_path / "leaderboard").exists()
     proc = run_medzoo(["leaderboard", "build", "r", "--out", "s", "--metric", "dice"], cwd=tmp_path)
     assert_one_line_error(proc, "no run has a finite 'dice'")
     proc = run_medzoo(["leaderboard", "publish", "precious", "--folder", "x"], cwd=tmp_path)

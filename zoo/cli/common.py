@@ -62,6 +62,11 @@ def add_data_dir(parser: argparse.ArgumentParser) -> None:
                              "MedMNIST files go in its medmnist/ subfolder")
 
 
+def default_output_dir() -> Path:
+    """Where results go when ``-o`` is not given: ``$MEDZOO_OUTPUT``, else ``./medzoo-runs``."""
+    return Path(os.environ.get("MEDZOO_OUTPUT", DEFAULT_OUTPUT))
+
+
 def add_output_dir(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--output-dir", "-o", type=Path, default=Path(os.environ.get("MEDZOO_OUTPUT", DEFAULT_OUTPUT)),
+    parser.add_argument("--output-dir", "-o", type=Path, default=default_output_dir(),
                         help=f"where results.jsonl and checkpoints go (default: $MEDZOO_OUTPUT or ./{DEFAULT_OUTPUT})")

@@ -8,7 +8,7 @@ replaces what an earlier publish put there.
 
 Usage::
 
-    medzoo leaderboard build medzoo-runs -o leaderboard/site
+    medzoo leaderboard build medzoo-runs --out leaderboard/site
     medzoo leaderboard build --hub my-lab/medzoo-results
     medzoo leaderboard publish leaderboard/site --space my-lab/medzoo-leaderboard
     medzoo leaderboard publish leaderboard/site --folder /var/www/leaderboard
@@ -27,9 +27,13 @@ DEFAULT_SITE = Path("leaderboard") / "site"
 
 
 def _build(args: argparse.Namespace) -> int:
+    from zoo.cli.common import default_output_dir
     from zoo.leaderboard import build_site, read_records
 
-    paths = list(args.paths) or ([] if args.hub else [args.output_dir])
+    if args.paths and args.output_dir is not None:  # "-o public" reads as the site's folder: it is not
+        raise ConfigError(f"-o/--output-dir is the results folder read when no paths are given, and {len(args.paths)} "
+                          f"path(s) were given; the site's folder is --out (e.g. --out {args.output_dir})")
+    paths = list(args.paths) or ([] if args.hub else [args.output_dir or default_output_dir()])
     records, problems = read_records(paths) if paths else ([], [])
     for repo in args.hub or []:
         from zoo.hub.results import read_hub_results
@@ -84,7 +88,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "leaderboard", help="build a static leaderboard site from results, or publish it",
         description="Build a static leaderboard site from result records (a pure function of them), or publish it.",
         epilog="examples:\n  medzoo leaderboard build                         # ./medzoo-runs -> leaderboard/site\n"
-               "  medzoo leaderboard build runs-a runs-b/results.jsonl -o public\n"
+               "  medzoo leaderboard build runs-a runs-b/results.jsonl --out public\n"
                "  medzoo leaderboard build --hub my-lab/medzoo-results\n"
                "  medzoo leaderboard build --selection source_val,dev,last   # rows per selection rule\n"
                "  medzoo leaderboard publish --space my-lab/medzoo-leaderboard\n"
@@ -114,7 +118,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     from zoo.cli.common import add_output_dir
 
     add_output_dir(build)
-    build.set_defaults(func=_build)
+    build.set_defaults(func=_build, output_dir=None)  # None: not given (then $MEDZOO_OUTPUT or ./medzoo-runs)
     publish = actions.add_parser("publish", help="upload a built site to a static Space or copy it to a folder",
                                  description="Publish a built site; a second publish replaces the first.")
     publish.add_argument("site", nargs="?", type=Path, default=DEFAULT_SITE, help=f"the site (default {DEFAULT_SITE})")

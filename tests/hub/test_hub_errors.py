@@ -30,6 +30,9 @@ def seeded(hub_server, tiny_build, tmp_path):
         "repo": "lab/tiny-xray", "sha256": hashlib.sha256(files["model.safetensors"]).hexdigest(),
         "recipe": {"dataset": {"dataset": "pneumoniamnist"}, "backbone": {"name": "simple_cnn"}, "algorithm": "full_ft",
                    "train": {"epochs": 1}, "image_size": 28, "channels": 1, "seed": 0}}}}))
+    data = yaml.safe_load(catalogue.read_text())
+    data["medzoo"]["unpublished-xray"] = {**data["medzoo"]["tiny-xray"], "repo": "lab/unpublished", "published": False}
+    catalogue.write_text(yaml.safe_dump(data))
     return catalogue
 
 
@@ -41,13 +44,15 @@ def test_tampered_pickle_missing_gated_and_offline_each_give_one_line(hub_server
     pickle_files, _ = timm_repo_files("pytorch_model.bin")
     hub_server.add_repo("lab/pickled", files=pickle_files)
     env = {**hub_env, "HF_HUB_DISABLE_PROGRESS_BARS": "1", "MEDZOO_CATALOGUE": str(seeded)}
-    tampered, pickled, trusted, no_repo, no_rev = run_medzoo_many([
+    tampered, pickled, trusted, no_repo, no_rev, unpublished = run_medzoo_many([
         ["pull", "tiny-xray"],
         ["pull", "lab/pickled"],
         ["pull", "lab/pickled", "--trust-pickle"],
         ["pull", "lab/does-not-exist"],
         ["pull", "tiny-xray@" + "0" * 40],
+        ["pull", "unpublished-xray"],
     ], cwd=tmp_path, env=env)
+    assert_one_line_error(unpublished, "'unpublished-xray' is not published yet", "medzoo zoo build unpublished-xray")
     assert_one_line_error(tampered, "'model.safetensors' failed verification", f"sha256 {bad}", good)
     assert_one_line_error(pickled, "pytorch_model.bin", "pickle", "--trust-pickle")
     assert trusted.returncode == 0, trusted.stderr

@@ -54,3 +54,15 @@ def test_tiny_build_is_a_real_run_with_a_checkpoint_that_loads(tiny_build):
     model = load_pretrained(str(tiny_build["folder"]))
     assert model.label_names == ["normal", "pneumonia"] and model.input_size == (1, 28, 28)
     assert Path(tiny_build["folder"], "model.safetensors").is_file()
+
+
+def test_zoo_list_says_which_entries_are_not_published(tmp_path):
+    """The shipped catalogue's medzoo entries are unpublished: the listing says so, and how to get one."""
+    from zoo.hub.catalogue import load_catalogue
+
+    unpublished = [e.name for e in load_catalogue().entries.values() if e.info.get("published") is False]
+    listed, = run_medzoo_many([["zoo", "list"]], cwd=tmp_path, env={"COLUMNS": "250"})
+    assert listed.returncode == 0, listed.stderr
+    rows = [line for line in listed.stdout.splitlines() if any(f" {name} " in line for name in unpublished)]
+    assert len(rows) == len(unpublished) and all("not yet" in row for row in rows), listed.stdout
+    assert f"{len(unpublished)} of " in listed.stdout and "medzoo zoo build NAME" in listed.stdout

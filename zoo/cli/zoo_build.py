@@ -32,15 +32,20 @@ def _list(args: argparse.Namespace) -> int:
 
     cat = load_catalogue(args.catalogue)
     table = Table(title=f"checkpoint catalogue v{cat.version} ({cat.path})")
-    for column in ("name", "kind", "repo", "licence", "gated", "sha256 / verified", "description"):
+    for column in ("name", "kind", "repo", "published", "licence", "gated", "sha256 / verified", "description"):
         table.add_column(column, overflow="fold", no_wrap=column in ("name", "kind"))
     for entry in cat.entries.values():
         check = (entry.sha256[:12] + "…" if entry.sha256 else "not built") if entry.kind == "medzoo" else \
             ("verified" if entry.verified else "not verified from here (no network)")
         gated = "?" if entry.gated is None else ("yes" if entry.gated else "no")
-        table.add_row(entry.name, entry.kind, entry.repo, entry.licence, gated, check,
+        published = {True: "yes", False: "not yet"}.get(entry.info.get("published"), "-")  # public: see verified
+        table.add_row(entry.name, entry.kind, entry.repo, published, entry.licence, gated, check,
                       str(entry.info.get("description", "")))
     stdout_console().print(table)
+    unpublished = [e.name for e in cat.entries.values() if e.info.get("published") is False]
+    if unpublished:  # said in plain words: `medzoo pull` of these fails until someone builds and pushes them
+        print(f"{len(unpublished)} of {len(cat.entries)} entries are not published on the Hub yet; "
+              f"`medzoo zoo build NAME` trains one here from its recipe")
     return 0
 
 

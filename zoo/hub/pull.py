@@ -125,11 +125,15 @@ def pull(name: str, endpoint: str | None = None, cache_dir: str | Path | None = 
             with hub_errors(repo, endpoint, revision, filename, token):
                 return hf_hub_download(repo, filename, revision=revision, endpoint=endpoint, cache_dir=cache_dir,
                                        token=token, local_files_only=local_only)
-        except HubError:
+        except HubError as err:
             if required:
+                if entry is not None and entry.kind == "medzoo" and entry.info.get("published") is False:
+                    raise HubError(f"'{entry.name}' is not published yet (its catalogue entry says published: false), "
+                                   f"and {endpoint} did not give {repo}; `medzoo zoo build {entry.name}` trains it "
+                                   "here from its recipe (then `medzoo push` shares it)") from None
                 if local_only and not offline():
                     raise unreachable_error(endpoint, repo, filename) from None
-                raise
+                raise err
             return None
 
     config_path = fetch("config.json")

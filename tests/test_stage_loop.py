@@ -105,3 +105,23 @@ def test_a_diverged_loss_is_one_line_naming_the_run_or_ignored_when_asked(accele
     evaluated = []
     runner.run(Stage("train", "source"), 2, evaluate=lambda e, log: evaluated.append(e), diverged_as=None)
     assert evaluated == [1, 2]
+
+
+def test_without_a_progress_bar_each_epoch_is_one_log_line(accelerator, caplog):
+    """--no-progress (or a job's log): a long run still says where it is, one line per epoch."""
+    import logging
+
+    runner, _ = _runner(accelerator)
+    runner.label = "task/source_only/s0"
+    runner.bar = stage_loop.progress_bar(accelerator, 6, runner.label, show=False)
+    with caplog.at_level(logging.INFO, logger="zoo.runner.stage_loop"):
+        runner.run(Stage("train", "source"), 3)
+    lines = [r.getMessage() for r in caplog.records if r.name == "zoo.runner.stage_loop"]
+    assert [line.split(", loss")[0] for line in lines] == [
+        f"task/source_only/s0: stage 'train' epoch {e}/3" for e in (1, 2, 3)]
+    runner.bar = stage_loop.progress_bar(accelerator, 6, "task/source_only/s0", show=True)  # a bar: no lines
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="zoo.runner.stage_loop"):
+        runner.run(Stage("train", "source"), 1)
+    runner.bar.close()
+    assert not [r for r in caplog.records if r.name == "zoo.runner.stage_loop"]

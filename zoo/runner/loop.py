@@ -156,9 +156,9 @@ def train_run(run: RunSpec, data: TaskData, accelerator, show_progress: bool = T
 
     history: list[dict[str, Any]] = []
     eval_s = 0.0
-    bar = progress_bar(accelerator, inputs.steps * sum(stage_epochs), f"{run.task.name}/{run.algorithm}/s{run.seed}",
-                       show_progress)
-    runner = StageRunner(accelerator, model, inputs, train, bar)
+    label = f"{run.task.name}/{run.algorithm}/s{run.seed}"
+    bar = progress_bar(accelerator, inputs.steps * sum(stage_epochs), label, show_progress)
+    runner = StageRunner(accelerator, model, inputs, train, bar, label=label)
     for stage, epochs in zip(stages, stage_epochs):
         algorithm.set_stage(stage)
         if imbalance.weights_loss:

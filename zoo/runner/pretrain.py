@@ -96,7 +96,8 @@ def _train_step(step: dict[str, Any], domain: Domain, backbone, config: dict[str
 
     # No divergence check (diverged_as=None): a step whose loss blows up late still hands over the backbone
     # of its best epoch, as pretraining always has; the run's own stages do check.
-    StageRunner(accelerator, prepared, inputs, train, bar).run(stage, epochs, evaluate=evaluate, diverged_as=None)
+    StageRunner(accelerator, prepared, inputs, train, bar, label=f"pretrain on {domain.name}").run(
+        stage, epochs, evaluate=evaluate, diverged_as=None)
     bar.close()
     backbone.requires_grad_(True)  # the algorithm decides what trains next
     accelerator.free_memory()

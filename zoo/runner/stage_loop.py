@@ -22,6 +22,7 @@ Usage::
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from dataclasses import dataclass
@@ -34,6 +35,8 @@ from zoo.runner.optim import build_optimizer, build_scheduler, prepare_optimizer
 from zoo.runner.seed_streams import stream_generator
 from zoo.runner.streams import TrainStreams, stage_streams
 
+
+logger = logging.getLogger(__name__)
 
 class TrainingDiverged(MedzooError):
     """The loss became NaN or infinite."""
@@ -161,13 +164,16 @@ def stage_inputs(accelerator, data, train: dict[str, Any], seed: int, augment_st
 class StageRunner:
     """Trains stages of one model, one after another, from the same ``StageInputs``.
 
-    ``bar``: one progress bar for all the stages run (or ``None``). ``train_s`` and ``images_seen`` add up
+    ``bar``: one progress bar for all the stages run (or ``None``); without a shown bar, ``label`` (the run)
+    gets one log line per epoch. ``train_s`` and ``images_seen`` add up
     the training steps' seconds and images over stages; ``add_train_time`` counts other training work
     (computing a feature cache) in ``train_s`` too.
     """
 
-    def __init__(self, accelerator, model, inputs: StageInputs, train: dict[str, Any], bar=None) -> None:
+    def __init__(self, accelerator, model, inputs: StageInputs, train: dict[str, Any], bar=None,
+                 label: str | None = None) -> None:
         self.accelerator, self.model, self.inputs, self.train, self.bar = accelerator, model, inputs, train, bar
+        self.label = label  # names the run in the per-epoch log line written when no bar is shown
         self.train_s = 0.0
         self.images_seen = 0
 
@@ -202,6 +208,10 @@ class StageRunner:
                 algorithm.on_epoch_end(epoch, stage)
             if after_epoch is not None:
                 after_epoch(epoch, train_log)
+            if self.label and (self.bar is None or self.bar.disable) and accelerator.is_main_process:
+                # no bar shown (--no-progress, a job's log): one line per epoch, so a long run is not silent
+                logger.info("%s: stage '%s' epoch %d/%d, loss %.4f (%.1f s)", self.label, stage.name, epoch, epochs,
+                            train_log["loss"], time.perf_counter() - started)
             if evaluate is None or (epoch % eval_every and epoch != epochs):
                 continue  # not evaluated: nothing can select this epoch
             evaluate(epoch, train_log)

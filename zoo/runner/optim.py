@@ -59,7 +59,7 @@ def prepare_optimizer(accelerator, optimizer: torch.optim.Optimizer):
     ``step`` and ``zero_grad`` call the optimizer's own (DDP has already averaged the gradients in
     ``backward``), plus an uncached ``importlib`` search per step.
     """
-    return accelerator.prepare_optimizer(optimizer) if _accelerate_backward_needed(accelerator) else optimizer
+    return accelerator.prepare_optimizer(optimizer) if _accelerate_has_step_work(accelerator) else optimizer
 
 
 class ConstantSchedule:
@@ -95,7 +95,9 @@ def build_scheduler(optimizer: torch.optim.Optimizer, train: dict[str, Any], ste
     return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
 
 
-def _accelerate_backward_needed(accelerator) -> bool:
+def _accelerate_has_step_work(accelerator) -> bool:
+    """Whether Accelerate's optimizer wrapper and ``backward`` do anything beyond torch's own calls: a
+    gradient scaler, gradient accumulation, or a backend other than one process / DDP."""
     from accelerate.utils import DistributedType
 
     plain = {DistributedType.NO, DistributedType.MULTI_CPU, DistributedType.MULTI_GPU}
@@ -119,5 +121,5 @@ def step_functions(accelerator):
     import contextlib
 
     autocast = accelerator.autocast if accelerator.mixed_precision != "no" else contextlib.nullcontext
-    backward = accelerator.backward if _accelerate_backward_needed(accelerator) else torch.Tensor.backward
+    backward = accelerator.backward if _accelerate_has_step_work(accelerator) else torch.Tensor.backward
     return autocast, backward

@@ -191,3 +191,27 @@ def test_the_guides_fixture_works_as_written_in_a_plugins_own_test_run(installed
                                   str(tests)], cwd=tests, env=installed.extra)
         assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
         assert proc.stdout.strip().splitlines()[-1].startswith("2 passed"), proc.stdout
+
+
+def test_add_algorithm_benchmarks_the_plugins_method_beside_the_quick_baselines(installed, data_dir):
+    """``medzoo run quick --add-algorithm bnm``: only bnm's runs train; the quick page shows them with the baselines."""
+    out, env = installed.root / "quick-runs", {**installed.extra, "MEDZOO_DATA": str(data_dir)}
+    tiny = ["train.epochs=1", "seeds=[0]", "train.max_steps_per_epoch=2", "--no-progress", "-o", str(out)]
+    first = installed.env.medzoo(["run", "quick", *tiny], cwd=installed.root, env=env)
+    assert first.returncode == 0, first.stderr[-3000:]
+    baselines = (out / "results.jsonl").read_text().splitlines()
+    proc = installed.env.medzoo(["run", "quick", "--add-algorithm", "bnm", *tiny], cwd=installed.root, env=env)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    lines = (out / "results.jsonl").read_text().splitlines()
+    assert lines[:len(baselines)] == baselines  # nothing retrained, nothing rewritten
+    added = [json.loads(line) for line in lines[len(baselines):]]
+    assert sorted((r["task"]["name"], r["algorithm"]) for r in added) == [("pneumonia-shift-10pct", "bnm"),
+                                                                            ("pneumonia-shift-unsup", "bnm")]
+    assert "5 runs, 3 already finished, 2 to train" in " ".join(proc.stderr.split())
+    site = installed.root / "quick-site"
+    built = installed.env.medzoo(["leaderboard", "build", str(out), "--out", str(site)], cwd=installed.root, env=env)
+    assert built.returncode == 0, built.stderr[-3000:]
+    page = (site / "suite-quick-1.html").read_text()
+    for algorithm in ("bnm", "source_only", "finetune"):  # one suite page: the new method beside the baselines
+        assert f">{algorithm}<" in page or f">{algorithm} " in page, algorithm
+    assert not list(site.glob("suite-quick-*.html"))[1:]  # no second page for a copy of the suite

@@ -70,8 +70,8 @@ def domain_file(name: str, spec: dict[str, Any], data_dir: str | Path | None = N
     if option is None or option not in spec:
         return None
     path = resolve_path(spec[option], data_dir)
-    present = path.is_dir() if dataset == "image_folder" else path.is_file()
-    return FileNeed(name, dataset, path, present)
+    # present = something is there: a folder where a file belongs is the loader's to explain, not "missing"
+    return FileNeed(name, dataset, path, path.exists())
 
 
 def task_domains(suite, task) -> dict[str, dict[str, Any]]:
@@ -107,5 +107,39 @@ def missing_hint(needs: list[FileNeed]) -> str:
     if official:
         parts.append("medzoo download " + " ".join(official))
     if own:
-        parts.append("put your files at " + ", ".join(own))
+        parts.append(f"check the path{'s' * (len(own) > 1)} {', '.join(own)} (relative paths resolve against the data "
+                     "dir: --data-dir or MEDZOO_DATA)")
     return "; ".join(parts)
+
+
+def skip_missing_data(suite, runs: list, data_dir: str | Path | None, download: bool = False,
+                      require_all: bool = False, named_tasks: list[str] | None = None) -> tuple[list, list[TaskDataStatus]]:
+    """(the runs whose files are present, the statuses of the tasks skipped for missing files).
+
+    A suite runs what the data found can run; a missing file is an error (``DataError``, one line with the
+    download command) only under ``require_all`` (``--require-all-data``), for a task named with ``--task``,
+    or when no task is left. ``download``: nothing is skipped (the missing official files are fetched).
+
+    Usage::
+
+        runs, skipped = skip_missing_data(suite, suite.runs(), data_dir)
+    """
+    from zoo.errors import DataError
+
+    if download:
+        return runs, []
+    wanted = {run.task.name for run in runs}
+    skipped = [s for s in suite_data_status(suite, data_dir) if s.task in wanted and not s.runnable]
+    if not skipped:
+        return runs, []
+    names = {s.task for s in skipped}
+    files = list(dict.fromkeys(need.path.name for s in skipped for need in s.missing))
+    hint = missing_hint([need for s in skipped for need in s.missing])
+    where = "not in " + ", ".join(sorted({str(need.path.parent) for s in skipped for need in s.missing}))
+    explicit = sorted(names & set(named_tasks or []))
+    if require_all or explicit or names == wanted:
+        why = ("--require-all-data" if require_all else f"--task {' --task '.join(explicit)}" if explicit
+               else "no task of the suite has its data")
+        raise DataError(f"suite '{suite.name}': task(s) {', '.join(sorted(names))} need {', '.join(files)} ({where}; "
+                        f"{why}); get them with: {hint} (or pass --download)")
+    return [run for run in runs if run.task.name not in names], skipped

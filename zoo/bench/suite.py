@@ -16,6 +16,7 @@ Usage::
 from __future__ import annotations
 
 import copy
+import logging
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -23,12 +24,14 @@ from typing import Any
 from zoo.bench.run_config import RunConfig, run_id_of  # noqa: F401  (run_id_of: re-exported)
 from zoo.bench.suites_registry import find_suite_file
 from zoo.bench.sweep import check_space_algorithms, parse_sweep
-from zoo.bench.suite_fields import (check_algorithms, check_seeds, check_suite_name, check_type,
+from zoo.bench.suite_fields import (check_seeds, check_suite_name, check_type,
                                     validate_pretrain, validate_primary_metric, validate_selection)
 from zoo.bench.yaml_safe import parse_value
 from zoo.bench.yaml_lines import YamlDoc, load_yaml_with_lines
 from zoo.errors import ConfigError
 from zoo.imbalance_methods import IMBALANCE_NAMES
+
+logger = logging.getLogger(__name__)
 
 TOP_LEVEL = {"suite", "version", "description", "citation", "defaults", "domains", "tasks", "presets", "sweep",
              "controls", "primary_metric"}
@@ -112,18 +115,21 @@ class Suite:
     sweeps: dict[str, Any] = field(default_factory=dict)  # task name -> zoo.bench.sweep.SweepSpec
     controls: tuple[str, ...] = ()  # "weight_zero": each adaptation method also runs as its weight-0 twin
     primary_metric: str | None = None  # the metric that ranks its runs (zoo.results.primary); None: the default
+    added_algorithms: tuple[str, ...] = ()  # --add-algorithm: run beside the suite's own (zoo.bench.run_filters)
 
     def runs(self, tasks: list[str] | None = None, algorithms: list[str] | None = None) -> list[RunSpec]:
-        """All runs, task by task, algorithm by algorithm, seed by seed (optionally filtered)."""
-        from zoo.bench.resolve import resolve_run  # imports the registries; keep suite parsing light
+        """All runs, task by task, algorithm by algorithm, seed by seed (optionally filtered).
 
-        wanted_tasks = set(tasks or [t.name for t in self.tasks])
-        unknown = wanted_tasks - {t.name for t in self.tasks}
-        if unknown:
-            names = ", ".join(t.name for t in self.tasks)
-            raise ConfigError(f"suite '{self.name}' has no task {', '.join(sorted(unknown))}; its tasks: {names}")
+        An algorithm added with ``--add-algorithm`` (``added_algorithms``) skips the tasks it cannot run,
+        saying why in the log; it is an error only if it fits no task at all.
+        """
+        from zoo.bench.resolve import resolve_run  # imports the registries; keep suite parsing light
+        from zoo.bench.run_filters import check_algorithms, check_tasks
+
+        check_tasks(self, tasks)
         check_algorithms(self, algorithms)
-        specs = []
+        wanted_tasks = set(tasks or [t.name for t in self.tasks])
+        specs, refused = [], {}
         for task in self.tasks:
             if task.name not in wanted_tasks:
                 continue
@@ -137,14 +143,25 @@ class Suite:
             for algorithm in names:
                 if algorithms and algorithm not in algorithms:
                     continue
-                if task.name in self.sweeps:  # random search: trials x seeds (zoo.bench.sweep)
-                    from zoo.bench.sweep import expand_sweep
-
-                    specs.extend(expand_sweep(self, task, algorithm, settings, self.sweeps[task.name]))
-                    continue
-                for seed in settings["seeds"]:
-                    specs.append(resolve_run(self, task, algorithm, int(seed), settings))
+                try:
+                    specs.extend(self._expand(task, algorithm, settings, resolve_run))
+                except ConfigError as err:
+                    if algorithm.partition("@")[0] not in self.added_algorithms:
+                        raise
+                    refused.setdefault(algorithm, {})[task.name] = str(err)
+        for algorithm, reasons in refused.items():
+            if not any(spec.algorithm == algorithm for spec in specs):
+                task, reason = next(iter(reasons.items()))
+                raise ConfigError(f"--add-algorithm {algorithm} fits no task of suite '{self.name}': {reason}")
+            logger.warning("%s does not run on task(s) %s: %s", algorithm, ", ".join(reasons), next(iter(reasons.values())))
         return specs
+
+    def _expand(self, task: TaskSpec, algorithm: str, settings: dict[str, Any], resolve_run) -> list[RunSpec]:
+        if task.name in self.sweeps:  # random search: trials x seeds (zoo.bench.sweep)
+            from zoo.bench.sweep import expand_sweep
+
+            return expand_sweep(self, task, algorithm, settings, self.sweeps[task.name])
+        return [resolve_run(self, task, algorithm, int(seed), settings) for seed in settings["seeds"]]
 
 
 # -- overrides ---------------------------------------------------------------------------------------

@@ -112,25 +112,3 @@ def validate_primary_metric(doc: YamlDoc, value: Any) -> str | None:
         raise doc.error(("primary_metric",), f"'primary_metric' must be one of {', '.join(METRIC_NAMES)}, "
                                              f"got {value!r}")
     return str(value)
-
-
-def check_algorithms(suite: Any, wanted: list[str] | None) -> None:
-    """``--algorithm`` names must be algorithms the suite runs (with its controls' twins), like ``--task``.
-
-    Usage::
-
-        check_algorithms(suite, ["dann"])    # ConfigError naming the suite's algorithms if it has no dann
-    """
-    if not wanted:
-        return
-    present = {a for t in suite.tasks for a in t.algorithms}
-    if "weight_zero" in suite.controls:
-        from zoo.algorithms import ALGORITHMS
-        from zoo.algorithms.variants import twins
-
-        present |= set(twins(sorted(present), ALGORITHMS))
-    unknown = sorted(set(wanted) - present)
-    if unknown:
-        raise ConfigError(f"suite '{suite.name}' runs no algorithm {', '.join(unknown)}; its algorithms: "
-                          f"{', '.join(sorted(present))} (to benchmark another one, add it to a task's "
-                          "'algorithms' in a copy of the suite)")

@@ -238,3 +238,30 @@ def build_task_data(config: dict[str, Any], data_dir: Path | None = None, downlo
              **task["target"]}
     terms = {name: {"dataset": specs[name]["dataset"], **domain.terms()} for name, domain in used.items()}
     return TaskData(_concat(sources) if sources else None, target, labeled, val_labeled, terms)
+
+
+SMALL_TEST_SPLIT = 100  # below this many target test images, one image moves accuracy by over a point
+FEW_LABELS_PER_CLASS = 5  # below this many labeled images of a class, a budget barely trains or selects
+
+
+def small_split_warnings(data: TaskData) -> list[str]:
+    """Warnings for a target test split under 100 images and label budgets under 5 images of some class.
+
+    Usage::
+
+        for warning in small_split_warnings(build_task_data(run.config)): logger.warning(warning)
+    """
+    warnings = []
+    n_test = len(data.target.splits["test"])
+    if n_test < SMALL_TEST_SPLIT:
+        warnings.append(f"the target test split has {n_test} images (< {SMALL_TEST_SPLIT}): one image is "
+                        f"{100 / max(n_test, 1):.1f} accuracy points, so differences between methods need wide intervals")
+    for part, split in (("training", data.target_labeled), ("validation", data.target_val_labeled)):
+        if split is None:
+            continue
+        counts = torch.bincount(split.labels, minlength=data.num_classes).tolist()  # (K,) labeled images per class
+        if min(counts) < FEW_LABELS_PER_CLASS:
+            per_class = ", ".join(f"'{name}' {count}" for name, count in zip(data.label_names, counts))
+            warnings.append(f"the target {part} label budget has under {FEW_LABELS_PER_CLASS} images of some class "
+                            f"({per_class}): selection and fine-tuning on it are noisy; raise target_budget")
+    return warnings

@@ -15,12 +15,12 @@ import argparse
 import sys
 
 from zoo import __version__
-from zoo.cli import doctor, leaderboard, listing, plugin_new, plugins, results, run, sweep_summary
+from zoo.cli import doctor, download, leaderboard, listing, plugin_new, plugins, results, run, sweep_summary
 from zoo.cli import publish_results, pull, push, zoo_build
 from zoo.errors import MedzooError
 
 SUBCOMMANDS = (listing, run, results, leaderboard, sweep_summary, plugins, plugin_new, doctor,
-               zoo_build, pull, push, publish_results)
+               download, zoo_build, pull, push, publish_results)
 
 EPILOG = """examples:
   medzoo list                       every backbone, algorithm, dataset and suite
@@ -32,6 +32,7 @@ EPILOG = """examples:
   medzoo run my-sweep.yaml --launcher workers --workers 4   random search on 4 local processes
   medzoo sweep-summary              best trial per task x algorithm, chosen on validation
   medzoo doctor                     environment, devices, data files found and verified
+  medzoo download breastmnist       an official MedMNIST file into the data folder (md5-checked)
   medzoo plugin new my_algo --kind algorithm   scaffold a plugin package that passes its own tests
   medzoo zoo build resnet18_28-pneumoniamnist  train a catalogue checkpoint here (weights, config, card)
   medzoo pull resnet18_28-pneumoniamnist@main  download + sha256-check a checkpoint (HF cache)

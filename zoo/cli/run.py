@@ -32,6 +32,9 @@ examples:
   medzoo run quick --preset full
   medzoo run ./my-suite.yaml --data-dir ~/data -o results/mine
   medzoo run quick --mixed-precision bf16
+  medzoo run quick --plan                            # runs, finished, data needed, estimated time; trains nothing
+  medzoo run quick --add-algorithm mcc               # a method beside the suite's baselines (not retrained)
+  medzoo run progressive --preset quick              # tasks whose files are missing are skipped (and named)
   medzoo run quick sweep.trials=8 --launcher workers --workers 2     # random search, 2 local processes
   medzoo run quick sweep.trials=16 --launcher workers --workers-per-gpu 4   # 4 runs at once on each GPU
   medzoo run ./sweep.yaml --launcher submitit --partition gpu --gpus-per-job 1 --time 120 --workers 16
@@ -96,6 +99,7 @@ def print_summary(records: list, console) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from zoo.bench.run_filters import add_algorithms
     from zoo.bench.suite import load_suite
     from zoo.runner.suite_runner import run_suite
 
@@ -109,7 +113,9 @@ def run(args: argparse.Namespace) -> int:
     overrides = list(args.overrides)
     if args.mixed_precision:  # sugar for the override: precision changes results, so it is part of the run id
         overrides.append(f"train.mixed_precision={args.mixed_precision}")
-    suite = load_suite(args.suite, overrides=overrides, preset=args.preset)
+    suite = add_algorithms(load_suite(args.suite, overrides=overrides, preset=args.preset), args.add_algorithm)
+    if args.plan:
+        return show_plan(suite, args)
     records = run_suite(
         suite,
         output_dir=args.output_dir,
@@ -120,6 +126,7 @@ def run(args: argparse.Namespace) -> int:
         algorithms=args.algorithm,
         show_progress=not args.no_progress,
         launcher=launcher,
+        require_all_data=args.require_all_data,
     )
     from accelerate import PartialState
 
@@ -130,6 +137,33 @@ def run(args: argparse.Namespace) -> int:
         print_summary(records, console)
         console.print(f"{len(records)} runs in {args.output_dir / 'results.jsonl'} "
                       f"(checkpoints in {args.output_dir / 'runs'}); `medzoo results -o {args.output_dir}` shows them again")
+        if not args.download:
+            from zoo.bench.data_needs import missing_hint, suite_data_status
+
+            for status in suite_data_status(suite, args.data_dir):
+                if not status.runnable:
+                    console.print(f"[yellow]skipped task {status.task}[/yellow] (data missing): get its files with "
+                                  f"`{missing_hint(status.missing)}`, then rerun (finished runs are kept)")
+    return 0
+
+
+def show_plan(suite, args: argparse.Namespace) -> int:
+    """``--plan``: the runs, what is finished, the data and the time, without training anything."""
+    from zoo.bench.plan import make_plan
+    from zoo.cli.common import stdout_console
+    from zoo.cli.plan_view import render_plan
+    from zoo.results.store import ResultStore
+    from zoo.runner.probe import probe_run
+    from zoo.runner.suite_runner import make_accelerator
+
+    runs = suite.runs(tasks=args.task, algorithms=args.algorithm)
+    store = ResultStore(args.output_dir)
+    finished, records = (store.finished_run_ids(), store.records()) if store.path.exists() else (set(), [])
+    accelerator = make_accelerator(cpu=args.cpu)
+    plan = make_plan(suite, runs, finished, records, args.data_dir,
+                     probe=None if args.no_probe else lambda run: probe_run(run, accelerator, args.data_dir),
+                     download=args.download)
+    render_plan(plan, stdout_console(), args)
     return 0
 
 
@@ -143,6 +177,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--preset", help="a preset of the suite, e.g. full")
     parser.add_argument("--task", action="append", help="only this task (repeatable)")
     parser.add_argument("--algorithm", action="append", help="only this algorithm (repeatable)")
+    parser.add_argument("--add-algorithm", action="append", metavar="NAME",
+                        help="also run this registered algorithm on every task, beside the suite's own: "
+                             "their runs keep their ids, so finished baselines are not retrained (repeatable)")
+    parser.add_argument("--plan", action="store_true",
+                        help="print the runs, which are finished, the data needed and an estimated time; train nothing")
+    parser.add_argument("--no-probe", action="store_true",
+                        help="with --plan: estimate only from finished runs, without timing a few training steps")
+    parser.add_argument("--require-all-data", action="store_true",
+                        help="fail when a task's data files are missing (default: skip those tasks and say how "
+                             "to get their files)")
     parser.add_argument("--mixed-precision", choices=("no", "fp16", "bf16"), default=None,
                         help="autocast precision (same as train.mixed_precision=...)")
     parser.add_argument("--download", action="store_true",

@@ -219,21 +219,25 @@ def run_suite(
     algorithms: list[str] | None = None,
     show_progress: bool = True,
     launcher=None,
+    require_all_data: bool = False,
 ) -> list[dict[str, Any]]:
     """Train every unfinished run of ``suite``; return the records of all its (selected) runs.
 
     ``launcher``: ``None`` trains the runs one after the other in this process (and in every process of
     an ``accelerate launch``); a launcher of ``zoo.runner.launchers`` hands them to worker processes or
-    cluster jobs instead, after the same checks.
+    cluster jobs instead, after the same checks. Tasks whose data files are missing are skipped with a
+    warning naming the download command (``zoo.bench.data_needs``); ``require_all_data`` makes that an error.
     """
     from tqdm.auto import tqdm
 
     from zoo.bench.leakage import check_leakage
-    from zoo.bench.task_data import build_task_data
+    from zoo.bench.task_data import build_task_data, small_split_warnings
     from zoo.results.integrity import retire_damaged
     from zoo.results.store import ResultStore
     from zoo.runner.init_from import check_init
     from zoo.runner.preflight import check_plugins
+
+    from zoo.bench.data_needs import missing_hint, skip_missing_data
 
     runs = suite.runs(tasks=tasks, algorithms=algorithms)  # validates names and hparams before any work
     precisions = {run.config["train"]["mixed_precision"] for run in runs}
@@ -249,8 +253,9 @@ def run_suite(
         store.check_writable()  # first: a wrong -o should not cost a data check
         retire_damaged(store, {run.run_id for run in runs})  # a damaged checkpoint is not "finished"
     accelerator.wait_for_everyone()
+    runs, skipped = skip_missing_data(suite, runs, data_dir, download, require_all_data, tasks)  # after -o's check
     finished = store.finished_run_ids()
-    first_of_pair, shown = {}, {}
+    first_of_pair, shown, small = {}, {}, {}
     for run in runs:
         if run.run_id not in finished:
             first_of_pair.setdefault((run.task.name, run.algorithm), run)
@@ -261,6 +266,8 @@ def run_suite(
                 data = build_task_data(run.config, data_dir, download)
                 check_init(run.config.get("init"), data.label_names, run.config["backbone"], run.task.name)
                 caveats = check_leakage(run.config, data_dir, download)  # overlap of images, on the data
+                for warning in small_split_warnings(data):
+                    small.setdefault(warning, {})[run.task.name] = None  # ordered set of the tasks it concerns
                 check_buildable(run, data, data_dir, download)
             except ConfigError as err:  # say which suite file and task the bad setting is in
                 raise ConfigError(f"{suite.path}: task '{run.task.name}' ({run.algorithm}): {err}") from None
@@ -273,6 +280,12 @@ def run_suite(
             suite.name, suite.version, len(runs), len(runs) - len(todo), len(todo),
             accelerator.device, accelerator.num_processes, mixed_precision,
         )
+        for status in skipped:
+            logger.warning("skipping task %s: %s not found; get the files with: %s (or pass --download; "
+                           "--require-all-data makes a missing file an error)", status.task,
+                           ", ".join(str(need.path) for need in status.missing), missing_hint(status.missing))
+        for warning, names in small.items():
+            logger.warning("task%s %s: %s", "s" * (len(names) > 1), ", ".join(names), warning)
         for caveat, task in shown.items():  # the suite header's caveats, also in every record and the leaderboard
             logger.warning("caveat (task %s): %s", task, caveat)
     if launcher is not None:

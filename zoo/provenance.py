@@ -67,11 +67,25 @@ def _git(args: list[str], cwd: Path) -> str | None:
     return done.stdout.strip()
 
 
+def _stamped_state(package_dir: Path) -> dict[str, Any]:
+    """The commit stamped into a built wheel, from ``package_dir/_build_info.py`` (read, not imported)."""
+    stamp = package_dir / "_build_info.py"
+    values: dict[str, Any] = {"GIT_SHA": None, "GIT_DIRTY": None}
+    if stamp.is_file():
+        import ast
+
+        for node in ast.parse(stamp.read_text()).body:
+            if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name) and node.targets[0].id in values:
+                values[node.targets[0].id] = ast.literal_eval(node.value)
+    return {"sha": values["GIT_SHA"], "dirty": values["GIT_DIRTY"]}
+
+
 def git_state(package_dir: Path | None = None) -> dict[str, Any]:
     """``{"sha", "dirty"}`` of the git checkout medzoo runs from; both ``None`` when it is not one.
 
     Only a checkout whose top level holds the ``zoo`` package counts: an installed wheel inside some other
-    repository (a virtual environment in a project folder) must not report that project's commit.
+    repository (a virtual environment in a project folder) must not report that project's commit. An
+    installed wheel reports the commit it was built from (``zoo/_build_info.py``, written by setup.py).
 
     Usage::
 
@@ -80,7 +94,7 @@ def git_state(package_dir: Path | None = None) -> dict[str, Any]:
     package_dir = Path(package_dir) if package_dir else Path(__file__).resolve().parent
     top = _git(["rev-parse", "--show-toplevel"], package_dir)
     if not top or Path(top).resolve() != package_dir.parent.resolve():
-        return {"sha": None, "dirty": None}
+        return _stamped_state(package_dir)
     sha = _git(["rev-parse", "HEAD"], package_dir)
     status = _git(["status", "--porcelain", "--untracked-files=no"], package_dir) if sha else None
     return {"sha": sha, "dirty": None if status is None else bool(status)}

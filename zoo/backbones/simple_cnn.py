@@ -1,4 +1,4 @@
-"""SimpleCNN: the seed network of the project's origin document, kept exactly as described there.
+"""SimpleCNN: medzoo's seed network, kept exactly as the project's founding brief described it.
 
 Three blocks of conv 3x3 (padding 1) + ReLU + max-pool 2 with 32/64/128 filters, flatten, dense 512 + ReLU,
 dropout 0.5. ``norm="batch"`` adds a BatchNorm after each conv (conv -> BN -> ReLU -> pool), for
@@ -49,7 +49,7 @@ def _size_pair(image_size: int | tuple[int, int]) -> tuple[int, int]:
 
 
 class SimpleCNN(Backbone):
-    """The three-block CNN of the origin document as a backbone with ``num_features = 512``.
+    """A small CNN from scratch: three conv blocks (32/64/128 filters, max-pool), dense 512, dropout 0.5.
 
     Usage::
 

@@ -15,15 +15,16 @@ import argparse
 import sys
 
 from zoo import __version__
-from zoo.cli import doctor, download, leaderboard, listing, plugin_new, plugins, results, run, sweep_summary
+from zoo.cli import doctor, download, info, leaderboard, listing, plugin_new, plugins, results, run, sweep_summary
 from zoo.cli import publish_results, pull, push, zoo_build
 from zoo.errors import MedzooError
 
-SUBCOMMANDS = (listing, run, results, leaderboard, sweep_summary, plugins, plugin_new, doctor,
+SUBCOMMANDS = (listing, info, run, results, leaderboard, sweep_summary, plugins, plugin_new, doctor,
                download, zoo_build, pull, push, publish_results)
 
 EPILOG = """examples:
   medzoo list                       every backbone, algorithm, dataset and suite
+  medzoo info breastmnist           one entry: classes, split sizes, licence, citation, file (or a paper, ...)
   medzoo run quick                  the few-minute CPU benchmark, with a results table
   medzoo run quick train.epochs=1 seeds=[0]
   accelerate launch --multi_gpu --num_processes 2 -m zoo.cli.main run quick

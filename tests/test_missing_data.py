@@ -78,3 +78,13 @@ def test_progressive_quick_trains_the_four_runnable_tasks_and_names_the_fifth(tm
                          "--require-all-data", *TINY], cwd=tmp_path)
     assert_one_line_error(strict, "path-organ-breast need pathmnist.npz, organamnist.npz", "--require-all-data",
                           "medzoo download pathmnist organamnist")
+
+
+def test_doctor_says_which_suites_the_data_found_can_run(tmp_path, linked_data):
+    proc = run_medzoo(["doctor", "--data-dir", str(linked_data)], cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    rows = {line.split("│")[1].strip(): line for line in proc.stdout.splitlines() if line.count("│") == 4}
+    statuses = suite_data_status(load_suite("progressive"), linked_data)
+    assert f"{sum(s.runnable for s in statuses)} of {len(statuses)}" == "4 of 5"
+    assert "4 of 5" in rows["progressive"] and "medzoo download pathmnist organamnist" in rows["progressive"]
+    assert "2 of 2" in rows["quick"] and "download" not in rows["quick"]

@@ -159,7 +159,8 @@ def _map_labels(source: Domain, target: Domain, label_map: dict[str, str] | None
             return source
         raise ConfigError(
             f"label mismatch: source '{source.name}' has {source.num_classes} classes {source.label_names}, "
-            f"target '{target.name}' has {target.num_classes} {target.label_names}; add a label_map to the task"
+            f"target '{target.name}' has {target.num_classes} {target.label_names}; add a label_map to the task, or "
+            "give the domains the same label_names (classes are matched by name, in order)"
         )
     lookup = torch.full((source.num_classes,), -1, dtype=torch.long)
     for src_name, tgt_name in label_map.items():

@@ -1,4 +1,5 @@
-"""``medzoo doctor``: is this environment ready? Versions, devices, data files found and verified, plugins.
+"""``medzoo doctor``: is this environment ready? Versions, devices, data files found and verified, which
+suites (how many of their tasks) the data found can run, plugins.
 
 Every MedMNIST file found in the data folder is checked against its published md5; other ``.npz`` files
 (a user's own arrays) are listed with their sizes. Exits 1 if a found file is corrupt or a plugin is broken.
@@ -70,6 +71,29 @@ def _data_table(data_dir) -> tuple[Table, int]:
     return table, bad
 
 
+def _suites_table(data_dir) -> Table:
+    """Per registered suite: how many of its tasks the data found can run, and how to get the rest."""
+    from zoo.bench.data_needs import missing_hint, suite_data_status
+    from zoo.bench.suite import load_suite
+    from zoo.bench.suites_registry import SUITES
+
+    table = Table(title="suites the data found can run")
+    for column in ("suite", "tasks runnable", "missing"):
+        table.add_column(column, overflow="fold")
+    for name in SUITES.names():
+        try:
+            statuses = suite_data_status(load_suite(name), data_dir)
+        except Exception as exc:  # noqa: BLE001 - a broken plugin suite is reported, the check goes on
+            table.add_row(name, "[red]cannot load[/red]", str(exc))
+            continue
+        runnable = [s for s in statuses if s.runnable]
+        missing = [need for s in statuses for need in s.missing]
+        style = "green" if len(runnable) == len(statuses) else "yellow" if runnable else "red"
+        table.add_row(name, f"[{style}]{len(runnable)} of {len(statuses)}[/{style}]",
+                      missing_hint(missing) if missing else "")
+    return table
+
+
 def run(args: argparse.Namespace) -> int:
     from zoo.cli.common import stdout_console
     from zoo.plugins import all_registries
@@ -78,6 +102,7 @@ def run(args: argparse.Namespace) -> int:
     console.print(_environment_table())
     data, bad = _data_table(args.data_dir)
     console.print(data)
+    console.print(_suites_table(args.data_dir))  # a suite skips the tasks without their files (names them)
     # A plugin's import errors are only known once it was imported: load third-party entries, as `list` does.
     broken = [e for registry in all_registries().values() for e in registry.load_all(builtins=False)]
     console.print(f"plugins: {len(broken)} broken" + (f" ({', '.join(e.name for e in broken)}; see `medzoo plugins`)" if broken else ""))

@@ -1,4 +1,4 @@
-"""The algorithm contract (DESIGN.md "Contracts" and principle 6), generated from the registry.
+"""The algorithm contract (docs/architecture.md, "Contracts" and principle 10), generated from the registry.
 
 Every usable entry of ``zoo.algorithms.ALGORITHMS`` (built-ins and any installed plugin) is built on a
 real ``simple_cnn`` backbone and driven the way the runner drives it: ``set_stage`` for each stage of

@@ -1,4 +1,4 @@
-"""Broken third-party plugins never break medzoo (DESIGN.md principle 3), seen through real discovery.
+"""Broken third-party plugins never break medzoo (docs/architecture.md, principle 2), seen through real discovery.
 
 Each plugin is a real installed distribution (``.dist-info`` + ``entry_points.txt``, see
 ``helpers.plugins``) in a throwaway folder put on ``PYTHONPATH`` of a fresh ``medzoo`` process, so the

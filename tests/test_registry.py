@@ -1,4 +1,4 @@
-"""The generic Registry (DESIGN.md principle 2): lazy targets, conflicts, did-you-mean, broken entries.
+"""The generic Registry (docs/architecture.md, principle 2): lazy targets, conflicts, did-you-mean, broken entries.
 
 Every registry here is a fresh ``Registry`` without an entry-point group, so nothing is discovered and
 the tests see exactly the entries they add. Lazy targets are real modules written to ``tmp_path``.

@@ -1,4 +1,4 @@
-"""Suite files (DESIGN.md principle 5): the shipped ``quick`` suite, run ids, overrides, file:line errors.
+"""Suite files (docs/architecture.md, principle 3): the shipped ``quick`` suite, run ids, overrides, file:line errors.
 
 Suites are loaded from real YAML files (the shipped one, or ones written to ``tmp_path``) and expanded
 with the real registries; nothing is trained.

@@ -144,7 +144,7 @@ def component_sources(components: dict[str, str | Iterable[str]]) -> dict[str, A
     ``timm/resnet18`` is looked up as its prefix ``timm``. Built-ins answer ``medzoo`` (a built-in's name stays
     the built-in's even when a plugin declares it too, as in ``zoo.registry``); ``dist:name`` answers that
     distribution's entry; a name no entry point declares answers ``None``. Leaderboards label plugin entries
-    with this (DESIGN.md principle 7).
+    with this (docs/architecture.md, principle 8).
 
     Usage::
 

@@ -1,4 +1,4 @@
-"""The result record: one JSON object per finished run (DESIGN.md, "Result record").
+"""The result record: one JSON object per finished run (docs/architecture.md, "Contracts").
 
 A record says what ran (suite, task, algorithm, backbone, hyperparameters, training settings, seed), which
 checkpoint was kept (``selection``), how it scored (``metrics`` per split), how long it took (``timings``)

@@ -1,6 +1,6 @@
 """Train one run on Accelerate: stages, epochs, evaluation each epoch, every selection rule from one training.
 
-The loop never mentions a specific algorithm (DESIGN.md principle 1). It owns the device, the optimizer
+The loop never mentions a specific algorithm (docs/architecture.md, principle 1). It owns the device, the optimizer
 and schedule of each stage, mixed precision, gathering and the selected weights; the algorithm only
 returns losses from ``training_step``. An epoch is one pass over the source training split; stages that
 see only a small labeled target set cycle it for the same number of steps. ``train.augment`` augments

@@ -1,6 +1,6 @@
 """The conformance kit: the checks medzoo runs on its built-ins, for plugin authors' own test suites.
 
-Every registered backbone, algorithm and dataset of medzoo passes these checks (DESIGN.md principle 6);
+Every registered backbone, algorithm and dataset of medzoo passes these checks (docs/architecture.md, principle 10);
 a plugin's test suite runs the very same functions on its own entries. A check that fails raises
 ``ConformanceError`` (an ``AssertionError``, so pytest reports it as a test failure) whose message says
 which entry broke which rule and how to fix it.

@@ -1,4 +1,4 @@
-"""Conformance checks of an algorithm, driven the way the runner drives it (DESIGN.md "Contracts").
+"""Conformance checks of an algorithm, driven the way the runner drives it (docs/architecture.md, "Contracts").
 
 The algorithm is built on a real ``simple_cnn`` backbone with 3 classes and the given hyperparameters
 (``hparams=``, over the declared defaults); each stage of ``stages(0.5)`` gets ``set_stage``, then every

@@ -1,6 +1,6 @@
 """Catch an algorithm that moves tensors to a device itself, on any machine (a CPU-only one included).
 
-The runner owns devices (DESIGN.md "Contracts"): it puts the model and every batch on the device, so an
+The runner owns devices (docs/architecture.md, "Contracts"): it puts the model and every batch on the device, so an
 algorithm creates tensors with ``device=x.device`` and never calls ``.to(device)``, ``.cuda()`` or
 ``.cpu()``. ``DeviceGuard`` is a ``TorchFunctionMode``: it sees every torch call made while it is active
 and raises a ``ConformanceError`` on the first one that targets another device than the batches', before

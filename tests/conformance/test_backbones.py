@@ -1,4 +1,4 @@
-"""Conformance of every registered backbone, generated from the registry (DESIGN principle 6).
+"""Conformance of every registered backbone, generated from the registry (docs/architecture.md, principle 10).
 
 Each name in ``BACKBONES`` is a case; a family factory (one taking an architecture first, like ``timm``)
 is expanded into ``family/arch`` cases through its ``conformance_examples`` attribute. A plugin backbone

@@ -1,6 +1,6 @@
 """Any timm model as a medzoo backbone: timm builds it, medzoo only removes the head and records its config.
 
-What timm already does and we reuse (DESIGN principle 4): model names with pretrained tags
+What timm already does and we reuse (docs/architecture.md, principle 11): model names with pretrained tags
 (``resnet18.a1_in1k``) and ``hf-hub:`` ids, ``in_chans`` adaptation of pretrained first-conv weights
 (summed for 1-channel CT/X-ray, repeated for more), head removal (``num_classes=0``) and the model's own
 pooling (``forward_head(pre_logits=True)``). What medzoo adds: the ``small_input`` stem of the MedMNIST v2

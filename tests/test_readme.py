@@ -23,7 +23,8 @@ def test_readme_has_exactly_two_setup_commands():
         assert command.startswith("python3 -m venv .venv && . .venv/bin/activate && pip install")
         assert "-c constraints.txt" in command, "the torch pair is pinned by the constraints file"
     assert main_job.endswith("medzoo run quick")
-    assert tests.endswith(" pytest -n 2") and '".[dev]"' in tests  # two test processes (pytest-xdist)
+    # two test processes (pytest-xdist); every test, the slow end-to-end ones too (`pytest` alone: the fast ones)
+    assert tests.endswith(' pytest -n 2 -m "slow or not slow"') and '".[dev]"' in tests
 
 
 def test_ci_runs_the_readme_test_command():

@@ -3,9 +3,11 @@
 ``real_quick_records`` runs the real ``medzoo run quick`` on its 10%-label task (1 epoch of 2 steps, 3 seeds,
 source_only and finetune: 6 runs, ~10 s on an idle 2-core CPU, on PneumoniaMNIST). Everything else is a copy
 of a real record with named fields changed (``derive``), so every record the site is built from has the
-shape the runner writes: an oracle-selected row, a plugin algorithm
-with too few seeds, a cross-modality-like suite (pretraining vs from-scratch tasks at 1/10/100% labels)
-and a suite whose strings are script-injection payloads.
+shape the runner writes: an oracle-selected row, the source_only runs as a second selection rule chose
+(two source_only rows on one task), a plugin algorithm with too few seeds, a cross-modality-like suite
+(pretraining vs from-scratch tasks at 1/10/100% labels), runs of a shipped suite's one-seed preset
+(``progressive --preset quick``: three algorithms, with the settings that preset resolves to) and a suite
+whose strings are script-injection payloads.
 
 Usage::
 
@@ -24,6 +26,8 @@ from typing import Any
 
 from helpers.cli import cli_env, medzoo_executable
 
+from zoo.results.record import view_record
+
 QUICK = ["run", "quick", "--task", "pneumonia-shift-10pct", "train.epochs=1", "train.max_steps_per_epoch=2",
          "seeds=[0,1,2]", "--no-progress"]
 PLUGIN_DIST = {"name": "medzoo-example-plugin", "version": "0.1.0"}
@@ -34,6 +38,7 @@ XSS_SUITE = "x</script><svg onload=window.__pwned=3>"
 XSS_PLUGIN = "<script>alert(1)</script>"
 # ... and this one would run as a formula in a spreadsheet that opens the CSV, were it not quoted
 XSS_BACKBONE = "=HYPERLINK(\"http://x\")</td><b onmouseover=window.__pwned=4>bb"
+ONE_SEED_PRESET = ("progressive", 1, "quick")  # a shipped suite, its version and its one-seed preset
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -78,6 +83,9 @@ def scenario(real: list[dict[str, Any]]) -> list[dict[str, Any]]:
         acc = r["metrics"]["target_test"]["accuracy"] + 0.05
         out.append(derive(r, f"oracle-{r['seed']}", **{"selection.rule": "target_val_oracle",
                                                         "metrics.target_test.accuracy": acc}))
+    for r in (r for r in real if r["algorithm"] == "source_only"):  # the same runs as source_val chose: 2nd row
+        out.append(derive(view_record(r, "source_val"), f"source-val-{r['seed']}",
+                          **{"metrics.target_test.accuracy": 0.55 + 0.01 * r["seed"]}))
     for r in ft[:2]:  # a plugin algorithm with two of the three seeds
         comp = copy.deepcopy(r["provenance"]["components"])
         comp["algorithm"] = {"name": "example_algo", **{"dist": PLUGIN_DIST["name"], "version": PLUGIN_DIST["version"]}}
@@ -96,6 +104,7 @@ def scenario(real: list[dict[str, Any]]) -> list[dict[str, Any]]:
                     out.append(derive(template, f"cm-{origin}-{tag}-{algo}-{seed}", algorithm=algo, seed=seed,
                                       task=task, **{"suite": {"name": "cross-modality", "version": 1},
                                                     "selection.rule": "target_val", **_acc(level, seed)}))
+    out += one_seed_preset(template)
     comp = copy.deepcopy(template["provenance"]["components"])
     comp["algorithm"] = {"name": XSS_ALGO, "dist": XSS_PLUGIN, "version": "6.6.6"}
     for seed in (0, 1):
@@ -106,6 +115,30 @@ def scenario(real: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for seed in (0, 1):
         out.append(derive(template, f"xss-base-{seed}", algorithm="source_only", seed=seed, **{
             "suite": {"name": XSS_SUITE, "version": 1}, "task.name": XSS_TASK}))
+    return out
+
+
+def one_seed_preset(template: dict[str, Any]) -> list[dict[str, Any]]:
+    """Runs of ``medzoo run progressive --preset quick`` (seeds [0]): the train settings and backbone that preset
+    resolves to, on a pretraining task (three algorithms) and its from-scratch baseline."""
+    from zoo.bench.suite import load_suite
+
+    name, version, preset = ONE_SEED_PRESET
+    suite = load_suite(name, preset=preset)
+    assert suite.version == version and [len(suite.task_defaults[t.name]["seeds"]) for t in suite.tasks][0] == 1
+    out = []
+    for task, pretrain, base in (("xray-breast", ["xray"], 0.66), ("scratch-breast", [], 0.6)):
+        settings = suite.task_defaults[task]
+        algorithms = next(t.algorithms for t in suite.tasks if t.name == task)
+        backbone = {**template["backbone"], "name": settings["backbone"]["name"],
+                    "options": {k: v for k, v in settings["backbone"].items() if k != "name"}}
+        spec = {**template["task"], "name": task, "source": [], "pretrain": pretrain, "target": "breast",
+                "target_budget": 0.1}
+        for i, algorithm in enumerate(algorithms):
+            out.append(derive(template, f"preset-{task}-{algorithm}", algorithm=algorithm, seed=0, task=spec,
+                              backbone=backbone, train=dict(settings["train"]), **{
+                                  "suite": {"name": name, "version": version}, "selection.rule": "target_val",
+                                  **_acc(base + 0.03 * i, 1)}))
     return out
 
 

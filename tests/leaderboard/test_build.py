@@ -51,7 +51,7 @@ def test_cells_gains_and_ranks_are_those_of_zoo_results(lb_records, site):
     shown = {(c["task"], c["algorithm"], c["selection"]): c
              for t in _suite(site, "quick@1")["tasks"] for c in t["cells"]}
     expected = summarize(quick, "accuracy", "target_test", BY, ci="shared")
-    assert len(shown) == len(expected) == 4  # source_only, finetune, finetune (oracle), example_algo
+    assert len(shown) == len(expected) == 5  # source_only (2 rules), finetune, finetune (oracle), example_algo
     for row in expected:
         cell = shown[(row["task"], row["algorithm"], row["selection"])]
         assert (cell["n"], cell["mean"], cell["ci_low"], cell["ci_high"]) == pytest.approx(
@@ -124,7 +124,7 @@ def test_malformed_lines_are_reported_by_file_line_and_field_and_skipped(real_re
     records, problems = read_records([path.parent])
     assert [r["run_id"] for r in records] == [r["run_id"] for r in good]
     assert [(p.line, p.field) for p in problems] == [(2, "timings.train_s"), (3, "record"), (5, "seed")]
-    proc = run_medzoo(["leaderboard", "build", str(path.parent), "--out", str(tmp_path / "site")], cwd=tmp_path)
+    proc = run_medzoo(["leaderboard", "build", str(path.parent), "--site", str(tmp_path / "site")], cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
     assert lines[0] == "skipped 3 malformed record(s):"
@@ -138,23 +138,37 @@ def test_malformed_lines_are_reported_by_file_line_and_field_and_skipped(real_re
 
 def test_cli_errors_are_one_line(real_records, tmp_path):
     (tmp_path / "empty").mkdir()
-    proc = run_medzoo(["leaderboard", "build", str(tmp_path / "empty"), "--out", str(tmp_path / "s")], cwd=tmp_path)
+    proc = run_medzoo(["leaderboard", "build", str(tmp_path / "empty"), "--site", str(tmp_path / "s")], cwd=tmp_path)
     assert_one_line_error(proc, "no results.jsonl in", "medzoo run")
     write_jsonl(real_records, tmp_path / "r" / "results.jsonl")
     (tmp_path / "precious").mkdir()
     (tmp_path / "precious" / "thesis.tex").write_text("x")
-    proc = run_medzoo(["leaderboard", "build", "r", "--out", "precious"], cwd=tmp_path)
+    proc = run_medzoo(["leaderboard", "build", "r", "--site", "precious"], cwd=tmp_path)
     assert_one_line_error(proc, "precious is not empty and holds no medzoo leaderboard")
     assert (tmp_path / "precious" / "thesis.tex").read_text() == "x"
     proc = run_medzoo(["leaderboard", "build", "r", "-o", "public"], cwd=tmp_path)  # -o is not the site's folder
-    assert_one_line_error(proc, "-o/--output-dir is the results folder", "--out public")
+    assert_one_line_error(proc, "-o/--output-dir is the results folder", "--site public")
     assert not (tmp_path / "public").exists() and not (tmp_path / "leaderboard").exists()
-    proc = run_medzoo(["leaderboard", "build", "r", "--out", "s", "--metric", "dice"], cwd=tmp_path)
+    proc = run_medzoo(["leaderboard", "build", "r", "--site", "s", "--metric", "dice"], cwd=tmp_path)
     assert_one_line_error(proc, "no run has a finite 'dice'")
     proc = run_medzoo(["leaderboard", "publish", "precious", "--folder", "x"], cwd=tmp_path)
     assert_one_line_error(proc, "no site at precious")
     proc = run_medzoo(["leaderboard", "publish", "precious"], cwd=tmp_path)
     assert_one_line_error(proc, "--space ORG/NAME", "--folder DEST")
+
+
+def test_out_is_the_old_spelling_of_site_and_says_so(real_records, tmp_path):
+    # -o/--output-dir is the results folder in every medzoo command; --out beside it read as -o's long form
+    write_jsonl(real_records, tmp_path / "r" / "results.jsonl")
+    proc = run_medzoo(["leaderboard", "build", "r", "--out", "old"], cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "--out is deprecated" in proc.stderr and "--site" in proc.stderr
+    assert (tmp_path / "old" / "index.html").is_file()
+    proc = run_medzoo(["leaderboard", "build", "-o", "r", "--site", "new"], cwd=tmp_path)  # -o: the results read
+    assert proc.returncode == 0 and "deprecated" not in proc.stderr, proc.stderr
+    assert (tmp_path / "new" / "index.html").read_bytes() == (tmp_path / "old" / "index.html").read_bytes()
+    proc = run_medzoo(["leaderboard", "build", "r", "--out", "a", "--site", "b"], cwd=tmp_path)
+    assert_one_line_error(proc, "--out is the old spelling of --site")
 
 
 def test_sweeps_count_by_their_best_trial_on_validation(real_records, tmp_path):

@@ -49,7 +49,7 @@ def _rows(site, table_id: str) -> list[str]:
 def test_an_imbalanced_target_is_ranked_by_balanced_accuracy_and_the_page_says_why(real_records, tmp_path):
     records = _records(real_records)
     write_jsonl(records, tmp_path / "runs" / "results.jsonl")
-    proc = run_medzoo(["leaderboard", "build", "runs", "--out", "site"], cwd=tmp_path)
+    proc = run_medzoo(["leaderboard", "build", "runs", "--site", "site"], cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     site = tmp_path / "site"
     suite = _suite(site)

@@ -24,7 +24,7 @@ def _two_sites(records, tmp_path):
     write_jsonl(records, tmp_path / "all" / "results.jsonl")
     write_jsonl([r for r in records if r["suite"]["name"] != "cross-modality"], tmp_path / "fewer" / "results.jsonl")
     for name in ("all", "fewer"):
-        proc = run_medzoo(["leaderboard", "build", name, "--out", f"site-{name}"], cwd=tmp_path)
+        proc = run_medzoo(["leaderboard", "build", name, "--site", f"site-{name}"], cwd=tmp_path)
         assert proc.returncode == 0, proc.stderr
     return tmp_path / "site-all", tmp_path / "site-fewer"
 
@@ -84,7 +84,7 @@ def test_build_from_a_hub_results_dataset_gives_the_same_site(lb_records, site, 
            "HF_HOME": str(tmp_path / "hf-home")}
     proc = run_medzoo(["publish-results", "--repo", "lab/results", "runs"], cwd=tmp_path, env=env)
     assert proc.returncode == 0, proc.stderr
-    proc = run_medzoo(["leaderboard", "build", "--hub", "lab/results", "--out", "from-hub", "--metric", "accuracy"],
+    proc = run_medzoo(["leaderboard", "build", "--hub", "lab/results", "--site", "from-hub", "--metric", "accuracy"],
                       cwd=tmp_path, env=env)  # ranked by accuracy, as the site fixture
     assert proc.returncode == 0, proc.stderr
     assert _tree(tmp_path / "from-hub") == _tree(site)  # the same records, read back from parquet: the same bytes

@@ -1,14 +1,16 @@
 """``medzoo leaderboard build|publish``: results -> a static site; the site -> a folder or a static HF Space.
 
-``build`` reads results files or run folders (default ``--output-dir``), and/or a results dataset on the
-Hub (``--hub org/name``), reports every malformed line (file, line, field) and skips it, and writes the
-site (default ``leaderboard/site``): the same records always give the same bytes. ``publish`` uploads a
+``build`` reads results files or run folders (default ``-o/--output-dir``, the results folder as in every
+medzoo command), and/or a results dataset on the Hub (``--hub org/name``), reports every malformed line
+(file, line, field) and skips it, and writes the site to ``--site`` (default ``leaderboard/site``): the same
+records always give the same bytes. ``--out`` is the old spelling of ``--site``: it still works, with a
+warning, because ``-o`` beside ``--out`` read as its short form while it names the results folder. ``publish`` uploads a
 built site as a static Space (``--space org/name``) or copies it to a folder (``--folder DEST``); either
 replaces what an earlier publish put there.
 
 Usage::
 
-    medzoo leaderboard build medzoo-runs --out leaderboard/site
+    medzoo leaderboard build medzoo-runs --site leaderboard/site
     medzoo leaderboard build --hub my-lab/medzoo-results
     medzoo leaderboard publish leaderboard/site --space my-lab/medzoo-leaderboard
     medzoo leaderboard publish leaderboard/site --folder /var/www/leaderboard
@@ -30,9 +32,16 @@ def _build(args: argparse.Namespace) -> int:
     from zoo.cli.common import default_output_dir
     from zoo.leaderboard import build_site, read_records
 
+    if args.out is not None:  # the old spelling: "-o" read as its short form, and -o is the results folder
+        if args.site is not None:
+            raise ConfigError("--out is the old spelling of --site: give only --site")
+        logger.warning("--out is deprecated: name the site's folder with --site (-o/--output-dir is the results "
+                       "folder, as in every medzoo command)")
+        args.site = args.out
+    site = args.site if args.site is not None else DEFAULT_SITE
     if args.paths and args.output_dir is not None:  # "-o public" reads as the site's folder: it is not
         raise ConfigError(f"-o/--output-dir is the results folder read when no paths are given, and {len(args.paths)} "
-                          f"path(s) were given; the site's folder is --out (e.g. --out {args.output_dir})")
+                          f"path(s) were given; the site's folder is --site (e.g. --site {args.output_dir})")
     paths = list(args.paths) or ([] if args.hub else [args.output_dir or default_output_dir()])
     records, problems = read_records(paths) if paths else ([], [])
     for repo in args.hub or []:
@@ -40,13 +49,13 @@ def _build(args: argparse.Namespace) -> int:
 
         seen = {r["run_id"] for r in records}
         records += [r for r in read_hub_results(repo, endpoint=args.endpoint) if r["run_id"] not in seen]
-    if args.selection:  # rows per rule, every rule from the same trainings (zoo.runner.selection)
+    if args.selection:  # rows per rule, every rule from the same trainings (zoo.selection)
         from zoo.results.record import select_views
 
         records, missing = select_views(records, args.selection)
         if missing:
             logger.warning("%d run(s) have no %s selection; left out", missing, args.selection)
-    report = build_site(records, args.out, metric=args.metric, split=args.split, min_seeds=args.min_seeds,
+    report = build_site(records, site, metric=args.metric, split=args.split, min_seeds=args.min_seeds,
                         problems=problems)
     # plain lines on stdout (no wrapping): each skipped line is one "FILE:LINE: FIELD: problem" line to grep
     if problems:
@@ -88,7 +97,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "leaderboard", help="build a static leaderboard site from results, or publish it",
         description="Build a static leaderboard site from result records (a pure function of them), or publish it.",
         epilog="examples:\n  medzoo leaderboard build                         # ./medzoo-runs -> leaderboard/site\n"
-               "  medzoo leaderboard build runs-a runs-b/results.jsonl --out public\n"
+               "  medzoo leaderboard build runs-a runs-b/results.jsonl --site public\n"
+               "  medzoo leaderboard build -o runs-a --site public   # -o/--output-dir: the results folder\n"
                "  medzoo leaderboard build --hub my-lab/medzoo-results\n"
                "  medzoo leaderboard build --selection source_val,dev,last   # rows per selection rule\n"
                "  medzoo leaderboard publish --space my-lab/medzoo-leaderboard\n"
@@ -98,13 +108,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     actions = parser.add_subparsers(dest="action", metavar="ACTION")
     build = actions.add_parser("build", help="results -> static site",
                                description="Build the static site from results files, run folders or a Hub dataset.")
-    build.add_argument("paths", nargs="*", type=Path, help="results folders or .jsonl files (default: --output-dir)")
+    build.add_argument("paths", nargs="*", type=Path, help="results folders or .jsonl files (default: -o/--output-dir)")
     build.add_argument("--hub", action="append", metavar="ORG/NAME",
                        help="also read a results dataset from the Hub (repeatable; `medzoo publish-results` "
                             "writes one)")
     build.add_argument("--endpoint", help="Hub URL for --hub (default: $HF_ENDPOINT or huggingface.co)")
-    build.add_argument("--out", "--site", type=Path, default=DEFAULT_SITE, dest="out",
+    build.add_argument("--site", type=Path, default=None, metavar="DIR",
                        help=f"folder of the site (default {DEFAULT_SITE}); an earlier site there is replaced")
+    # the old spelling, kept so scripts keep working (with a warning); not shown, and it never means -o
+    build.add_argument("--out", type=Path, default=None, help=argparse.SUPPRESS)
     build.add_argument("--metric", type=_metric, default=None,
                        help="the ranked metric of every suite (default: each suite's primary metric: its declared "
                             "primary_metric, else balanced_accuracy when a target test split's majority class is "

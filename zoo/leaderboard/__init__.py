@@ -4,7 +4,9 @@ The site is a pure function of the records: the same records give a byte-identic
 no paths, every list sorted). Modules, one job each: :mod:`~zoo.leaderboard.load` (read records, report
 bad lines), :mod:`~zoo.leaderboard.summary` (statistics per suite, task and algorithm, reusing
 :mod:`zoo.results`), :mod:`~zoo.leaderboard.gains` (transfer gain over source-only / from-scratch),
-:mod:`~zoo.leaderboard.svg` (plots), :mod:`~zoo.leaderboard.html` (escaping, page shell, tables),
+:mod:`~zoo.leaderboard.presets` (which preset of a shipped suite the runs used, from their settings),
+:mod:`~zoo.leaderboard.svg` (plots), :mod:`~zoo.leaderboard.figures` (a page's plots: colours, legends),
+:mod:`~zoo.leaderboard.html` (escaping, page shell, tables),
 :mod:`~zoo.leaderboard.pages` and :mod:`~zoo.leaderboard.run_page` (the pages), :mod:`~zoo.leaderboard.build`
 (writes the site) and :mod:`~zoo.leaderboard.publish` (a folder or a static Hugging Face Space).
 

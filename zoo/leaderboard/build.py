@@ -99,7 +99,7 @@ def _check_replaceable(out: Path) -> None:
     if not out.exists():
         return
     if not out.is_dir():
-        raise OutputError(f"cannot write the site to {out}: it is a file; pass --out to a folder")
+        raise OutputError(f"cannot write the site to {out}: it is a file; pass --site a folder")
     if not any(out.iterdir()):
         return
     index = out / "index.html"
@@ -108,7 +108,7 @@ def _check_replaceable(out: Path) -> None:
     except OSError:
         ours = False
     if not ours:
-        raise OutputError(f"{out} is not empty and holds no medzoo leaderboard; pass --out to an empty or new folder")
+        raise OutputError(f"{out} is not empty and holds no medzoo leaderboard; pass --site an empty or new folder")
 
 
 def write_tree(tree: dict[str, bytes], out: str | os.PathLike[str]) -> Path:

@@ -109,7 +109,9 @@ def cd_diagram_svg(block: dict, *, width: int = 640) -> str:
                + ", ".join(f"{m} {_rank_text(raw[m])}" for m in names)
                + (". Not separated: " + "; ".join("{" + ", ".join(c) + "}" for c in cliques) if cliques else "")
                + ".")
-    out = [f'<svg class="plot cd-diagram" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {_f(height)}" '
+    # width and height: drawn at its own size (12 px text), shrinking with a phone's column, never stretched
+    out = [f'<svg class="plot cd-diagram" xmlns="http://www.w3.org/2000/svg" width="{width}" height="{_f(height)}" '
+           f'viewBox="0 0 {width} {_f(height)}" '
            f'role="img" aria-label="{esc(aria)}" font-family="system-ui, sans-serif" font-size="{FONT}">'
            f'<title>{esc(summary)}</title>']
 

@@ -63,7 +63,8 @@ def runs_csv(records: Sequence[dict[str, Any]], split: str) -> str:
 
 def cells_csv(summaries: Sequence[dict[str, Any]]) -> str:
     """One row per suite x task x algorithm x backbone x selection rule, as the task tables show them; ``metric``
-    is the one the suite is ranked by, ``constant_predictor`` says a run of the cell predicted one class only.
+    is the one the suite is ranked by, ``constant_predictor`` says a run of the cell predicted one class only;
+    ``preset`` is the one its runs matched (empty: none), ``seeds_from`` what ``required_seeds`` counts against.
 
     Usage::
 
@@ -71,7 +72,8 @@ def cells_csv(summaries: Sequence[dict[str, Any]]) -> str:
     """
     header = ["suite", "task", "algorithm", "backbone", "selection", "oracle", "n", "required_seeds", "mean",
               "ci_low", "ci_high", "baseline", "gain", "p", "p_raw", "test", "rank", "train_s", "peak_memory_mb",
-              "images_per_s", "plugins", "metric", "constant_predictor", "constant_runs", "baseline_constant"]
+              "images_per_s", "plugins", "metric", "constant_predictor", "constant_runs", "baseline_constant", "preset",
+              "seeds_from"]
     rows = []
     for suite in summaries:
         for task in suite["tasks"]:
@@ -83,7 +85,7 @@ def cells_csv(summaries: Sequence[dict[str, Any]]) -> str:
                              c["rank"],
                              *[c["cost"][k] for k in ("train_s", "peak_memory_mb", "images_per_s")],
                              ";".join(c["plugins"]), suite["metric"], c["constant_predictor"], c["constant_runs"],
-                             bool(gain.get("baseline_constant"))])
+                             bool(gain.get("baseline_constant")), c["preset"] or "", c["seeds_from"]])
     return csv_text(header, rows)
 
 

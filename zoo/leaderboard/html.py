@@ -90,6 +90,20 @@ def sort_value(value: Any) -> str:
     return repr(round(float(value), 9)) if finite(value) else ""
 
 
+def budget_text(budget: Any) -> str:
+    """A target label budget (the fraction of the target's training labels a run may use) as a percentage.
+
+    Usage::
+
+        budget_text(0.1), budget_text(0), budget_text(None)   # ('10%', '0% (no target labels)', '–')
+    """
+    if not finite(budget):
+        return DASH
+    if budget == 0:
+        return "0% (no target labels)"
+    return f"{budget * 100:.3g}%"
+
+
 def p_text(p: Any) -> str:
     """``"0.0625"``, ``"<0.001"``, ``"–"`` (as :func:`zoo.results.compare.format_p`).
 
@@ -137,7 +151,8 @@ def row_badges(row: dict[str, Any]) -> str:
                          "model selected with ALL target validation labels: an upper bound, not an honest result"))
     if row.get("few_seeds"):
         out.append(badge(f"{row['n']}/{row['required_seeds']} seeds", "warn",
-                         f"fewer seeds than the suite asks for ({row['required_seeds']})"))
+                         f"fewer seeds than {row.get('seeds_from') or 'the suite'} asks for "
+                         f"({row['required_seeds']})"))
     if row.get("small_selection") is not None:
         last = row.get("last")
         beside = f" · last epoch {100 * last:.1f}" if isinstance(last, float) and math.isfinite(last) else ""
@@ -172,21 +187,51 @@ def td(text: str, value: Any = None, cls: str = "", raw: bool = False) -> str:
     return f"<td{attrs}>{text if raw else esc(text)}</td>"
 
 
+_CELL = re.compile(r"<td(?=[ >])")
+_HEAD_TEXT = re.compile(r"<th[^>]*>(?:<button[^>]*>)?(.*?)(?:</button>)?</th>", re.S)
+
+
+def label_cells(row: str, labels: Sequence[str]) -> str:
+    """``row`` with each ``<td`` given ``data-label`` (escaped HTML) of its column, in order.
+
+    Why: on a phone each row is a card of "label: value" lines (style.css, ``table.cards``), which reads
+    without scrolling sideways; the label comes from the column's header.
+
+    Usage::
+
+        label_cells("<tr><td>a</td><td>b</td></tr>", ["Algorithm", "Seeds"])
+    """
+    names = iter(labels)
+    return _CELL.sub(lambda _: f'<td data-label="{next(names, "")}"', row)
+
+
+def header_labels(headers: Sequence[str]) -> list[str]:
+    """The text of each header cell (HTML-escaped already, as :func:`th` wrote it).
+
+    Usage::
+
+        header_labels([th("Seeds")])   # ['Seeds']
+    """
+    return [m.group(1) if (m := _HEAD_TEXT.search(h)) else "" for h in headers]
+
+
 def table(headers: Sequence[str], bodies: Sequence[tuple[str, Sequence[str]]], caption: str, table_id: str) -> str:
-    """A sortable table in its own horizontally scrolling container.
+    """A sortable table: columns on a wide screen, a card per row on a phone (``class="cards"``).
 
     ``bodies``: ``(css class, rows)``; each becomes a ``<tbody>`` sorted on its own, so oracle rows stay
-    apart from honest ones whatever column is sorted.
+    apart from honest ones whatever column is sorted. The ``scroll`` container only matters if a table
+    ever outgrows the page: the browser tests require that none does.
 
     Usage::
 
         table([th("Algorithm", "text")], [("honest", ["<tr><td>dann</td></tr>"])], "Task A", "task-table-0")
     """
-    parts = [f'<div class="scroll" tabindex="0"><table class="lb" id="{esc(table_id)}">',
+    labels = header_labels(headers)
+    parts = [f'<div class="scroll" tabindex="0"><table class="lb cards" id="{esc(table_id)}">',
              f"<caption>{caption}</caption>", "<thead><tr>", *headers, "</tr></thead>"]
     for cls, rows in bodies:
         if rows:
-            parts += [f'<tbody class="{cls}">', *rows, "</tbody>"]
+            parts += [f'<tbody class="{cls}">', *(label_cells(row, labels) for row in rows), "</tbody>"]
     parts.append("</table></div>")
     return "\n".join(parts)
 

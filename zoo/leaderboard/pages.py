@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections import defaultdict
 from typing import Any, Sequence
 
+from zoo.leaderboard import presets
+from zoo.leaderboard.figures import METRIC_NAMES, bars_figure, budget_figures, cost_figure
 from zoo.leaderboard.html import (
     DASH,
     badge,
+    budget_text,
     esc,
     finite,
     interval,
@@ -34,11 +36,9 @@ from zoo.leaderboard.html import (
     td,
     th,
 )
-from zoo.leaderboard.svg import bars_svg, budget_svg, cost_svg
+from zoo.leaderboard.svg import algorithm_colors
 from zoo.results.compare import format_p as fmt_p
 
-METRIC_NAMES = {"accuracy": "Accuracy", "balanced_accuracy": "Balanced accuracy", "f1": "F1", "auroc": "AUROC",
-                "precision": "Precision", "recall": "Recall"}
 CONSTANT_TIP = "every test prediction of {k} of its runs is one class: its score is that class's share, not skill"
 VS_CONSTANT = badge("vs constant predictor", "warn", "a paired baseline run predicted one class for every test image: "
                                                     "this gain is over a class prior, not over a trained baseline")
@@ -127,7 +127,7 @@ def task_table(task: dict[str, Any], metric: str, table_id: str) -> str:
     """
     label = METRIC_NAMES.get(metric, metric)
     headers = [th("Algorithm", "text"), th("Backbone", "text"), th("Selection", "text"),
-               th(f"{label} [95% CI]", title="mean over seeds, 95% interval over seeds and the shared test images "
+               th(f"{label} [95%\u00a0CI]", title="mean over seeds, 95% interval over seeds and the shared test images "
                                                  "(t over seeds without stored predictions), in %"),
                th("Seeds"),
                th("Gain", title=f"paired mean difference in points vs {task['baseline'] or 'no baseline'}"),
@@ -141,8 +141,8 @@ def task_table(task: dict[str, Any], metric: str, table_id: str) -> str:
         headers.insert(rank_at + i, th(f"vs {control}", title=CONTROL_TITLES[control]))
     honest, oracle = [], []
     for cell in task["cells"]:
-        tr = (f"<tr{_row_attrs(cell)}>" + _name_cell(cell) + td(cell["backbone"], cell["backbone"])
-              + td(cell["selection"], cell["selection"])
+        tr = (f"<tr{_row_attrs(cell)}>" + _name_cell(cell) + td(cell["backbone"], cell["backbone"], "text")
+              + td(cell["selection"], cell["selection"], "text")
               + td(interval(cell["mean"], cell["ci_low"], cell["ci_high"]), cell["mean"], "score")
               + td(str(cell["n"]), cell["n"]) + "".join(_gain_cells(cell["gain"]))
               + "".join(_control_cell(cell["controls"].get(c)) for c in controls)
@@ -167,7 +167,7 @@ def overall_table(suite: dict[str, Any]) -> str:
     headers = [th("Algorithm", "text"), th("Backbone", "text"), th("Selection", "text"),
                th("Avg rank", title="average rank over the tasks where it was compared (1 = best)"),
                th("Tasks ranked", "text"),
-               th(f"{label} [95% CI]", title="mean over its tasks; t-interval over seeds of the per-seed task average"),
+               th(f"{label} [95%\u00a0CI]", title="mean over its tasks; t-interval over seeds of the per-seed task average"),
                th("Seeds"), th("Gain", title="paired gain pooled over all (task, seed) pairs, points"),
                th("p", title="sign-flip test over independent source x seed units (tasks of one source share "
                                   "its models), Holm-adjusted over this table"),
@@ -175,8 +175,8 @@ def overall_table(suite: dict[str, Any]) -> str:
     honest, oracle = [], []
     for row in suite["overall"]:
         gain = row["gain"]
-        tr = (f"<tr{_row_attrs(row)}>" + _name_cell(row) + td(row["backbone"], row["backbone"])
-              + td(row["selection"], row["selection"])
+        tr = (f"<tr{_row_attrs(row)}>" + _name_cell(row) + td(row["backbone"], row["backbone"], "text")
+              + td(row["selection"], row["selection"], "text")
               + _rank_cell(row["rank"])
               + td(row["rank_tasks"] or DASH, row["rank_tasks"] or "")
               + td(interval(row["mean"], row["ci_low"], row["ci_high"]), row["mean"], "score")
@@ -188,36 +188,6 @@ def overall_table(suite: dict[str, Any]) -> str:
                          "selection; not ranked with the honest rows above</th></tr>")
     return table(headers, [("honest", honest), ("oracle", oracle)],
                  f"All tasks: {esc(label)} averaged over tasks", "overall")
-
-
-def _budget_plots(suite: dict[str, Any]) -> str:
-    """One plot per target domain whose tasks differ by label budget; series: pretraining/source x algorithm."""
-    by_target: dict[str, dict[str, dict[float, tuple]]] = defaultdict(lambda: defaultdict(dict))
-    one_backbone = len({c["backbone"] for t in suite["tasks"] for c in t["cells"]}) == 1
-    for task in suite["tasks"]:
-        origin = "+".join(task["pretrain"] or task["sources"]) or "scratch"
-        for cell in task["cells"]:
-            if cell["oracle"] or task["target_budget"] is None:
-                continue
-            extra = "" if one_backbone else f" · {cell['backbone']}"
-            label = f"{origin}→{task['target']} · {cell['algorithm']} · {cell['selection']}{extra}"
-            by_target[task["target"]][label][task["target_budget"]] = (cell["mean"], cell["ci_low"], cell["ci_high"])
-    plots = []
-    for target, series in sorted(by_target.items()):
-        if any(len(points) >= 2 for points in series.values()):
-            plots.append(f'<figure><figcaption>{esc(METRIC_NAMES.get(suite["metric"], suite["metric"]))} on '
-                         f'{esc(target)} against the share of its training labels used</figcaption>'
-                         f'{budget_svg({k: v for k, v in series.items()}, "%")}</figure>')
-    return "".join(plots)
-
-
-def _cost_plot(suite: dict[str, Any]) -> str:
-    points = [(f"{r['algorithm']} · {r['backbone']} · {r['selection']}", r["cost"]["train_s"], r["mean"])
-              for r in suite["overall"] if not r["oracle"]]
-    if not any(finite(c) for _, c, _ in points):
-        return ""
-    return (f'<figure><figcaption>Mean over tasks against training time per run (seconds, log scale)</figcaption>'
-            f'{cost_svg(points, "train s per run (log)", "%")}</figure>')
 
 
 def _filters(suite: dict[str, Any]) -> str:
@@ -260,35 +230,35 @@ def suite_page(suite: dict[str, Any]) -> str:
     metric = METRIC_NAMES.get(suite["metric"], suite["metric"])
     parts = [f'<p class="lead">{suite["n_runs"]} runs, {len(suite["tasks"])} tasks, {len(suite["algorithms"])} '
              f'algorithms. {esc(metric)} on <code>{esc(suite["split"])}</code>, mean over seeds with a 95% interval '
-             f'over seeds and the shared test images (Student-t over seeds for runs without stored predictions). The suite asks for {esc(suite["required_seeds"])} seeds. Latest run: '
-             f'{esc(suite["latest"])}.</p>',
+             f'over seeds and the shared test images (Student-t over seeds for runs without stored predictions). '
+             f'Latest run: {esc(suite["latest"])}.</p>',
+             f'<p class="preset" id="preset">{esc(presets.describe(suite))}</p>',
              f'<p class="metric-why" id="ranked-by">Ranked by {esc(metric.lower())} '
              f'({esc(suite.get("metric_reason") or "chosen with --metric")}); gains and ranks use it.</p>',
              '<p class="legend">' + badge("oracle · upper bound", "oracle") + " model selected with all target "
              "validation labels (an upper bound, shown apart) · " + badge("k/n seeds", "warn")
-             + " fewer seeds than the suite asks for · " + badge("constant predictor", "warn")
+             + " fewer seeds than the runs' preset asks for · " + badge("constant predictor", "warn")
              + " a run predicted one class for every test image · " + badge("plugin: dist version", "plugin")
              + " not part of medzoo · Gain: paired difference in points against the task's baseline "
              "(training from scratch on the same labels, else source_only); p: per task, a paired test over seeds "
              "and the shared test images; across tasks, a sign-flip test over independent source x seed units; "
              "every p on the page Holm-adjusted.</p>",
              _filters(suite), '<section id="overall"><h2>All tasks</h2>', overall_table(suite)]
-    plots = _cost_plot(suite) + _budget_plots(suite)
+    colors = algorithm_colors(suite["algorithms"])  # one colour per algorithm in every plot of the page
+    plots = cost_figure(suite, colors) + budget_figures(suite, colors)
     if plots:
         parts.append(f'<div class="plots">{plots}</div>')
     parts.append("</section>")
     parts += _friedman_sections(suite)
     for i, task in enumerate(suite["tasks"]):
         origin = " + ".join(task["pretrain"] or task["sources"]) or "no source (from scratch)"
-        budget = task["target_budget"]
-        bars = [(f"{c['algorithm']} · {c['backbone']} · {c['selection']}", c["mean"], c["ci_low"], c["ci_high"],
-                 c["oracle"]) for c in task["cells"]]
         parts += [f'<section class="task" id="task-{i}"><h2>{esc(task["name"])}</h2>',
-                  f'<p>{esc(origin)} → {esc(task["target"])}; target label budget '
-                  f'{esc(budget if budget is not None else DASH)}; baseline: {esc(task["baseline"] or "none")}.</p>',
+                  f'<p>{esc(origin)} → {esc(task["target"])}; <span class="budget">target budget '
+                  f'{esc(budget_text(task["target_budget"]))}</span> of its training labels; '
+                  f'baseline: {esc(task["baseline"] or "none")}.</p>',
                   *(f'<p class="caveat">Caveat: {esc(c)}.</p>' for c in task.get("caveats") or []),
-                  task_table(task, suite["metric"], f"task-table-{i}"),
-                  f'<figure class="bars">{bars_svg(bars, metric + " (%)", f"task-{i}")}</figure></section>']
+                  task_table(task, suite["metric"], f"task-table-{i}"), bars_figure(task, suite["metric"], i, colors),
+                  "</section>"]
     parts.append(f'<script type="application/json" id="lb-suite">{script_json(_embedded(suite))}</script>')
     crumbs = f' <span class="crumb">/ {esc(suite["suite"])}</span>'
     return page(f"{suite['suite']} · medzoo leaderboard", "\n".join(parts), heading=suite["suite"], crumbs=crumbs)
@@ -307,7 +277,8 @@ def index_page(suites: Sequence[dict[str, Any]], n_skipped: int = 0) -> str:
 
         Path("index.html").write_text(index_page(summarize_suites(records)))
     """
-    headers = [th("Suite", "text"), th("Runs"), th("Tasks"), th("Algorithms"), th("Seeds asked"),
+    headers = [th("Suite", "text"), th("Runs"), th("Tasks"), th("Algorithms"),
+               th("Preset", "text", title="identified from the runs' settings, with the seeds it asks for"),
                th("Ranked by", "text", title="the suite's primary metric, or --metric"),
                th("Leader (avg rank)", "text"), th("Latest run", "text")]
     rows = []
@@ -322,7 +293,7 @@ def index_page(suites: Sequence[dict[str, Any]], n_skipped: int = 0) -> str:
                     f'{esc(suite["suite"])}</a></td>' + td(str(suite["n_runs"]), suite["n_runs"])
                     + td(str(len(suite["tasks"])), len(suite["tasks"])) + td(str(len(suite["algorithms"])),
                                                                              len(suite["algorithms"]))
-                    + td(str(suite["required_seeds"]), suite["required_seeds"] or 0)
+                    + td(presets.short(suite), presets.short(suite), "text")
                     + f'<td class="text" data-v="{esc(suite["metric"])}" '
                       f'title="{esc(suite.get("metric_reason") or "")}">'
                       f'{esc(METRIC_NAMES.get(suite["metric"], suite["metric"]))}</td>'

@@ -17,7 +17,8 @@ import json
 import re
 from typing import Any
 
-from zoo.leaderboard.html import DASH, badge, esc, num, page, pct
+from zoo.leaderboard.html import DASH, badge, budget_text, esc, label_cells, num, page, pct
+from zoo.leaderboard.presets import DEFAULT, preset_of, seeds_text
 from zoo.leaderboard.summary import ORACLE_RULES, plugin_labels
 from zoo.results.stats import backbone_label
 
@@ -67,8 +68,8 @@ def _metrics_table(metrics: dict[str, Any]) -> str:
     for split in sorted(metrics):
         values = metrics[split] if isinstance(metrics[split], dict) else {}
         cells = "".join(f"<td>{esc(_metric_text(m, values.get(m)))}</td>" for m in SHOWN_METRICS)
-        rows.append(f'<tr><th scope="row">{esc(split)}</th>{cells}</tr>')
-    return (f'<div class="scroll" tabindex="0"><table class="plain" id="metrics"><caption>Metrics per split (%, '
+        rows.append(label_cells(f'<tr><th scope="row">{esc(split)}</th>{cells}</tr>', SHOWN_METRICS))
+    return (f'<div class="scroll" tabindex="0"><table class="plain cards" id="metrics"><caption>Metrics per split (%, '
             f'NLL in nats)</caption><thead><tr><th scope="col">split</th>{head}</tr></thead>'
             f'<tbody>{"".join(rows)}</tbody></table></div>')
 
@@ -89,7 +90,7 @@ def _selections_table(record: dict[str, Any]) -> str:
     if not selections:
         return "<p>One selection rule (a record from before every rule was kept).</p>"
     status = record.get("prediction_files") or {}
-    from zoo.runner.selection import RULES
+    from zoo.selection import RULES
 
     rows = []
     order = [r for r in RULES if r in selections] + sorted(r for r in selections if r not in RULES)
@@ -104,11 +105,32 @@ def _selections_table(record: dict[str, Any]) -> str:
         rows.append(f"<tr><td>{esc(rule)}</td><td>{esc(chosen.get('epoch'))}</td>"
                     f"<td>{esc(num(chosen.get('score'), 4))}</td>"
                     f"<td>{esc(pct((chosen.get('metrics') or {}).get('target_test', {}).get('accuracy')))}</td>"
-                    f"<td>{per_class}</td><td><code>{esc(chosen.get('checkpoint', DASH))}</code></td>"
-                    f"<td><code>{esc(files.get('file', DASH))}</code> ({esc(check)})</td></tr>")
-    head = "".join(f"<th>{h}</th>" for h in ("Rule", "Epoch", "Score", "Target-test accuracy", "Selection labels",
-                                              "Checkpoint", "Predictions (sha256)"))
-    return f'<table id="selections"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
+                    f"<td>{per_class}</td><td><code>{_path(chosen.get('checkpoint', DASH))}</code></td>"
+                    f"<td><code>{_path(files.get('file', DASH))}</code> ({esc(check)})</td></tr>")
+    labels = ("Rule", "Epoch", "Score", "Target-test accuracy", "Selection labels", "Checkpoint", "Predictions (sha256)")
+    head = "".join(f"<th>{h}</th>" for h in labels)
+    body = "".join(label_cells(row, labels) for row in rows)
+    return (f'<div class="scroll" tabindex="0"><table class="plain cards" id="selections"><thead><tr>{head}</tr>'
+            f'</thead><tbody>{body}</tbody></table></div>')
+
+
+def _path(path: Any) -> str:
+    """A path, escaped, that may wrap after each ``/`` (not inside a file name) in a narrow column."""
+    return esc(path).replace("/", "/<wbr>")
+
+
+def _preset_text(record: dict[str, Any]) -> str:
+    """The preset the run's settings match (records do not name it: zoo.leaderboard.presets), as HTML."""
+    match = preset_of(record)
+    if match is None:
+        return ('<span id="preset">none matched</span> (its settings match no preset of a suite medzoo ships: '
+                "changed on the command line, or a suite of one's own)")
+    seeds = (f": asks for {seeds_text(match.n_seeds)} ({', '.join(map(str, match.seeds))})"
+             if match.seeds is not None else "")
+    told = f"; {', '.join(match.keys)} tell the presets apart" if match.keys else ""
+    name = " or ".join("default (no --preset)" if n == DEFAULT else n for n in match.names)
+    return (f'<span id="preset">{esc(name)}</span>{esc(seeds)} <span class="muted">(identified from the run\'s '
+            f'settings{esc(told)})</span>')
 
 
 def run_page(record: dict[str, Any], suite_href: str, dumped: str | None = None) -> str:
@@ -142,10 +164,11 @@ def run_page(record: dict[str, Any], suite_href: str, dumped: str | None = None)
         ("Suite", f'<a href="../{esc(suite_href)}">{esc(record["suite"]["name"])}@'
                   f'{esc(record["suite"]["version"])}</a>'),
         ("Task", f'{esc(task["name"])}: {esc(" + ".join(task.get("pretrain") or task["source"]) or "from scratch")} → '
-                 f'{esc(task["target"])}, target label budget {esc(task["target_budget"])}'),
+                 f'{esc(task["target"])}, target budget {esc(budget_text(task["target_budget"]))}'),
         ("Algorithm", f'<span id="algorithm">{esc(record["algorithm"])}</span> {" ".join(badges)}'),
         ("Backbone", f'<span id="backbone">{esc(backbone_label(record["backbone"]))}</span>'),
         ("Seed", f'<span id="seed">{esc(record["seed"])}</span>'),
+        ("Preset", _preset_text(record)),
         ("Selection", f'<span id="selection">{esc(selection.get("rule"))}</span> on '
                       f'{esc(selection.get("metric", DASH))}'
                       f', epoch {esc(selection.get("epoch", DASH))}, stage {esc(selection.get("stage", DASH))}'),

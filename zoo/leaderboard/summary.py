@@ -13,8 +13,10 @@ from scratch (tasks with no source and no pretraining, the baselines) gets rows 
 with the same algorithm after transfer (a suite of target-only tasks with no transfer counterpart is not
 "from scratch" in this sense: its tasks are ranked as any others).
 
-How many seeds a suite asks for: ``min_seeds`` if given; else ``defaults.seeds`` of the suite shipped
-with medzoo under that name and version; else the most seeds any cell of the suite has.
+How many seeds a row should have: ``min_seeds`` if given; else what the preset its runs used asks for
+(:mod:`zoo.leaderboard.presets` derives the preset from the records' settings: records do not name it);
+else, when its runs match no preset (settings changed on the command line, a suite medzoo does not ship)
+or several with different seeds, the most seeds any row of the suite has. ``seeds_from`` says which.
 
 Which metric ranks a suite: ``metric`` if given (``--metric``), else the suite's primary metric
 (:func:`zoo.results.primary.primary_choice`: declared by the suite, else balanced accuracy when the majority
@@ -37,9 +39,10 @@ from typing import Any, Sequence
 from zoo.leaderboard.gains import (SOURCE_ONLY, adjust_gains, cell_gains, control_gains, pooled_gain, scratch_baselines,
                                    task_shape)
 from zoo.leaderboard.html import finite
+from zoo.leaderboard.presets import Match, preset_of
 from zoo.results.primary import is_constant_predictor, primary_choice
 from zoo.results.record import view_record
-from zoo.results.stats import main_block, _metric_value, group_value, mean_std, rank, summarize, t_interval
+from zoo.results.stats import main_block, metric_value, group_value, mean_std, rank, summarize, t_interval
 
 ORACLE_RULES = ("target_val_oracle",)
 COSTS = ("train_s", "peak_memory_mb", "images_per_s")
@@ -89,28 +92,6 @@ def plugin_labels(record: dict[str, Any]) -> list[str]:
     return sorted(set(labels))
 
 
-@functools.lru_cache(maxsize=64)
-def shipped_seeds(name: str, version: str) -> int | None:
-    """How many seeds medzoo's own suite ``name`` (at ``version``) asks for by default, or None.
-
-    Usage::
-
-        shipped_seeds("quick", "1")   # 3
-    """
-    from importlib.resources import files
-
-    import yaml
-
-    path = files("zoo.suites") / f"{name}.yaml"
-    try:
-        spec = yaml.safe_load(path.read_text(encoding="utf-8"))
-        if str(spec.get("version")) != version:
-            return None
-        return len(spec["defaults"]["seeds"])
-    except Exception:  # noqa: BLE001 - not a shipped suite, or no seeds in it: fall back to the records
-        return None
-
-
 def _cost(runs: list[dict[str, Any]]) -> dict[str, float | None]:
     """Mean of each cost over a cell's runs (the finite values; None without any)."""
     out = {}
@@ -120,11 +101,24 @@ def _cost(runs: list[dict[str, Any]]) -> dict[str, float | None]:
     return out
 
 
-def _cells(records: Sequence[dict[str, Any]], metric: str, split: str, required: int | None,
-           ranked: list[dict]) -> list[dict]:
+def _seeds_asked(runs: list[dict[str, Any]], presets: dict[str, Match | None], min_seeds: int | None,
+                 most: int) -> dict[str, Any]:
+    """``required_seeds``, where that number comes from (``seeds_from``) and the runs' ``preset`` (None: unknown)."""
+    found = {presets[r["run_id"]] for r in runs}
+    match = next(iter(found)) if len(found) == 1 else None
+    preset = match.label if match else None
+    if min_seeds:
+        return {"required_seeds": min_seeds, "seeds_from": "--min-seeds", "preset": preset}
+    if match and match.n_seeds:
+        return {"required_seeds": match.n_seeds, "seeds_from": f"preset {preset}", "preset": preset}
+    return {"required_seeds": most, "seeds_from": "the most seeds a row of this suite has", "preset": preset}
+
+
+def _cells(records: Sequence[dict[str, Any]], metric: str, split: str, min_seeds: int | None,
+           ranked: list[dict], presets: dict[str, Match | None]) -> list[dict]:
     by_id = {r["run_id"]: r for r in records}
     rows = summarize(records, metric, split, by=CELL_BY, ci="shared")
-    required = required or max((row["n"] for row in rows), default=0)
+    most = max((row["n"] for row in rows), default=0)
     ranks: dict[tuple, float] = {}
     for row in ranked:
         for task, value in row["ranks"].items():
@@ -138,10 +132,11 @@ def _cells(records: Sequence[dict[str, Any]], metric: str, split: str, required:
         key = tuple(row[f] for f in CELL_BY)
         runs = [by_id[run_id] for run_id in row["run_ids"]]
         constant = [is_constant_predictor(r, split) for r in runs]
+        asked = _seeds_asked(runs, presets, min_seeds, most)
         cells.append({
             "task": row["task"], "algorithm": row["algorithm"], "backbone": row["backbone"],
             "selection": row["selection"], "oracle": row["selection"] in ORACLE_RULES,
-            "n": row["n"], "required_seeds": required, "few_seeds": row["n"] < required,
+            "n": row["n"], **asked, "few_seeds": row["n"] < asked["required_seeds"],
             "mean": row["mean"], "std": row["std"], "ci_low": row["ci_low"], "ci_high": row["ci_high"],
             "runs": [{"run_id": r["run_id"], "seed": r["seed"], "value": v, "checkpoint": r.get("checkpoint"),
                       "constant_predictor": c} for r, v, c in zip(runs, row["values"], constant)],
@@ -163,7 +158,7 @@ def _selection_flags(runs: list[dict[str, Any]], metric: str, split: str) -> dic
     (else None); ``last``: the mean of ``metric`` at each run's last epoch, to read beside such a rule."""
     sets = [s for r in runs if (s := r["selection"].get("selection_set"))]
     small = [min(s["per_class"].values()) for s in sets if s.get("small")]
-    values = [v for r in runs if (view := view_record(r, "last")) and finite(v := _metric_value(view, split, metric))]
+    values = [v for r in runs if (view := view_record(r, "last")) and finite(v := metric_value(view, split, metric))]
     return {"small_selection": min(small) if small else None,
             "last": math.fsum(values) / len(values) if values and len(values) == len(runs) else None}
 
@@ -196,7 +191,8 @@ def _overall(cells: list[dict], ranked: list[dict]) -> list[dict]:
             "n": len(per_seed), "few_seeds": any(c["few_seeds"] for c in members),
             "constant_predictor": any(c["constant_predictor"] for c in members),
             "constant_runs": sum(c["constant_runs"] for c in members),
-            "required_seeds": members[0]["required_seeds"], "mean": mean, "ci_low": low, "ci_high": high,
+            "required_seeds": max(c["required_seeds"] for c in members),
+            "seeds_from": members[0]["seeds_from"], "mean": mean, "ci_low": low, "ci_high": high,
             "rank": ranked["mean_rank"] if ranked else None,
             "rank_tasks": f"{ranked['n_tasks']}/{ranked['n_tasks_total']}" if ranked else None,
             "gain": _pooled(members),
@@ -239,6 +235,20 @@ def _friedman(records: Sequence[dict[str, Any]], metric: str, split: str) -> lis
             if len(b["methods"]) >= 3]
 
 
+def _suite_seeds(cells: list[dict], presets: dict[str, Match | None], min_seeds: int | None) -> dict[str, Any]:
+    """The suite's ``required_seeds`` (None when its rows differ), its ``presets`` (name, seeds asked, runs)
+    and ``unmatched_runs`` (runs of no preset), for the page's lead and the index."""
+    asked = {c["required_seeds"] for c in cells}
+    counts: dict[tuple, int] = defaultdict(int)
+    for match in presets.values():
+        counts[(match.label, match.n_seeds) if match else (None, None)] += 1
+    return {"required_seeds": next(iter(asked)) if len(asked) == 1 else None, "min_seeds": min_seeds,
+            "presets": [{"name": n, "seeds": k, "runs": v} for (n, k), v in sorted(counts.items(), key=str)
+                        if n is not None],
+            "unmatched_runs": counts.get((None, None), 0),
+            "most_seeds": max((c["n"] for c in cells), default=0)}
+
+
 def summarize_suite(records: Sequence[dict[str, Any]], metric: str | None = None, split: str = "target_test",
                     min_seeds: int | None = None) -> dict[str, Any]:
     """The leaderboard of ONE suite's records (see the module docstring); ``metric``: None ranks by its primary.
@@ -250,16 +260,16 @@ def summarize_suite(records: Sequence[dict[str, Any]], metric: str | None = None
     metric, reason = (metric, "chosen with --metric") if metric else primary_choice(records)
     first = records[0]["suite"]
     name, version = str(first["name"]), str(first["version"])
-    required = min_seeds or shipped_seeds(name, version)
+    presets = {r["run_id"]: preset_of(r) for r in records}
     ranked = rank(records, metric, split, by=("suite", "backbone", "selection"))
-    cells = _cells(records, metric, split, required, ranked)
+    cells = _cells(records, metric, split, min_seeds, ranked, presets)
     overall = _overall(cells, list(main_block(ranked).values()))  # one rank per algorithm: its largest block
     adjust_gains([row["gain"] for row in overall if row["gain"]])  # the "all tasks" table: its own family
     overall.sort(key=lambda r: (r["oracle"], r["rank"] if r["rank"] is not None else math.inf, -r["mean"],
                                 r["algorithm"], r["backbone"], r["selection"]))
     return {"suite": f"{name}@{version}", "name": name, "version": version, "metric": metric,
             "metric_reason": reason, "split": split,
-            "n_runs": len(records), "required_seeds": cells[0]["required_seeds"] if cells else required,
+            "n_runs": len(records), **_suite_seeds(cells, presets, min_seeds),
             "tasks": _tasks(cells, records), "overall": overall, "friedman": _friedman(records, metric, split),
             "algorithms": sorted({r["algorithm"] for r in records}),
             "latest": max(str(r["created_at"]) for r in records)}

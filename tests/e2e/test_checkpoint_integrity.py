@@ -80,7 +80,7 @@ def test_damaged_checkpoints_are_warned_about_and_trained_again(tmp_path):
     kept = (out / "results.jsonl").read_bytes()
 
     shown = run_medzoo(["results", "-o", str(out)], cwd=tmp_path)
-    built = run_medzoo(["leaderboard", "build", str(out), "--out", str(tmp_path / "site")], cwd=tmp_path)
+    built = run_medzoo(["leaderboard", "build", str(out), "--site", str(tmp_path / "site")], cwd=tmp_path)
     for proc in (shown, built):
         assert proc.returncode == 0, proc.stderr[-3000:]
         assert "3 of 3 runs have damaged or missing files" in _flat(proc.stderr), proc.stderr

@@ -69,7 +69,7 @@ def test_medzoo_run_on_a_suite_using_all_three_works(installed):
     assert bnm["provenance"]["components"]["algorithm"] == {"name": "bnm", "dist": DIST, "version": "0.1.0"}
     # the leaderboard labels the plugin's entries with their distribution and version
     site = installed.root / "site"
-    proc = installed.env.medzoo(["leaderboard", "build", str(out), "--out", str(site)], cwd=installed.root,
+    proc = installed.env.medzoo(["leaderboard", "build", str(out), "--site", str(site)], cwd=installed.root,
                                 env=installed.extra)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     page = (site / "suite-example-plugin-1.html").read_text()
@@ -209,7 +209,7 @@ def test_add_algorithm_benchmarks_the_plugins_method_beside_the_quick_baselines(
                                                                             ("pneumonia-shift-unsup", "bnm")]
     assert "5 runs, 3 already finished, 2 to train" in " ".join(proc.stderr.split())
     site = installed.root / "quick-site"
-    built = installed.env.medzoo(["leaderboard", "build", str(out), "--out", str(site)], cwd=installed.root, env=env)
+    built = installed.env.medzoo(["leaderboard", "build", str(out), "--site", str(site)], cwd=installed.root, env=env)
     assert built.returncode == 0, built.stderr[-3000:]
     page = (site / "suite-quick-1.html").read_text()
     for algorithm in ("bnm", "source_only", "finetune"):  # one suite page: the new method beside the baselines

@@ -63,8 +63,14 @@ def render_plan(plan: Plan, console, args: argparse.Namespace) -> None:
     for status in skipped:
         console.print(f"[yellow]task {status.task} will be skipped[/yellow]: get its files with "
                       f"`{missing_hint(status.missing)}` (or run with --download)")
-    console.print(f"{plan.runs} runs: {plan.finished} finished, {plan.to_train} to train, estimated "
-                  f"{duration(plan.seconds)}" + (f" (pretraining included: {duration(plan.pretrain_s)})"
-                                                  if plan.pretrain_s else ""))
-    console.print("the probe trains a few steps of each configuration here and errs long; finished runs of the same "
-                  f"configuration in {args.output_dir} give better estimates. To start: the same command without --plan")
+    skipped_runs = sum(r.runs for r in plan.rows if not r.runnable)
+    estimate = (f"estimated {duration(plan.seconds)}" + (f" (pretraining included: {duration(plan.pretrain_s)})"
+                                                         if plan.pretrain_s else "")
+                if plan.seconds is not None else "no time estimate (no finished run of some configuration"
+                + (", and --no-probe)" if args.no_probe else ")"))
+    console.print(f"{plan.runs} runs: {plan.finished} finished, {plan.to_train} to train, {estimate}"
+                  + (f"; {skipped_runs} runs skipped for missing data" if skipped_runs else ""))
+    if any(r.basis == "probe" for r in plan.rows):
+        console.print("a probe trains a few steps of a configuration here and errs long; finished runs of the same "
+                      f"configuration in {args.output_dir} give better estimates")
+    console.print("to train: the same command without --plan")

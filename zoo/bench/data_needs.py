@@ -90,7 +90,11 @@ def suite_data_status(suite, data_dir: str | Path | None = None) -> list[TaskDat
     statuses = []
     for task in suite.tasks:
         needs = (domain_file(name, spec, data_dir) for name, spec in task_domains(suite, task).items())
-        statuses.append(TaskDataStatus(task.name, tuple(need for need in needs if need is not None)))
+        by_path = {}  # two domains of one file (source and target parts of a dataset): one need
+        for need in needs:
+            if need is not None:
+                by_path.setdefault(need.path, need)
+        statuses.append(TaskDataStatus(task.name, tuple(by_path.values())))
     return statuses
 
 

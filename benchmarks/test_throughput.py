@@ -30,9 +30,10 @@ import torch.nn.functional as F
 from zoo.algorithms.base import Stage
 from zoo.algorithms.dann import DANN
 from zoo.algorithms.source_only import SourceOnly
+from zoo.backbones.normalize import Normalizer
 from zoo.backbones.simple_cnn import SimpleCNN
 from zoo.bench.task_data import TaskData
-from zoo.runner.batches import Normalizer, make_loader
+from zoo.runner.batches import make_loader
 from zoo.runner.loop import BatchFeeder, train_epoch
 from zoo.runner.streams import TrainStreams
 from zoo.runner.optim import build_optimizer, build_scheduler, prepare_optimizer

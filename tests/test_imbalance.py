@@ -219,16 +219,16 @@ def test_methods_are_declared_once_and_everything_reads_the_declaration():
         assert not named, f"zoo/{module} names imbalance methods {named}; read ImbalanceMethod's flags instead"
 
 
-def test_method_hooks_give_what_the_functions_give():
+def test_per_method_functions_give_what_the_functions_give():
+    from zoo.imbalance import loss_weights_for, resample_for, sample_weights_for
     from zoo.imbalance_methods import IMBALANCE
 
     labels = torch.tensor([0, 0, 0, 1])
-    torch.testing.assert_close(IMBALANCE["class_weight"].loss_weights(labels, 2), class_weights(labels, 2))
-    torch.testing.assert_close(IMBALANCE["balanced_sampler"].sample_weights(labels, 2),
-                               balanced_sample_weights(labels, 2))
-    assert IMBALANCE["none"].loss_weights(labels, 2) is None and IMBALANCE["smote"].sample_weights(labels, 2) is None
+    torch.testing.assert_close(loss_weights_for(IMBALANCE["class_weight"], labels, 2), class_weights(labels, 2))
+    torch.testing.assert_close(sample_weights_for("balanced_sampler", labels, 2), balanced_sample_weights(labels, 2))
+    assert loss_weights_for("none", labels, 2) is None and sample_weights_for(IMBALANCE["smote"], labels, 2) is None
     features = torch.randn(4, 3)
-    same = IMBALANCE["class_weight"].resample(features, labels, seed=0)
+    same = resample_for(IMBALANCE["class_weight"], features, labels, seed=0)
     assert same[0] is features and same[1] is labels  # only a resampling method touches the features
 
 

@@ -288,7 +288,7 @@ def _names(stdout: str) -> list[str]:
 
 
 def test_list_with_a_pattern_shows_only_matching_names(out):
-    from zoo.cli.listing import KINDS, registry_for
+    from zoo.registries import KINDS, registry_for
 
     expected = sorted(n for kind in KINDS for n in registry_for(kind).names(include_broken=True)
                       if fnmatch.fnmatchcase(n, "*mnist*"))

@@ -225,8 +225,7 @@ def test_discover_hook_runs_once_on_first_access():
 
 def test_every_kind_has_one_registry_fed_by_its_entry_point_group():
     # `medzoo list KIND` answers unknown kinds without importing the registries, from this tuple.
-    from zoo.cli.listing import KINDS, registry_for
-    from zoo.plugins import all_registries
+    from zoo.registries import KINDS, all_registries, registry_for
 
     registries = all_registries()
     assert set(KINDS) == set(registries) | {"suites"}

@@ -1,4 +1,4 @@
-"""Model selection: a validation split picks the checkpoint, never a test split (zoo.runner.selection),
+"""Model selection: a validation split picks the checkpoint, never a test split (zoo.selection),
 and ``auto`` resolves to what the task's label budget allows (zoo.bench.resolve.resolve_selection)."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ import pytest
 from zoo.bench.resolve import resolve_selection
 from zoo.bench.suite_fields import SELECTION_RULES
 from zoo.errors import ConfigError
-from zoo.runner import selection
-from zoo.runner.selection import RULES, SelectionRule, applicable_rules, select_epoch, selection_split
+from zoo import selection
+from zoo.selection import RULES, SelectionRule, applicable_rules, select_epoch, selection_split
 
 NAN = math.nan
 

@@ -102,7 +102,7 @@ def test_compile_gives_the_eager_loss_curve(tmp_path):
     from zoo.bench.suite import load_suite
     from zoo.bench.task_data import build_task_data
     from zoo.runner.loop import train_run
-    from zoo.runner.suite_runner import make_accelerator
+    from zoo.runner.train_record import make_accelerator
 
     path = tmp_path / "suite.yaml"
     path.write_text(SUITE)

@@ -12,7 +12,7 @@ Usage::
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+from zoo.version import __version__
 
 __all__ = ["__version__", "create_backbone", "list_names"]
 
@@ -30,6 +30,6 @@ def create_backbone(name: str, **kwargs):
 
 def list_names(kind: str) -> list[str]:
     """Usable names of one registry: ``backbones``, ``algorithms``, ``datasets`` or ``suites``."""
-    from zoo.cli.listing import registry_for
+    from zoo.registries import registry_for
 
     return registry_for(kind).names()

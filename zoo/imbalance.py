@@ -46,7 +46,7 @@ import numpy as np
 import torch
 
 from zoo.errors import ConfigError
-from zoo.imbalance_methods import IMBALANCE_NAMES, RESAMPLING_NAMES, imbalance_method
+from zoo.imbalance_methods import IMBALANCE_NAMES, RESAMPLING_NAMES, ImbalanceMethod, imbalance_method
 
 # The methods themselves (names, behaviour flags) are declared once in zoo.imbalance_methods; these names stay.
 IMBALANCE_METHODS: tuple[str, ...] = IMBALANCE_NAMES
@@ -65,6 +65,27 @@ def check_imbalance_method(name: str) -> str:
         check_imbalance_method("smoet")          # ConfigError: ... did you mean 'smote'? ...
     """
     return imbalance_method(name).name
+
+
+def loss_weights_for(method: str | ImbalanceMethod, labels: torch.Tensor, num_classes: int) -> torch.Tensor | None:
+    """(K,) float32 class weights for the cross-entropy under ``method`` (a name or an ``ImbalanceMethod``) from
+    (N,) ``labels``, or ``None`` when the method leaves the loss unweighted."""
+    return class_weights(labels, num_classes) if imbalance_method(method).weights_loss else None
+
+
+def sample_weights_for(method: str | ImbalanceMethod, labels: torch.Tensor, num_classes: int) -> torch.Tensor | None:
+    """(N,) float64 per-sample draw weights ``1 / n_{y_i}`` under ``method``, or ``None`` (uniform draws)."""
+    return balanced_sample_weights(labels, num_classes) if imbalance_method(method).balances_sampler else None
+
+
+def resample_for(method: str | ImbalanceMethod, features: torch.Tensor, labels: torch.Tensor,
+                 seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(N, D), (N,) -> (N', D), (N',): features oversampled by ``method``, or the inputs unchanged (the same
+    objects) when it does not resample."""
+    method = imbalance_method(method)
+    if not method.resamples_features:
+        return features, labels
+    return resample_features(features, labels, method.name, seed=seed)
 
 
 def _counts(labels: torch.Tensor, num_classes: int) -> torch.Tensor:

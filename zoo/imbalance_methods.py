@@ -7,22 +7,22 @@ class-balanced sampler (``zoo.runner.loop``, ``zoo.runner.streams``) and the cac
 (``zoo.runner.features``). A new method is one more entry in ``METHODS`` with its behaviour flags (and, for
 a new way of resampling features, its sampler in ``zoo.imbalance``).
 
-This module imports neither torch nor numpy (suite parsing stays light): the hooks import ``zoo.imbalance``,
-where the computations live, when they are called.
+This module imports neither torch nor numpy (suite parsing stays light), nor ``zoo.imbalance``: the
+computations live there (``loss_weights_for``, ``sample_weights_for``, ``resample_for``) and read these
+declarations, never the other way round.
 
 Usage::
 
     method = imbalance_method("smote")        # an unknown name: one-line ConfigError with did-you-mean
     method.resamples_features, method.weights_loss, method.balances_sampler      # True, False, False
     IMBALANCE_NAMES                           # ('none', 'class_weight', 'balanced_sampler', 'smote', ...)
-    imbalance_method("class_weight").loss_weights(labels, 2)                     # (2,) float32 tensor
+    loss_weights_for(imbalance_method("class_weight"), labels, 2)   # zoo.imbalance: (2,) float32 tensor
 """
 
 from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass
-from typing import Any
 
 from zoo.errors import ConfigError
 
@@ -31,10 +31,11 @@ from zoo.errors import ConfigError
 class ImbalanceMethod:
     """One way of handling class imbalance, and which part of training it changes (at most one here).
 
-    ``weights_loss``: the supervised cross-entropy is weighted per class (``loss_weights``, set on the
-    algorithm before each stage); ``balances_sampler``: labeled training streams draw each class equally
-    often (``sample_weights`` for a ``WeightedRandomSampler``); ``resamples_features``: cached features of a
-    head-only stage are oversampled (``resample``), so the method needs such a stage (``refusal``).
+    ``weights_loss``: the supervised cross-entropy is weighted per class (``zoo.imbalance.loss_weights_for``,
+    set on the algorithm before each stage); ``balances_sampler``: labeled training streams draw each class
+    equally often (``sample_weights_for``, for a ``WeightedRandomSampler``); ``resamples_features``: cached
+    features of a head-only stage are oversampled (``resample_for``), so the method needs such a stage
+    (``refusal``).
     """
 
     name: str
@@ -42,30 +43,6 @@ class ImbalanceMethod:
     weights_loss: bool = False
     balances_sampler: bool = False
     resamples_features: bool = False
-
-    def loss_weights(self, labels: Any, num_classes: int) -> Any:
-        """(K,) float32 class weights for the cross-entropy from (N,) ``labels``, or ``None`` (loss unweighted)."""
-        if not self.weights_loss:
-            return None
-        from zoo.imbalance import class_weights
-
-        return class_weights(labels, num_classes)
-
-    def sample_weights(self, labels: Any, num_classes: int) -> Any:
-        """(N,) float64 per-sample draw weights ``1 / n_{y_i}`` for (N,) ``labels``, or ``None`` (uniform draws)."""
-        if not self.balances_sampler:
-            return None
-        from zoo.imbalance import balanced_sample_weights
-
-        return balanced_sample_weights(labels, num_classes)
-
-    def resample(self, features: Any, labels: Any, seed: int) -> tuple[Any, Any]:
-        """(N, D), (N,) -> (N', D), (N',): oversampled features for this method, or the inputs unchanged."""
-        if not self.resamples_features:
-            return features, labels
-        from zoo.imbalance import resample_features
-
-        return resample_features(features, labels, self.name, seed=seed)
 
     def refusal(self, has_feature_stage: bool, algorithm: str) -> str | None:
         """Why ``algorithm`` (with or without a feature stage) cannot train with this method, or ``None``."""

@@ -47,7 +47,8 @@ import numpy as np
 logger = logging.getLogger(__name__)
 
 
-def _to_numpy(x: Any) -> np.ndarray:
+def to_numpy(x: Any) -> np.ndarray:
+    """A tensor (on any device, with or without grad; half precision as float32) or array-like -> numpy."""
     if hasattr(x, "detach"):  # a torch tensor, possibly on an accelerator or requiring grad
         x = x.detach().cpu()
         x = x.float() if x.is_floating_point() else x
@@ -62,7 +63,7 @@ def softmax(logits: Any) -> np.ndarray:
 
         probs = softmax([[2.0, 0.0], [0.0, 0.0]])     # (N, K) rows summing to 1
     """
-    z = _to_numpy(logits).astype(np.float64)
+    z = to_numpy(logits).astype(np.float64)
     z = z - z.max(axis=1, keepdims=True)  # (N, K); exp never overflows
     e = np.exp(z)
     return e / e.sum(axis=1, keepdims=True)
@@ -133,7 +134,7 @@ def auroc(probs: Any, labels: Any, num_classes: int) -> float:
 
         auroc(np.array([[0.9, 0.1], [0.2, 0.8]]), [0, 1], num_classes=2)    # 1.0
     """
-    probs, labels = _to_numpy(probs).astype(np.float64), _to_numpy(labels).reshape(-1)
+    probs, labels = to_numpy(probs).astype(np.float64), to_numpy(labels).reshape(-1)
     present = np.unique(labels)
     if len(present) < 2:
         return math.nan
@@ -160,7 +161,7 @@ def expected_calibration_error(probs: Any, labels: Any, n_bins: int = ECE_BINS) 
 
         expected_calibration_error([[0.9, 0.1], [0.2, 0.8]], [0, 0])   # bins 0.8 and 0.9: (|0-0.8| + |1-0.9|)/2 = 0.45
     """
-    probs, labels = _to_numpy(probs).astype(np.float64), _to_numpy(labels).reshape(-1)
+    probs, labels = to_numpy(probs).astype(np.float64), to_numpy(labels).reshape(-1)
     if len(labels) == 0 or not np.isfinite(probs).all():
         return math.nan
     confidence = probs.max(axis=1)  # (N,)
@@ -178,7 +179,7 @@ def negative_log_likelihood(scores: Any, labels: Any, *, from_logits: bool = Tru
 
         negative_log_likelihood([[0.0, 0.0]], [1])   # log 2 = 0.693...
     """
-    z, labels = _to_numpy(scores).astype(np.float64), _to_numpy(labels).reshape(-1).astype(np.int64)
+    z, labels = to_numpy(scores).astype(np.float64), to_numpy(labels).reshape(-1).astype(np.int64)
     if len(labels) == 0 or not np.isfinite(z).all():
         return math.nan
     if from_logits:
@@ -189,7 +190,9 @@ def negative_log_likelihood(scores: Any, labels: Any, *, from_logits: bool = Tru
     return float(-log_p[np.arange(len(labels)), labels].mean())
 
 
-def _check_inputs(scores: np.ndarray, labels: np.ndarray, num_classes: int) -> np.ndarray:
+def check_inputs(scores: np.ndarray, labels: np.ndarray, num_classes: int) -> np.ndarray:
+    """(N, K) ``scores`` against (N,) or (N, 1) ``labels`` and K; returns the labels as (N,) integers, or
+    raises a one-line ValueError (shape, count, empty, non-integer or out-of-range labels)."""
     if num_classes < 2:
         raise ValueError(f"classification_metrics needs num_classes >= 2, got {num_classes}")
     if scores.ndim != 2 or scores.shape[1] != num_classes:
@@ -227,8 +230,8 @@ def classification_metrics(
         m = classification_metrics(torch.randn(100, 3), torch.randint(0, 3, (100,)), num_classes=3)
         m["accuracy"], m["balanced_accuracy"], m["f1"], m["auroc"], m["ece"], m["per_class"]["2"]["support"]
     """
-    scores_np = _to_numpy(scores)
-    labels_np = _check_inputs(scores_np, _to_numpy(labels), num_classes)
+    scores_np = to_numpy(scores)
+    labels_np = check_inputs(scores_np, to_numpy(labels), num_classes)
     if label_names is not None and len(label_names) != num_classes:
         raise ValueError(f"got {len(label_names)} label_names for {num_classes} classes")
     probs = softmax(scores_np) if from_logits else scores_np.astype(np.float64)  # (N, K)

@@ -46,7 +46,7 @@ def _default_transform(model) -> Callable[[torch.Tensor], torch.Tensor]:
     if config is None:
         raise ConfigError("pair verification got uint8 images but the model has no backbone config to "
                           "normalise them with; pass transform= (or float images)")
-    from zoo.runner.batches import Normalizer
+    from zoo.backbones.normalize import Normalizer
 
     return Normalizer(config.mean, config.std, config.in_chans)
 

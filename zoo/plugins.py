@@ -14,8 +14,8 @@ hashes the checkout being edited). medzoo's own entries are not hashed: their ru
 
 Usage::
 
-    from zoo.plugins import plugin_entries
-    for entry in plugin_entries():
+    ALGORITHMS = Registry("algorithm", group="medzoo.algorithms", discover=discover_into)
+    for entry in ALGORITHMS.entries():      # every kind at once: zoo.registries.plugin_entries()
         print(entry.kind, entry.name, entry.source, entry.status, entry.error)
     plugin_sources([ALGORITHMS.entry("bnm")])   # {'medzoo-example-plugin': {'version': ..., 'source_sha256': ...}}
 """
@@ -30,10 +30,8 @@ import os
 from collections.abc import Iterable
 from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from zoo.registry import Entry, Registry
+from zoo.registry import BUILTIN_DIST, Entry, Registry, normalize_dist
 
 logger = logging.getLogger(__name__)
 
@@ -51,25 +49,26 @@ def disabled_names() -> set[str]:
     return {part.strip() for part in os.environ.get(DISABLE_ENV, "").split(",") if part.strip()}
 
 
-def _dist_of(ep: EntryPoint) -> tuple[str, str]:
+def dist_of(ep: EntryPoint) -> tuple[str, str]:
+    """``(distribution name, version)`` of the distribution declaring entry point ``ep`` (``"unknown"`` if none)."""
     dist = getattr(ep, "dist", None)
     if dist is None:
         return "unknown", ""
     return dist.metadata["Name"] or "unknown", dist.version or ""
 
 
-def discover_into(registry: "Registry") -> None:
+def discover_into(registry: Registry) -> None:
     """Add every entry point of ``registry.group`` as a lazy entry (see ``Registry.claim`` for name clashes).
 
     A plugin never replaces a built-in: its clashing entry is kept as ``dist:name``, shown as a conflict.
+    The registries of entry-point kinds pass it as their ``discover`` callback
+    (``Registry("algorithm", group="medzoo.algorithms", discover=discover_into)``).
     """
-    from zoo.registry import BUILTIN_DIST, normalize_dist
-
     disabled = disabled_names()
     disabled_dists = {normalize_dist(name) for name in disabled}  # a distribution may be spelled any PEP 503 way
     seen: set[tuple[str, str, str]] = set()
     for ep in entry_points(group=registry.group):
-        dist, version = _dist_of(ep)
+        dist, version = dist_of(ep)
         if dist != BUILTIN_DIST and not autoload_enabled():
             continue
         key = (ep.name, ep.value, dist)
@@ -80,26 +79,7 @@ def discover_into(registry: "Registry") -> None:
                        disabled=ep.name in disabled or normalize_dist(dist) in disabled_dists)
 
 
-def all_registries() -> dict[str, "Registry"]:
-    """The registries whose entries come from entry points, by kind (plural)."""
-    from zoo.algorithms import ALGORITHMS
-    from zoo.backbones import BACKBONES
-    from zoo.datasets import DATASETS
-
-    return {"backbones": BACKBONES, "algorithms": ALGORITHMS, "datasets": DATASETS}
-
-
-def plugin_entries(load: bool = False) -> list["Entry"]:
-    """Every entry of every registry; with ``load=True`` each is imported so its status is final."""
-    entries: list[Entry] = []
-    for registry in all_registries().values():
-        if load:
-            registry.load_all()
-        entries.extend(registry.entries())
-    return entries
-
-
-def _top_module(entry: "Entry") -> str:
+def _top_module(entry: Entry) -> str:
     """The top-level module an entry's code lives in: ``pkg`` for ``"pkg.sub:Attr"`` or an object of ``pkg.sub``."""
     module = entry.target.partition(":")[0] if isinstance(entry.target, str) else getattr(entry.target, "__module__", "")
     return (module or "").partition(".")[0]
@@ -130,7 +110,7 @@ def _module_files(top: str) -> tuple[tuple[str, str], ...]:
                         for folder, path in files))
 
 
-def plugin_sources(entries: Iterable["Entry"]) -> dict[str, dict[str, str]]:
+def plugin_sources(entries: Iterable[Entry]) -> dict[str, dict[str, str]]:
     """``{dist: {"version", "source_sha256"}}`` for the third-party entries among ``entries`` (``{}`` if none).
 
     The hash covers the ``.py`` files of the top-level packages the distribution's used entries live in,
@@ -140,8 +120,6 @@ def plugin_sources(entries: Iterable["Entry"]) -> dict[str, dict[str, str]]:
 
         config["plugins"] = plugin_sources([ALGORITHMS.entry("bnm"), DATASETS.entry("synthetic")])
     """
-    from zoo.registry import BUILTIN_DIST
-
     tops: dict[tuple[str, str], set[str]] = {}
     for entry in entries:
         if entry.dist != BUILTIN_DIST:

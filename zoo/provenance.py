@@ -214,7 +214,7 @@ def _cuda_info() -> dict[str, Any]:
 
 @functools.lru_cache(maxsize=8)
 def _static_provenance(extra_packages: tuple[str, ...]) -> dict[str, Any]:
-    from zoo import __version__
+    from zoo.version import __version__
 
     return {
         "medzoo_version": __version__,

@@ -82,8 +82,8 @@ class Entry:
         return self.dist == BUILTIN_DIST
 
 
-def _import_target(target: str) -> Any:
-    """Import ``"package.module:attr.sub"`` and return the attribute."""
+def import_target(target: str) -> Any:
+    """Import ``"package.module:attr.sub"`` and return the attribute (how every lazy entry is loaded)."""
     module_name, _, attr_path = target.partition(":")
     obj: Any = importlib.import_module(module_name)
     for part in filter(None, attr_path.split(".")):
@@ -96,7 +96,9 @@ class Registry:
 
     ``check(obj)`` validates a loaded object and returns an error string (or None); it lets each kind
     state its contract (an Algorithm subclass, a callable, ...) without the registry knowing it.
-    ``discover`` is called once, on first access, to add entry points (see ``zoo.plugins``).
+    ``discover(registry)`` is called once, on first access, to add its entries: ``zoo.plugins.discover_into``
+    adds the entry points of ``group`` (the registry never imports ``zoo.plugins`` itself: the layer above
+    it passes the callback). Without ``discover`` only entries added in code exist.
     """
 
     def __init__(
@@ -110,10 +112,10 @@ class Registry:
         self.kind = kind
         self.group = group
         self._check = check
-        self._loader = loader or _import_target
+        self._loader = loader or import_target
         self._entries: dict[str, Entry] = {}
         self._discover = discover
-        self._discovered = group is None and discover is None
+        self._discovered = discover is None
         self._lock = threading.RLock()
 
     # -- adding -----------------------------------------------------------------------------------
@@ -223,12 +225,7 @@ class Registry:
             if self._discovered:
                 return
             self._discovered = True
-            if self._discover is not None:
-                self._discover(self)
-            else:
-                from zoo.plugins import discover_into  # local import: zoo.plugins imports this module
-
-                discover_into(self)
+            self._discover(self)
 
     def entries(self) -> list[Entry]:
         """Every entry, sorted by name, broken and disabled ones included (nothing is imported)."""

@@ -29,7 +29,7 @@ def trained(tmp_path_factory):
     from zoo.bench.suite import load_suite
     from zoo.bench.task_data import build_task_data
     from zoo.runner.loop import build_model, train_run
-    from zoo.runner.suite_runner import make_accelerator
+    from zoo.runner.train_record import make_accelerator
 
     threads = torch.get_num_threads()
     torch.set_num_threads(1)

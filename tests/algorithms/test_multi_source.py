@@ -63,7 +63,7 @@ def test_the_runner_gives_m3sda_the_source_of_every_sample(suite_path):
     from zoo.bench.suite import load_suite
     from zoo.bench.task_data import build_task_data
     from zoo.runner.loop import train_run
-    from zoo.runner.suite_runner import make_accelerator
+    from zoo.runner.train_record import make_accelerator
 
     run = next(r for r in load_suite(str(suite_path)).runs() if r.algorithm == "m3sda")
     data = build_task_data(run.config)

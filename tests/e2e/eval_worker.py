@@ -37,9 +37,10 @@ def main(argv: list[str] | None = None) -> int:
     import zoo
     from zoo.algorithms import ALGORITHMS
     from zoo.datasets.medmnist import load_medmnist
-    from zoo.runner.batches import Normalizer, make_loader
+    from zoo.backbones.normalize import Normalizer
+    from zoo.runner.batches import make_loader
     from zoo.runner.evaluate import evaluate_loaders, predict
-    from zoo.runner.suite_runner import make_accelerator
+    from zoo.runner.train_record import make_accelerator
 
     accelerator = make_accelerator("no")  # the runner's own: 2 launched CPU processes -> one gloo group
     set_seed(0)

@@ -81,7 +81,7 @@ def test_a_missing_checkpoint_is_one_line(run_cmd, tmp_path):
 def test_init_loads_backbone_and_head_and_enters_the_run_id(pneumonia_run, run_cmd, tmp_path, data_dir):
     from safetensors.torch import load_file
 
-    from zoo.runner.init_from import load_init, resolve_init
+    from zoo.bench.init_from import load_init, resolve_init
 
     source_out, record = pneumonia_run
     run_folder = source_out / "runs" / record["run_id"]

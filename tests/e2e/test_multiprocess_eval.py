@@ -35,7 +35,8 @@ def _train_a_few_steps(data_dir, path, steps: int = 25) -> None:
     import zoo
     from zoo.algorithms import ALGORITHMS
     from zoo.datasets.medmnist import load_medmnist
-    from zoo.runner.batches import Normalizer, make_loader
+    from zoo.backbones.normalize import Normalizer
+    from zoo.runner.batches import make_loader
 
     torch.manual_seed(0)
     backbone = zoo.create_backbone("simple_cnn", in_chans=1)

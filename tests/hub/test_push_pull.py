@@ -15,7 +15,7 @@ from helpers.cli import run_medzoo_many
 def _original_logits(run_dir: Path, images: torch.Tensor) -> torch.Tensor:
     """What the run's own model predicts: rebuilt by the runner, its saved state loaded."""
     from zoo.bench.task_data import build_task_data
-    from zoo.runner.checkpoint import load_checkpoint
+    from zoo.checkpoint import load_checkpoint
     from zoo.runner.loop import build_model
 
     state, meta = load_checkpoint(run_dir)

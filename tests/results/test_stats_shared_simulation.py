@@ -136,7 +136,7 @@ def test_task_comparison_on_shared_images_holds_its_level_and_finds_a_gain():
             b = np.stack([Model(rng, 312).probs(rng, images) for _ in range(N_SEEDS)])
             found = shared_test_paired(images.labels, a, b, "accuracy", n_boot=400, seed=0)
             p_new.append(found["p"])
-            from zoo.results.compare import paired_t_test
+            from zoo.results.paired_tests import paired_t_test
 
             p_seeds.append(paired_t_test(found["values"]))
         rates[gain] = (float(np.mean(np.array(p_new) <= 0.05)), float(np.mean(np.array(p_seeds) <= 0.05)))

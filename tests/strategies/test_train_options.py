@@ -12,7 +12,7 @@ from zoo.algorithms.base import Stage
 from zoo.bench.task_data import TaskData
 from zoo.datasets.synthetic import synthetic_domain
 from zoo.imbalance_methods import IMBALANCE, METHODS
-from zoo.runner.batches import Normalizer
+from zoo.backbones.normalize import Normalizer
 from zoo.runner.loop import BatchFeeder, _stage_class_weights
 from zoo.runner.streams import TrainStreams
 

@@ -11,7 +11,8 @@ from sweep_helpers import SWEEP_SUITE, line_of, planted_record, write_suite
 from zoo.bench import load_suite
 from zoo.errors import DataError
 from zoo.results.store import ResultStore
-from zoo.runner.launchers import RunJob, make_launcher
+from zoo.runner.launcher_base import RunJob
+from zoo.runner.launchers import make_launcher
 
 
 def test_launcher_option_mistakes_are_one_line_errors(tmp_path):

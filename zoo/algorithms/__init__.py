@@ -7,8 +7,9 @@ Usage::
 """
 
 from zoo.algorithms.base import Algorithm, HParam, Stage, check_algorithm
+from zoo.plugins import discover_into
 from zoo.registry import Registry
 
-ALGORITHMS = Registry("algorithm", group="medzoo.algorithms", check=check_algorithm)
+ALGORITHMS = Registry("algorithm", group="medzoo.algorithms", check=check_algorithm, discover=discover_into)
 
 __all__ = ["ALGORITHMS", "Algorithm", "HParam", "Stage"]

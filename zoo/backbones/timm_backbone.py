@@ -54,7 +54,7 @@ def _check_timm_name(arch: str) -> None:
         raise UnknownNameError(f"unknown pretrained tag '{tag}' for timm model '{base}'{hint} available: {listing}")
 
 
-def _per_channel(values: Any, in_chans: int) -> tuple[float, ...]:
+def per_channel(values: Any, in_chans: int) -> tuple[float, ...]:
     """Reduce/expand an RGB mean or std to ``in_chans`` values the way timm adapts the first conv.
 
     1 channel: the average of the three (timm sums the RGB filters, so a grey image stands for all three);
@@ -251,8 +251,8 @@ def _build(
         name=name,
         input_size=(in_chans, 28, 28) if small_input else (in_chans, int(height), int(width)),
         in_chans=in_chans,
-        mean=_per_channel(cfg.get("mean") or (0.485, 0.456, 0.406), in_chans),
-        std=_per_channel(cfg.get("std") or (0.229, 0.224, 0.225), in_chans),
+        mean=per_channel(cfg.get("mean") or (0.485, 0.456, 0.406), in_chans),
+        std=per_channel(cfg.get("std") or (0.229, 0.224, 0.225), in_chans),
         license=str(cfg.get("license") or "unknown"),
         weights=weights,
         extra={

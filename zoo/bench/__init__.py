@@ -6,6 +6,7 @@ Usage::
     suite = load_suite("quick")
 """
 
-from zoo.bench.suite import RunSpec, Suite, TaskSpec, load_suite
+from zoo.bench.run_spec import RunSpec, TaskSpec
+from zoo.bench.suite import Suite, load_suite
 
 __all__ = ["RunSpec", "Suite", "TaskSpec", "load_suite"]

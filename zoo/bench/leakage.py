@@ -63,7 +63,7 @@ def training_domains(config: dict[str, Any], seen: frozenset[str] = frozenset())
         yield "pretraining domain", name, spec
     init = config.get("init")
     if init:
-        from zoo.runner.init_from import init_run_config
+        from zoo.bench.init_from import init_run_config
 
         path, earlier = init_run_config(init)
         if path in seen:  # a chain of inits that loops back

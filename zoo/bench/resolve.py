@@ -23,15 +23,15 @@ from zoo.algorithms import ALGORITHMS
 from zoo.algorithms.base import resolve_hparams
 from zoo.algorithms.variants import base_algorithm, variant_hparams
 from zoo.backbones import BACKBONES, is_hub_name
+from zoo.bench.init_from import resolve_init
 from zoo.bench.run_config import RunConfig
-from zoo.bench.suite import RunSpec, Suite, TaskSpec
+from zoo.bench.run_spec import RunSpec, TaskSpec
 from zoo.bench.task_data import check_disjoint
 from zoo.datasets import DATASETS
 from zoo.errors import ConfigError
 from zoo.imbalance_methods import imbalance_method
 from zoo.plugins import plugin_sources
-from zoo.runner.init_from import resolve_init
-from zoo.runner.selection import RULES, applicable_rules
+from zoo.selection import RULES, applicable_rules
 
 
 def resolve_selection(selection: dict[str, Any], budget: float, task: str, has_source: bool = True,
@@ -74,8 +74,12 @@ def check_stages(stages: list, task: TaskSpec, algorithm: str, train: dict[str, 
         build_augment(train["augment"])  # an unknown policy: one line with did-you-mean
 
 
-def resolve_run(suite: Suite, task: TaskSpec, algorithm: str, seed: int, settings: dict[str, Any]) -> RunSpec:
-    """Build the ``RunSpec`` of one run; unknown names and bad hyperparameters raise one-line errors."""
+def resolve_run(suite, task: TaskSpec, algorithm: str, seed: int, settings: dict[str, Any]) -> RunSpec:
+    """Build the ``RunSpec`` of one run; unknown names and bad hyperparameters raise one-line errors.
+
+    ``suite`` is the ``zoo.bench.suite.Suite`` being expanded (its name, version, domains and primary metric
+    are read); resolution never imports the suite module, which calls it.
+    """
     algo_cls = ALGORITHMS.get(base_algorithm(algorithm))
     backbone = copy.deepcopy(settings["backbone"])
     family = backbone["name"].partition("/")[0] if "/" in backbone["name"] else backbone["name"]

@@ -11,6 +11,10 @@ Usage::
     suite = load_suite("quick", overrides=["train.epochs=1", "seeds=[0]"])
     for run in suite.runs():                     # one RunSpec per task x algorithm x seed
         print(run.run_id, run.task.name, run.algorithm, run.seed)
+
+This module is the top of ``zoo/bench``: ``Suite.runs`` calls resolution (``zoo.bench.run_filters``,
+``zoo.bench.resolve``, ``zoo.bench.sweep``), which sees the suite only as the object passed to it and
+returns ``zoo.bench.run_spec.RunSpec`` objects; nothing below imports this module.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from zoo.bench.run_config import RunConfig, run_id_of  # noqa: F401  (run_id_of: re-exported)
+from zoo.bench.run_spec import RunSpec, TaskSpec
 from zoo.bench.suites_registry import find_suite_file
 from zoo.bench.sweep import check_space_algorithms, parse_sweep
 from zoo.bench.suite_fields import (check_seeds, check_suite_name, check_type,
@@ -71,33 +75,8 @@ DEFAULTS: dict[str, Any] = {
     "image_size": None,
     "channels": None,
     "hparams": {},
-    "init": None,  # a finished run's checkpoint to start from (zoo.runner.init_from)
+    "init": None,  # a finished run's checkpoint to start from (zoo.bench.init_from)
 }
-
-
-@dataclass(frozen=True)
-class TaskSpec:
-    """One source -> target task of a suite."""
-
-    name: str
-    sources: tuple[str, ...]
-    target: str
-    target_budget: float
-    algorithms: tuple[str, ...]
-    label_map: dict[str, str] | None = None
-    pretrain: tuple[dict[str, Any], ...] = ()  # progressive transfer steps before the algorithm (zoo.runner.pretrain)
-
-
-@dataclass(frozen=True)
-class RunSpec:
-    """Everything one run needs, fully resolved; ``run_id`` hashes ``config`` (``zoo.bench.run_config``)."""
-
-    run_id: str
-    task: TaskSpec
-    algorithm: str
-    seed: int
-    config: RunConfig
-    primary_metric: str | None = None  # the suite's declared one: recorded in the record's suite, not hashed
 
 
 @dataclass

@@ -14,7 +14,7 @@ from typing import Any
 
 from zoo.bench.yaml_lines import YamlDoc
 from zoo.errors import ConfigError
-from zoo.runner.selection import RULES
+from zoo.selection import RULES
 
 SELECTION_RULES = {"auto", *RULES}  # the rule reported by default; every applicable rule is recorded
 SELECTION_KEYS = {"rule", "metric", "rules"}

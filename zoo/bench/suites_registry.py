@@ -16,7 +16,8 @@ from importlib.metadata import entry_points
 from importlib.resources import files
 from pathlib import Path
 
-from zoo.registry import BUILTIN_DIST, Registry, _import_target
+from zoo.plugins import autoload_enabled, disabled_names, dist_of
+from zoo.registry import BUILTIN_DIST, Registry, import_target
 
 SUITE_PATH_ENV = "MEDZOO_SUITE_PATH"
 
@@ -29,23 +30,21 @@ def _add_folder(registry: Registry, folder: Path, dist: str, version: str = "") 
 
 
 def _discover_suites(registry: Registry) -> None:
-    from zoo import __version__
+    from zoo.version import __version__
 
     _add_folder(registry, Path(str(files("zoo.suites"))), BUILTIN_DIST, __version__)
     for folder in filter(None, os.environ.get(SUITE_PATH_ENV, "").split(os.pathsep)):
         _add_folder(registry, Path(folder), f"${SUITE_PATH_ENV}")
-    from zoo.plugins import _dist_of, autoload_enabled, disabled_names
-
     if not autoload_enabled():
         return
     disabled = disabled_names()
     for ep in entry_points(group="medzoo.suites"):
-        dist, version = _dist_of(ep)
+        dist, version = dist_of(ep)
         if ep.name in disabled or dist in disabled:  # never imported: shown as disabled under its entry-point name
             registry.claim(ep.name, ep.value, dist=dist, version=version, disabled=True)
             continue
         try:
-            target = Path(str(_import_target(ep.value)))  # "module:attr" naming a folder or a YAML file
+            target = Path(str(import_target(ep.value)))  # "module:attr" naming a folder or a YAML file
         except Exception as exc:  # noqa: BLE001 - a broken plugin is recorded, not fatal
             registry.claim(ep.name, ep.value, dist=dist, version=version).error = f"{type(exc).__name__}: {exc}"
             continue

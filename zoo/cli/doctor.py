@@ -96,7 +96,7 @@ def _suites_table(data_dir) -> Table:
 
 def run(args: argparse.Namespace) -> int:
     from zoo.cli.common import stdout_console
-    from zoo.plugins import all_registries
+    from zoo.registries import all_registries
 
     console = stdout_console()
     console.print(_environment_table())

@@ -24,8 +24,8 @@ import os
 import re
 
 from zoo.errors import ConfigError, UnknownNameError
+from zoo.registries import KINDS  # the order cards print in
 
-KINDS = ("backbones", "algorithms", "datasets", "suites")  # as in zoo.cli.listing, the order cards print in
 SINGULAR = {kind[:-1]: kind for kind in KINDS}
 
 
@@ -63,7 +63,7 @@ def find_kinds(name: str) -> list[str]:
         find_kinds("timm/resnet18") # ['backbones']
     """
     from zoo.backbones import is_hub_name
-    from zoo.cli.listing import registry_for
+    from zoo.registries import registry_for
 
     if is_hub_name(name):
         return ["backbones"]
@@ -84,7 +84,7 @@ def unknown_name_message(name: str) -> str:
 
 def close_names(name: str) -> str:
     """``"; did you mean 'dann' (algorithm) or 'dan' (algorithm)?"``, or ``""`` when nothing is close."""
-    from zoo.cli.listing import registry_for
+    from zoo.registries import registry_for
 
     kinds: dict[str, list[str]] = {}
     for kind in KINDS:

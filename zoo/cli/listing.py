@@ -27,29 +27,13 @@ from rich.table import Table
 from rich.text import Text
 
 from zoo.errors import UnknownNameError
+from zoo.registries import KINDS, registry_for
 from zoo.registry import Entry, Registry
 
-KINDS = ("backbones", "algorithms", "datasets", "suites")
 STATUS_STYLE = {"broken": "bold red", "conflict": "bold yellow", "disabled": "yellow", "loaded": "green",
                 "available": "green"}
 GLOB = set("*?[")
 TIMM_PREFIX = "timm/"
-
-
-def registry_for(kind: str) -> Registry:
-    """The registry of ``kind`` (plural, as on the command line)."""
-    if kind not in KINDS:  # answered before the registries (and torch) are imported
-        close = difflib.get_close_matches(kind, KINDS, n=1)
-        hint = f"; did you mean '{close[0]}'?" if close else ""
-        raise UnknownNameError(f"unknown kind '{kind}'{hint} choose one of: {', '.join(KINDS)}, or give a name "
-                               "pattern such as '*mnist*'")
-    if kind == "suites":
-        from zoo.bench.suites_registry import SUITES
-
-        return SUITES
-    from zoo.plugins import all_registries
-
-    return all_registries()[kind]
 
 
 # -- one line about each entry --------------------------------------------------------------------------

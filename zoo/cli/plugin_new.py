@@ -35,8 +35,8 @@ def entry_name(name: str) -> str:
 
 def _check_free(kind: str, entry: str) -> None:
     """Refuse a name medzoo or an installed plugin already uses (installing it would break both)."""
-    from zoo.cli.listing import registry_for
     from zoo.errors import ConfigError
+    from zoo.registries import registry_for
 
     registry = registry_for(f"{kind}s")
     if entry in registry:  # read from entry-point metadata: nothing is imported

@@ -32,7 +32,8 @@ def _suite_entries() -> list:
 
 def run(args: argparse.Namespace) -> int:
     from zoo.cli.common import stdout_console
-    from zoo.plugins import autoload_enabled, plugin_entries
+    from zoo.plugins import autoload_enabled
+    from zoo.registries import plugin_entries
 
     entries = plugin_entries(load=True) + _suite_entries()
     if not args.all:

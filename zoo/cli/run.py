@@ -62,7 +62,7 @@ def _slurm_options(items: list[str]) -> dict:
 
 
 def make_cli_launcher(args: argparse.Namespace):
-    """The launcher the options ask for (``None``: the local loop); options of another launcher are errors."""
+    """The launcher the options ask for (``local``: this process); options of another launcher are errors."""
     from zoo.errors import ConfigError
     from zoo.runner.launchers import make_launcher
 
@@ -104,12 +104,7 @@ def run(args: argparse.Namespace) -> int:
     from zoo.runner.suite_runner import run_suite
 
     launcher = make_cli_launcher(args)  # option mistakes first, before the suite is expanded
-    if launcher is not None:
-        launcher.check(args.output_dir)
-    if launcher is None and args.threads is not None:  # the local loop trains here; workers and jobs set theirs
-        from zoo.runner.launchers import set_threads
-
-        set_threads(args.threads)
+    launcher.check(args.output_dir)  # the local launcher sets --threads here; workers and jobs set theirs
     overrides = list(args.overrides)
     if args.mixed_precision:  # sugar for the override: precision changes results, so it is part of the run id
         overrides.append(f"train.mixed_precision={args.mixed_precision}")
@@ -154,7 +149,7 @@ def show_plan(suite, args: argparse.Namespace) -> int:
     from zoo.cli.plan_view import render_plan
     from zoo.results.store import ResultStore
     from zoo.runner.probe import probe_run
-    from zoo.runner.suite_runner import make_accelerator
+    from zoo.runner.train_record import make_accelerator
 
     runs = suite.runs(tasks=args.task, algorithms=args.algorithm)
     store = ResultStore(args.output_dir)

@@ -12,6 +12,7 @@ Usage::
 from typing import Any
 
 from zoo.datasets.base import SPLITS, Domain, Split
+from zoo.plugins import discover_into
 from zoo.registry import Registry
 
 
@@ -19,6 +20,6 @@ def _check_dataset(obj: Any) -> str | None:
     return None if callable(obj) else f"expected a callable returning a zoo Domain, got {obj!r}"
 
 
-DATASETS = Registry("dataset", group="medzoo.datasets", check=_check_dataset)
+DATASETS = Registry("dataset", group="medzoo.datasets", check=_check_dataset, discover=discover_into)
 
 __all__ = ["DATASETS", "SPLITS", "Domain", "Split"]

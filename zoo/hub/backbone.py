@@ -52,7 +52,7 @@ def _medzoo_backbone(name: str, in_chans: int | None, image_size: Any, pulled, t
 
 
 def _timm_backbone(name: str, in_chans: int | None, pulled, trust_pickle: bool, timm_kwargs: dict[str, Any]):
-    from zoo.backbones.timm_backbone import create_timm_backbone, load_state_into
+    from zoo.backbones.timm_backbone import create_timm_backbone, load_state_into, per_channel
     from zoo.hub.weights import read_state
 
     where = f"backbone '{name}'"
@@ -67,10 +67,8 @@ def _timm_backbone(name: str, in_chans: int | None, pulled, trust_pickle: bool, 
     backbone = create_timm_backbone(arch, in_chans=chans, pretrained=False, **kwargs)
     load_state_into(backbone.model, read_state(pulled.folder / pulled.weights, trust_pickle, where), chans, where)
     bc = backbone.config
-    from zoo.backbones.timm_backbone import _per_channel
-
     if cfg.get("mean") and cfg.get("std"):
-        bc.mean, bc.std = _per_channel(cfg["mean"], chans), _per_channel(cfg["std"], chans)
+        bc.mean, bc.std = per_channel(cfg["mean"], chans), per_channel(cfg["std"], chans)
     if cfg.get("input_size"):
         bc.input_size = (chans, *[int(v) for v in cfg["input_size"][1:]])
     bc.name = name

@@ -72,9 +72,9 @@ def export_run(run_dir: Path, out_dir: Path, record: dict[str, Any] | None = Non
     """Write ``model.safetensors``, ``config.json`` and ``README.md`` for the run saved in ``run_dir``."""
     from safetensors.torch import save_file
 
-    from zoo import __version__
+    from zoo.version import __version__
     from zoo.hub.card import render_model_card
-    from zoo.runner.checkpoint import load_checkpoint
+    from zoo.checkpoint import load_checkpoint
 
     try:
         state, meta = load_checkpoint(run_dir)
@@ -138,8 +138,12 @@ def read_config(folder: Path, where: str) -> dict[str, Any]:
 
 
 def build_backbone_from(config: dict[str, Any], state: dict[str, torch.Tensor], where: str):
-    """The medzoo backbone named by ``config["medzoo"]["backbone"]``, with the checkpoint's weights loaded."""
-    from zoo.backbones import create_backbone, declares_option
+    """The medzoo backbone named by ``config["medzoo"]["backbone"]``, with the checkpoint's weights loaded.
+
+    That backbone is a registered one (``zoo.backbones.factory``), never a Hub name: an export records the
+    plain backbone a run's network was built from (``base_backbone_spec``).
+    """
+    from zoo.backbones.factory import create_registered, factory_of, factory_takes
 
     block = config.get("medzoo") or {}
     spec = dict(block.get("backbone") or {})
@@ -150,9 +154,9 @@ def build_backbone_from(config: dict[str, Any], state: dict[str, torch.Tensor], 
     channels, height, width = cfg["input_size"]
     options = {k: v for k, v in spec.items() if k != "name"}
     options.setdefault("in_chans", int(channels))
-    if declares_option(spec["name"], "image_size"):
+    if factory_takes(factory_of(spec["name"]), "image_size"):
         options.setdefault("image_size", int(height) if height == width else (int(height), int(width)))
-    backbone = create_backbone(spec["name"], **options)
+    backbone = create_registered(spec["name"], **options)
     head = cfg.get("classifier", "classifier")
     body = {k: v for k, v in state.items() if not k.startswith(f"{head}.")}
     from zoo.backbones.timm_backbone import TimmBackbone
@@ -175,7 +179,7 @@ class PretrainedModel(nn.Module):
 
     def __init__(self, backbone, classifier: nn.Linear, label_names: list[str], config: dict[str, Any]) -> None:
         super().__init__()
-        from zoo.runner.batches import Normalizer
+        from zoo.backbones.normalize import Normalizer
 
         self.backbone, self.classifier = backbone, classifier
         self.label_names = label_names

@@ -17,7 +17,8 @@ Usage::
 from __future__ import annotations
 
 from zoo.results.bootstrap import hierarchical_bootstrap
-from zoo.results.compare import compare, paired_t_test, sign_flip_test
+from zoo.results.compare import compare
+from zoo.results.paired_tests import paired_t_test, sign_flip_test
 from zoo.results.ranks import format_ranks
 from zoo.results.record import SCHEMA_VERSION, check_record, make_record, validate_record
 from zoo.results.stats import average_ranks, bootstrap_interval, mean_std, rank, summarize, t_interval

@@ -35,13 +35,12 @@ from collections import defaultdict
 from typing import Any, Iterable, Sequence
 
 from zoo.errors import ConfigError
-from zoo.results.stats import DEFAULT_BY, _metric_value, group_value, mean_std
+from zoo.results.paired_tests import N_FLIPS, paired_t_test, sign_flip_test, suite_test, task_test
+from zoo.results.stats import DEFAULT_BY, group_value, mean_std, metric_value
 
 logger = logging.getLogger(__name__)
 
 GAIN_FIELDS = ("gain", "gain_ci_low", "gain_ci_high", "n_pairs", "p", "p_adj", "test", "p_signflip", "p_t")
-EXACT_UP_TO = 16
-N_FLIPS = 10_000
 AXES = ("algorithm", "task", "backbone", "selection")
 TWIN = "twin"  # the baseline of each algorithm X is its weight-0 twin X@w0 (zoo.algorithms.variants)
 TWIN_SUFFIX = "@w0"
@@ -60,57 +59,6 @@ def split_baselines(text: str | None) -> list[str]:
 def _baseline_of(value: str, row_value: str) -> str:
     """The baseline value for a row: ``value`` itself, or the row's twin when comparing with ``twin``."""
     return f"{row_value}{TWIN_SUFFIX}" if value == TWIN else value
-
-
-def paired_t_test(diffs: Sequence[float]) -> float:
-    """Two-sided p of the paired t-test on differences ``d`` (NaN below two pairs).
-
-    All differences equal: p = 1 if they are 0, else 0 (t is infinite).
-
-    Usage::
-
-        paired_t_test([0.02, 0.03, 0.01])   # t = 0.02 / (0.01 / sqrt 3) = 3.46 on 2 df -> p = 0.074
-    """
-    n = len(diffs)
-    if n < 2:
-        return math.nan
-    mean, std = mean_std(list(diffs))
-    if std == 0:
-        return 1.0 if mean == 0 else 0.0
-    from scipy.stats import t as student_t  # lazy: scipy only when a test is asked for
-
-    return float(2 * student_t.sf(abs(mean) / (std / math.sqrt(n)), n - 1))
-
-
-def sign_flip_test(diffs: Sequence[float], *, n_flips: int = N_FLIPS, seed: int = 0,
-                   exact_up_to: int = EXACT_UP_TO) -> float:
-    """Two-sided p of the sign-flip permutation test of "differences symmetric about 0" (NaN with no pairs).
-
-    Exact over all ``2^n`` sign patterns when ``n <= exact_up_to``; otherwise ``n_flips`` random patterns
-    (seeded) and ``p = (1 + hits) / (1 + n_flips)`` (Phipson & Smyth 2010: never 0, valid).
-
-    Usage::
-
-        sign_flip_test([1.0, 2.0, 3.0])   # 2 of the 8 patterns reach |sum| = 6 -> 0.25
-    """
-    import numpy as np
-
-    d = np.asarray(diffs, dtype=np.float64)  # (n,)
-    n = len(d)
-    if n == 0:
-        return math.nan
-    observed = abs(d.sum())
-    tolerance = 1e-9 * (np.abs(d).sum() + 1e-300)  # equal sums in exact arithmetic must count as reached
-    if n <= exact_up_to:
-        bits = (np.arange(2 ** n)[:, None] >> np.arange(n)) & 1  # (2^n, n): every sign pattern once
-        sums = np.abs((1 - 2 * bits) @ d)  # (2^n,)
-        return float(np.mean(sums >= observed - tolerance))
-    rng = np.random.default_rng(seed)
-    hits = 0
-    for start in range(0, n_flips, 2000):  # chunks bound memory at 2000 x n signs
-        signs = rng.choice(np.array([-1.0, 1.0]), size=(min(2000, n_flips - start), n))
-        hits += int(np.sum(np.abs(signs @ d) >= observed - tolerance))
-    return (1 + hits) / (1 + n_flips)
 
 
 def parse_baseline(text: str) -> tuple[str, str]:
@@ -153,7 +101,7 @@ def _per_seed(records, metric, split, by) -> dict[tuple, dict[str, float]]:
     """{row key: {seed: value}}; several runs with one seed in a row are averaged (and logged)."""
     values: dict[tuple, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
     for record in records:
-        value = _metric_value(record, split, metric)
+        value = metric_value(record, split, metric)
         if value is not None:
             values[tuple(group_value(record, f) for f in by)][str(record.get("seed"))].append(value)
     out = {}
@@ -218,7 +166,6 @@ def compare(records: Iterable[dict[str, Any]], baseline: str, metric: str = "acc
     fields = by if over is None else tuple(f for f in by if f != "task")
     if over == "task":
         from zoo.results.blocks import source_group
-        from zoo.results.paired_tests import suite_test
 
         unit_of = {group_value(r, "task"): source_group(r) for r in records}
         pooled = []
@@ -228,8 +175,6 @@ def compare(records: Iterable[dict[str, Any]], baseline: str, metric: str = "acc
                 pooled.append({**dict(zip(fields, group)), "baseline": value, "axis": axis, "metric": metric,
                                "split": split, **row, "p": row["p_signflip"]})
         return pooled
-    from zoo.results.paired_tests import task_test
-
     cells = _runs_by_key(records, by)
     out = []
     for group, found in sorted(pairs.items()):

@@ -33,7 +33,7 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 
 from zoo.results.blocks import block_label, families, source_group
-from zoo.results.stats import LOWER_IS_BETTER, _metric_value, group_value
+from zoo.results.stats import LOWER_IS_BETTER, metric_value, group_value
 
 N_PERMUTATIONS = 2000
 ALPHA = 0.05
@@ -91,7 +91,7 @@ def _values(records: Iterable[dict[str, Any]], metric: str, split: str, item: st
     values: dict[tuple, dict[str, dict[str, dict[str, float]]]] = defaultdict(lambda: defaultdict(lambda: defaultdict(dict)))
     units: dict[str, str] = {}
     for record in records:
-        value = _metric_value(record, split, metric)
+        value = metric_value(record, split, metric)
         if value is None:
             continue
         key = tuple(group_value(record, f) for f in RANK_BY)
@@ -149,7 +149,7 @@ def _permutation_p(units: np.ndarray, observed: float, n_perm: int, seed: int) -
 
 def _pairwise(cube: np.ndarray, units: np.ndarray, methods: tuple[str, ...], sign: float) -> list[dict[str, Any]]:
     """Every pair: mean difference over tasks, sign-flip p over the blocks, Holm-adjusted over the pairs."""
-    from zoo.results.compare import sign_flip_test
+    from zoo.results.paired_tests import sign_flip_test
     from zoo.results.multiplicity import adjust
 
     task_means = np.nanmean(cube, axis=2)  # (T, k)

@@ -30,7 +30,7 @@ from zoo.digests import sha256_file
 logger = logging.getLogger(__name__)
 
 DAMAGED_DIRNAME = "damaged"
-_TEMPORARY = re.compile(r"^\..+\.tmp-(\d+)$")  # zoo.runner.checkpoint.atomic_write's temporary names
+_TEMPORARY = re.compile(r"^\..+\.tmp-(\d+)$")  # zoo.checkpoint.atomic_write's temporary names
 
 
 def describe_files(root: Path, paths: Iterable[str]) -> dict[str, dict[str, Any]]:

@@ -1,4 +1,6 @@
-"""The two tests behind a gain: one task on its shared test images, and a whole suite over independent units.
+"""The tests behind a gain: one task on its shared test images, and a whole suite over independent units; and
+the two paired tests they use (``paired_t_test``, ``sign_flip_test``), also used by ``zoo.results.compare``
+and ``zoo.results.friedman``.
 
 - **One task** (:func:`task_test`): when both cells keep per-image predictions (schema-2 records), the gain
   and its interval come from :func:`zoo.results.shared_test.shared_test_paired`, which resamples the same
@@ -26,8 +28,62 @@ from typing import Any, Sequence
 
 from zoo.results.stats import mean_std
 
+EXACT_UP_TO = 16
+N_FLIPS = 10_000
 
-def suite_test(pairs: Sequence[tuple[str, str, float]], unit_of: dict[str, str], *, n_flips: int = 10_000,
+
+def paired_t_test(diffs: Sequence[float]) -> float:
+    """Two-sided p of the paired t-test on differences ``d`` (NaN below two pairs).
+
+    All differences equal: p = 1 if they are 0, else 0 (t is infinite).
+
+    Usage::
+
+        paired_t_test([0.02, 0.03, 0.01])   # t = 0.02 / (0.01 / sqrt 3) = 3.46 on 2 df -> p = 0.074
+    """
+    n = len(diffs)
+    if n < 2:
+        return math.nan
+    mean, std = mean_std(list(diffs))
+    if std == 0:
+        return 1.0 if mean == 0 else 0.0
+    from scipy.stats import t as student_t  # lazy: scipy only when a test is asked for
+
+    return float(2 * student_t.sf(abs(mean) / (std / math.sqrt(n)), n - 1))
+
+
+def sign_flip_test(diffs: Sequence[float], *, n_flips: int = N_FLIPS, seed: int = 0,
+                   exact_up_to: int = EXACT_UP_TO) -> float:
+    """Two-sided p of the sign-flip permutation test of "differences symmetric about 0" (NaN with no pairs).
+
+    Exact over all ``2^n`` sign patterns when ``n <= exact_up_to``; otherwise ``n_flips`` random patterns
+    (seeded) and ``p = (1 + hits) / (1 + n_flips)`` (Phipson & Smyth 2010: never 0, valid).
+
+    Usage::
+
+        sign_flip_test([1.0, 2.0, 3.0])   # 2 of the 8 patterns reach |sum| = 6 -> 0.25
+    """
+    import numpy as np
+
+    d = np.asarray(diffs, dtype=np.float64)  # (n,)
+    n = len(d)
+    if n == 0:
+        return math.nan
+    observed = abs(d.sum())
+    tolerance = 1e-9 * (np.abs(d).sum() + 1e-300)  # equal sums in exact arithmetic must count as reached
+    if n <= exact_up_to:
+        bits = (np.arange(2 ** n)[:, None] >> np.arange(n)) & 1  # (2^n, n): every sign pattern once
+        sums = np.abs((1 - 2 * bits) @ d)  # (2^n,)
+        return float(np.mean(sums >= observed - tolerance))
+    rng = np.random.default_rng(seed)
+    hits = 0
+    for start in range(0, n_flips, 2000):  # chunks bound memory at 2000 x n signs
+        signs = rng.choice(np.array([-1.0, 1.0]), size=(min(2000, n_flips - start), n))
+        hits += int(np.sum(np.abs(signs @ d) >= observed - tolerance))
+    return (1 + hits) / (1 + n_flips)
+
+
+def suite_test(pairs: Sequence[tuple[str, str, float]], unit_of: dict[str, str], *, n_flips: int = N_FLIPS,
                seed: int = 0) -> dict[str, Any]:
     """Gain over tasks and its unit-level tests, from ``(task, seed, difference)`` pairs.
 
@@ -35,8 +91,6 @@ def suite_test(pairs: Sequence[tuple[str, str, float]], unit_of: dict[str, str],
 
         suite_test([("t1", "0", 0.02), ("t2", "0", 0.01)], {"t1": "g", "t2": "g"})["n_units"]   # 1
     """
-    from zoo.results.compare import paired_t_test, sign_flip_test
-
     by_task: dict[str, list[float]] = defaultdict(list)
     by_unit: dict[tuple[str, str], list[float]] = defaultdict(list)
     for task, run_seed, diff in sorted(pairs):

@@ -74,7 +74,8 @@ def _load_verified(folder: Path, entry: dict[str, Any]) -> dict[str, dict[str, n
     """The file's arrays when its sha256 matches the record's (cached), else None (and a warning once)."""
     key = (folder, entry["file"])
     if key not in _FILES:
-        from zoo.runner.predictions import load_predictions, sha256_file
+        from zoo.digests import sha256_file
+        from zoo.results.predictions import load_predictions
 
         path = folder / entry["file"]
         if not path.is_file():

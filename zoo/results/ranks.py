@@ -65,18 +65,18 @@ def rank_cells(records: Iterable[dict[str, Any]], metrics: Sequence[str], split:
         cells = rank_cells(records, ("accuracy",), "target_test", compare="source_only")
     """
     from zoo.results.compare import format_gain, format_p, parse_baseline
-    from zoo.results.table import _header, is_percent
+    from zoo.results.table import column_header, is_percent
 
     records = [r for r in records if split in r.get("metrics", {})]
     rows = _rank_rows(records, metrics, split)
     keys = list(rows)
     # key = (suite, backbone, selection, block, algorithm); shown as [suite,] block, algorithm, backbone, selection
     order = ([0] if len({key[0] for key in keys}) > 1 else []) + [3, 4, 1, 2]
-    header = [_header(KEY[i]) for i in order] + [f"Rank: {_header(metric)}" for metric in metrics]
+    header = [column_header(KEY[i]) for i in order] + [f"Rank: {column_header(metric)}" for metric in metrics]
     pooled, note = _pooled(records, compare, metrics[0], split, correction) if compare else (None, None)
     axis, base = parse_baseline(compare) if compare else (None, None)
     if pooled is not None:
-        header += [f"Δ {_header(metrics[0])} vs {base}", "tasks", "p"]
+        header += [f"Δ {column_header(metrics[0])} vs {base}", "tasks", "p"]
     body = []
     for key, by_metric in rows.items():
         cells = [key[i] for i in order]

@@ -363,7 +363,7 @@ def select_views(records: list[dict[str, Any]], selection: str) -> tuple[list[di
 
         views, missing = select_views(records, "source_val,last")
     """
-    from zoo.runner.selection import RULES
+    from zoo.selection import RULES
 
     wanted = [r.strip() for r in selection.split(",") if r.strip()]
     unknown = [r for r in wanted if r != "all" and r not in RULES]

@@ -144,7 +144,7 @@ def bootstrap_interval(values: Sequence[float], confidence: float = 0.95, n_boot
 COST_METRICS = ("train_s", "eval_s", "total_s", "images_per_s", "peak_memory_mb")  # from record["timings"]
 
 
-def _metric_value(record: dict[str, Any], split: str, metric: str) -> float | None:
+def metric_value(record: dict[str, Any], split: str, metric: str) -> float | None:
     """``metrics[split][metric]``; ``"recall:malignant"`` reads the per-class report (``per_class[cls][recall]``);
     a cost (``train_s``, ``images_per_s``, ``peak_memory_mb``, ...) reads the run's ``timings``."""
     metrics = record.get("metrics", {}).get(split, {})
@@ -179,7 +179,7 @@ def summarize(records: Iterable[dict[str, Any]], metric: str = "accuracy", split
         raise ConfigError(f"confidence must be between 0 and 1 (e.g. 0.95), got {confidence!r}")
     groups: dict[tuple[str, ...], list[tuple[Any, str, float]]] = defaultdict(list)
     for record in records:
-        value = _metric_value(record, split, metric)
+        value = metric_value(record, split, metric)
         if value is None:
             continue
         key = tuple(group_value(record, field) for field in by)

@@ -61,7 +61,8 @@ def is_percent(metric: str, percent: bool = True) -> bool:
     return percent and metric.partition(":")[0] not in NOT_PERCENT
 
 
-def _header(name: str) -> str:
+def column_header(name: str) -> str:
+    """A metric's column title: ``balanced_accuracy`` -> ``Balanced acc.``; ``recall:malignant`` -> ``Recall (malignant)``."""
     metric, _, cls = name.partition(":")  # "recall:malignant" -> "Recall (malignant)"
     text = _HEADERS.get(metric, metric.replace("_", " ").capitalize())
     return f"{text} ({cls})" if cls else text
@@ -173,7 +174,7 @@ def _cells(records, metrics, split, by, percent, ci=None, compare=None, correcti
     metrics = _metrics(records, metrics)
     records, keys, counts, summaries = _collect(records, metrics, split, by, ci=ci)
     shown = visible(by, keys)
-    header = [_header(by[i]) for i in shown] + ["n"] + [_header(metric) for metric in metrics]
+    header = [column_header(by[i]) for i in shown] + ["n"] + [column_header(metric) for metric in metrics]
     body = [[key[i] for i in shown] + [str(counts[key])]
             + [format_cell(summaries[metric].get(key), counts[key], percent=is_percent(metric, percent), ci=ci,
                            decimals=1 if is_percent(metric, percent) or metric in NOT_PERCENT[1:] else 3)
@@ -206,7 +207,7 @@ def _cells(records, metrics, split, by, percent, ci=None, compare=None, correcti
         for baseline in split_baselines(compare):  # e.g. source_only,adabn,twin: one Δ/p pair each
             column = len(cells.header)
             add_gain_columns(cells, records, keys, counts, baseline, metrics[0], split, by, correction=correction,
-                             percent=is_percent(metrics[0], percent), header=_header(metrics[0]))
+                             percent=is_percent(metrics[0], percent), header=column_header(metrics[0]))
             if constant:
                 _mark_constant_baselines(cells, keys, by, baseline, column, constant)
     return cells

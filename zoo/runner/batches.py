@@ -3,8 +3,8 @@
 Samples are never touched one by one in Python. Training streams (``DeviceBatches``) keep a split's uint8
 tensors on the device, moved there once, and index them there with one index tensor per pass: no
 DataLoader, no per-batch host-to-device copy. Evaluation uses ``make_loader`` (``TensorBatches.__getitems__``
-indexes the uint8 tensor once per batch), sharded by Accelerate. ``Normalizer`` converts and normalises a
-batch on the device.
+indexes the uint8 tensor once per batch), sharded by Accelerate. ``zoo.backbones.normalize.Normalizer``
+converts and normalises a batch on the device.
 
 Usage::
 
@@ -176,22 +176,3 @@ class DeviceBatches:
 
     def __next__(self) -> tuple[torch.Tensor, ...]:
         return next(self._iter)
-
-
-class Normalizer(torch.nn.Module):
-    """uint8 (N, C_in, H, W) -> float (N, C_model, H, W): scale to [0, 1], repeat gray to RGB, standardise."""
-
-    def __init__(self, mean: Sequence[float], std: Sequence[float], in_chans: int) -> None:
-        super().__init__()
-        self.in_chans = in_chans
-        self.register_buffer("mean", torch.tensor(list(mean), dtype=torch.float32).view(1, -1, 1, 1), persistent=False)
-        self.register_buffer("std", torch.tensor(list(std), dtype=torch.float32).view(1, -1, 1, 1), persistent=False)
-
-    def forward(self, images: torch.Tensor) -> torch.Tensor:
-        x = images.float().div_(255.0)  # (N, C_in, H, W) in [0, 1]
-        if x.shape[1] == self.in_chans:  # in place: the same floats without two temporaries
-            return x.sub_(self.mean.to(x.device)).div_(self.std.to(x.device))
-        if x.shape[1] != 1:
-            raise ValueError(f"images have {x.shape[1]} channels but the backbone expects {self.in_chans}")
-        x = x.expand(-1, self.in_chans, -1, -1)  # grayscale fed to an RGB network: a view, so not in place
-        return (x - self.mean.to(x.device)) / self.std.to(x.device)

@@ -29,8 +29,8 @@ from typing import Any, Sequence
 
 import torch
 
-from zoo.metrics import (_check_inputs, _to_numpy, auroc, balanced_accuracy, classification_metrics,
-                         negative_log_likelihood, softmax)
+from zoo.metrics import (auroc, balanced_accuracy, check_inputs, classification_metrics, negative_log_likelihood,
+                         softmax, to_numpy)
 
 
 # what an epoch's fast report holds; any other selection metric falls back to the full report
@@ -58,8 +58,8 @@ def epoch_metrics(logits: torch.Tensor, labels: torch.Tensor, label_names: Seque
     if metric is not None and metric not in EPOCH_METRICS:
         return full_report(logits, labels, label_names)
     num_classes = len(label_names)
-    scores = _to_numpy(logits)  # (N, K) float32
-    labels_np = _check_inputs(scores, _to_numpy(labels), num_classes)  # (N,) int, validated as the full report does
+    scores = to_numpy(logits)  # (N, K) float32
+    labels_np = check_inputs(scores, to_numpy(labels), num_classes)  # (N,) int, validated as the full report does
     probs = softmax(scores)  # (N, K) float64, the full report's probabilities
     preds = probs.argmax(axis=1)  # (N,)
     return {

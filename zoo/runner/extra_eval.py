@@ -6,7 +6,7 @@
   maximises accuracy is chosen on pairs of the *validation* splits and then applied to the test pairs. An
   algorithm that declares ``verification_threshold`` also gets the accuracy at that fixed threshold
   (``accuracy``, ``threshold``). These numbers use target labels to *measure* a finished model; they never
-  select a checkpoint (model selection is ``zoo.runner.selection``'s, on validation splits only).
+  select a checkpoint (model selection is ``zoo.selection``'s, on validation splits only).
 
 Everything else gets ``{}``. The returned mapping merges into a record's ``metrics`` as extra "splits"
 whose values are numbers (``zoo.results.record`` accepts that), e.g. ``metrics["pair_verification"]["auroc"]``.

@@ -20,6 +20,7 @@ from typing import Iterator
 import torch
 
 from zoo.datasets.base import Split
+from zoo.imbalance import resample_for, sample_weights_for
 from zoo.imbalance_methods import ImbalanceMethod, imbalance_method
 from zoo.runner.batches import TensorBatches, cycle, keep_batch
 
@@ -58,11 +59,11 @@ def feature_stream(accelerator, model, split: Split, normalizer, batch_size: int
 
     method = imbalance_method(imbalance)
     feats, labels = compute_features(accelerator, model, split, normalizer, eval_batch_size)  # (N, D), (N,)
-    feats, labels = method.resample(feats, labels, seed)  # (N', D), (N',): unchanged unless it resamples
+    feats, labels = resample_for(method, feats, labels, seed)  # (N', D), (N',): unchanged unless it resamples
     generator = torch.Generator().manual_seed(seed)
     sampler = None
     if method.balances_sampler:
-        weights = method.sample_weights(labels.cpu(), num_classes or int(labels.max()) + 1)  # (N',) float64
+        weights = sample_weights_for(method, labels.cpu(), num_classes or int(labels.max()) + 1)  # (N',) float64
         sampler = WeightedRandomSampler(weights.double(), len(labels), replacement=True, generator=generator)
     rows = SimpleNamespace(images=feats.cpu(), labels=labels.cpu(), domains=None)  # indexed like a Split
     small = len(labels) < batch_size * accelerator.num_processes

@@ -1,7 +1,7 @@
 """Launchers: who trains the unfinished runs of a suite (``medzoo run --launcher local|workers|submitit``).
 
-- ``local`` (``None`` here): today's loop, one run after the other in this process (or in every process
-  of an ``accelerate launch``, which is how one run uses several GPUs).
+- ``local`` (``LocalLauncher``, ``run_suite``'s default): one run after the other in this process (or in
+  every process of an ``accelerate launch``, which is how one run uses several GPUs), each under its lock.
 - ``workers``: N local worker processes share the runs, each a fresh ``spawn``-ed interpreter that trains
   one run at a time through the same ``train_and_record`` path; the CPU threads are divided among them and,
   with GPUs, worker i uses GPU ``i mod #GPUs`` (``--workers-per-gpu N``: N workers packed on each GPU;
@@ -32,133 +32,18 @@ import os
 import sys
 import threading
 import time
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from zoo.errors import ConfigError, MedzooError
+from zoo.errors import ConfigError
 from zoo.results.store import ResultStore
+from zoo.runner.launcher_base import (Launcher, LaunchError, RunJob, available_cpus, check_threads, report_finished,
+                                      set_threads)
 
 logger = logging.getLogger(__name__)
 
 LAUNCHERS = ("local", "workers", "submitit")
-_PROCESS_ACCELERATOR: dict[tuple[str, bool], Any] = {}  # one Accelerator per worker process, made on first use
-_PROCESS_STORE: dict[tuple[str, int | None], Any] = {}  # one results store per worker process and folder
-
-
-class LaunchError(MedzooError):
-    """Runs failed in worker processes or cluster jobs (the others are kept; rerun to retry the failed ones)."""
-
-
-def available_cpus() -> int:
-    """CPUs this process may use (its affinity mask, e.g. a Slurm allocation), at least 1."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # pragma: no cover - macOS, Windows
-        return max(1, os.cpu_count() or 1)
-
-
-def check_threads(threads: int | None) -> None:
-    """``--threads``: None (the launcher's default) or an integer >= 1."""
-    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
-        raise ConfigError(f"--threads must be an integer >= 1, got {threads!r}")
-
-
-def set_threads(threads: int | None) -> None:
-    """Limit this process's intra-op threads (torch and the BLAS/OpenMP libraries of anything it starts)."""
-    if not threads:
-        return
-    for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-        os.environ[name] = str(threads)
-    import torch
-
-    torch.set_num_threads(threads)
-
-
-@dataclass(frozen=True)
-class RunJob:
-    """Trains one run in whatever process calls it: a worker, a cluster job. Picklable (plain fields only).
-
-    Usage::
-
-        job = RunJob(output_dir="/abs/medzoo-runs", data_dir=None, download=False, cpu=True,
-                     mixed_precision="no", threads=1)
-        job(run_spec)      # {'run_id': ..., 'skipped': False, 'target_test_accuracy': 0.81}
-    """
-
-    output_dir: str
-    data_dir: str | None
-    download: bool
-    cpu: bool
-    mixed_precision: str
-    threads: int | None = None
-    log_level: int = logging.WARNING  # worker processes: the parent logs each finished run
-    # False: a run another process holds is handed back at once ({"busy": True}) for the launcher to retry
-    # later; True: wait for its lock (then skip it if that process stored it, else train it)
-    wait_for_lock: bool = True
-    parent_pid: int | None = None  # a local worker's launcher: no record is stored once it has died
-
-    def __call__(self, run) -> dict[str, Any]:
-        from zoo.runner.run_lock import try_lock, wait_lock
-        from zoo.runner.suite_runner import make_accelerator, run_label, train_and_record
-
-        if not logging.getLogger().handlers:  # a fresh interpreter: say what matters in its log
-            logging.basicConfig(level=self.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-        set_threads(self.threads)
-        key = (self.mixed_precision, self.cpu)
-        if key not in _PROCESS_ACCELERATOR:
-            _PROCESS_ACCELERATOR[key] = make_accelerator(self.mixed_precision, self.cpu)
-        # One store per process: it reads only the lines appended since its last look (not the whole file per run)
-        store = _PROCESS_STORE.setdefault((self.output_dir, self.parent_pid),
-                                          ParentGuardedStore(self.output_dir, self.parent_pid))
-        if run.run_id in store.finished_run_ids():  # finished by another worker, job or an earlier launch
-            return {"run_id": run.run_id, "skipped": True}
-        root = Path(self.output_dir)
-        lock = wait_lock(root, run.run_id, run_label(run)) if self.wait_for_lock else try_lock(root, run.run_id)
-        if lock is None:  # another launch is training it right now
-            return {"run_id": run.run_id, "skipped": True, "busy": True}
-        with lock:
-            if run.run_id in store.finished_run_ids():  # stored between our first look and our lock
-                return {"run_id": run.run_id, "skipped": True}
-            data_dir = Path(self.data_dir) if self.data_dir else None
-            record = train_and_record(run, _PROCESS_ACCELERATOR[key], store, data_dir, self.download,
-                                      show_progress=False)
-        return {"run_id": run.run_id, "skipped": False,
-                "target_test_accuracy": record["metrics"]["target_test"]["accuracy"]}
-
-    def checkpoint(self, run):
-        """submitit calls this on a timeout or preemption: requeue the same run (it restarts from scratch)."""
-        from submitit.helpers import DelayedSubmission
-
-        return DelayedSubmission(self, run)
-
-
-def report_finished(run, outcome: dict[str, Any], bar=None) -> None:
-    """Log one run a worker or job finished (the parent process logs, so lines never interleave)."""
-    from zoo.runner.suite_runner import run_label
-
-    if outcome.get("skipped"):
-        logger.info("%s: finished meanwhile elsewhere; skipped", run_label(run))
-    else:
-        logger.info("%s: target-test accuracy %.4f", run_label(run), outcome["target_test_accuracy"])
-    if bar is not None:
-        bar.update(1)
-
-
-class ParentGuardedStore(ResultStore):
-    """A worker's store: ``append`` ends the process instead if its launcher (``parent_pid``) has died.
-
-    An orphaned worker's record would land in a sweep its user believes stopped, racing a rerun.
-    """
-
-    def __init__(self, root: str | os.PathLike[str], parent_pid: int | None) -> None:
-        super().__init__(root)
-        self.parent_pid = parent_pid
-
-    def append(self, record: dict[str, Any]) -> bool:
-        if self.parent_pid is not None and os.getppid() != self.parent_pid:
-            os._exit(1)  # no cleanup worth running: the run is retrained by the next launch
-        return super().append(record)
 
 
 def _watch_parent(parent_pid: int, poll_s: float = 0.5) -> None:
@@ -215,7 +100,49 @@ def stop_workers(pool) -> int:
     return len(alive)
 
 
-class WorkersLauncher:
+class LocalLauncher(Launcher):
+    """``--launcher local``: the runs one after the other in this process, with the caller's Accelerator.
+
+    Under ``accelerate launch`` every process trains each run and the main process writes. Another
+    ``medzoo run`` on the same folder may train some of these runs: each is trained under its lock and the
+    ones held elsewhere are waited for last (only the main process locks; the other ranks follow its choice).
+    ``threads`` (``--threads``) is set on this process by ``check``, before the suite's data is checked.
+    """
+
+    name = "local"
+    in_process = True
+
+    def __init__(self, threads: int | None = None) -> None:
+        check_threads(threads)
+        self.threads = threads
+
+    def check(self, output_dir: Path) -> None:
+        """The local launcher trains here: this process's CPU threads are set now (``--threads``)."""
+        set_threads(self.threads)
+
+    def launch(self, runs: list, *, output_dir: Path, data_dir: Path | None, download: bool, cpu: bool,
+               mixed_precision: str, show_progress: bool = True, accelerator: Any = None,
+               title: str | None = None) -> None:
+        """Train ``runs`` here, one after the other; returns when every one has finished."""
+        from tqdm.auto import tqdm
+
+        from zoo.runner.run_lock import agreement, claim_runs
+        from zoo.runner.train_record import make_accelerator, run_label, train_and_record
+
+        accelerator = accelerator if accelerator is not None else make_accelerator(mixed_precision, cpu)
+        store = ResultStore(output_dir)
+        bar = tqdm(total=len(runs), desc=title or "runs", unit="run",
+                   disable=not (show_progress and accelerator.is_main_process))
+        for run in claim_runs(runs, store.root if accelerator.is_main_process else None, store.finished_run_ids,
+                              agree=agreement(accelerator), label=run_label):
+            bar.set_postfix_str(run_label(run))
+            train_and_record(run, accelerator, store, data_dir, download, show_progress)
+            accelerator.wait_for_everyone()  # under the run's lock: it is released once every rank is done
+            bar.update(1)
+        bar.close()
+
+
+class WorkersLauncher(Launcher):
     """``--launcher workers --workers N``: N local processes take the runs in order, one at a time each.
 
     A run is handed out only when a worker is free, so after a failed run no new run starts; the running ones
@@ -231,11 +158,9 @@ class WorkersLauncher:
         check_threads(threads)
         self.workers, self.threads = workers, threads
 
-    def check(self, output_dir: Path) -> None:
-        """Nothing to check before the suite is expanded (options were checked in ``__init__``)."""
-
     def launch(self, runs: list, *, output_dir: Path, data_dir: Path | None, download: bool, cpu: bool,
-               mixed_precision: str, show_progress: bool = True) -> None:
+               mixed_precision: str, show_progress: bool = True, accelerator: Any = None,
+               title: str | None = None) -> None:
         """Train ``runs`` on the worker processes; returns when every one has finished."""
         import multiprocessing
         from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -243,7 +168,7 @@ class WorkersLauncher:
 
         from tqdm.auto import tqdm
 
-        from zoo.runner.suite_runner import run_label
+        from zoo.runner.train_record import run_label
 
         if not runs:
             return
@@ -316,14 +241,14 @@ class WorkersLauncher:
 
 
 def make_launcher(name: str, workers: int | None = None, threads: int | None = None,
-                  workers_per_gpu: int | None = None, cpu: bool = False, **submitit_options: Any):
-    """The launcher called ``name`` (``None`` for ``local``: run_suite's own loop); a ConfigError if unknown.
+                  workers_per_gpu: int | None = None, cpu: bool = False, **submitit_options: Any) -> Launcher:
+    """The launcher called ``name`` (``local``: a ``LocalLauncher``); a ConfigError if unknown.
 
     ``workers``: processes (``workers``) or jobs running at once (``submitit``; default: all for Slurm, 1 for
     its local executor). ``workers_per_gpu`` (``workers`` only, instead of ``workers``): that many processes
     on each visible GPU; a ConfigError without a GPU or with ``cpu`` (``--cpu``). ``threads``: CPU threads of
-    each process that trains (default: the CPUs divided among the local workers or jobs; for ``local``, the
-    caller sets them with ``set_threads``). ``submitit_options``: see
+    each process that trains (default: the CPUs divided among the local workers or jobs; for ``local``, set
+    on this process by ``LocalLauncher.check``). ``submitit_options``: see
     ``zoo.runner.submitit_launcher.SubmititLauncher``.
 
     Usage::
@@ -341,7 +266,7 @@ def make_launcher(name: str, workers: int | None = None, threads: int | None = N
         if workers not in (None, 1):
             raise ConfigError("--workers needs --launcher workers (or submitit); the local launcher runs one run "
                               "at a time")
-        return None
+        return LocalLauncher(threads)
     if name == "workers":
         from zoo.runner.device_plan import total_workers
 

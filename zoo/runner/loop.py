@@ -31,12 +31,13 @@ from accelerate.utils import set_seed
 from zoo.algorithms import ALGORITHMS, Algorithm
 from zoo.algorithms.variants import base_algorithm
 from zoo.backbones import create_backbone, declares_option
-from zoo.bench.suite import RunSpec
+from zoo.backbones.normalize import Normalizer
+from zoo.bench.init_from import load_init
+from zoo.bench.run_spec import RunSpec
 from zoo.bench.task_data import TaskData
+from zoo.imbalance import loss_weights_for
 from zoo.imbalance_methods import ImbalanceMethod, imbalance_method
-from zoo.runner.batches import Normalizer
 from zoo.runner.evaluate import isolated_rng
-from zoo.runner.init_from import load_init
 from zoo.runner.stage_loop import (BatchFeeder, StageRunner, TrainingDiverged, progress_bar, snapshot,  # noqa: F401
                                    stage_inputs, train_epoch)  # BatchFeeder, TrainingDiverged, train_epoch: re-exported
 from zoo.runner.selection_tracker import SelectionTracker, selection_set
@@ -95,7 +96,7 @@ def _stage_class_weights(data: TaskData, stage, device, method: ImbalanceMethod)
     """(K,) class weights of ``method`` from ``stage``'s labeled (N,) labels, on ``device``; None if the stage
     has no labeled data or the method leaves the loss unweighted."""
     split = labeled_split(data, stage.data)
-    weights = None if split is None else method.loss_weights(split.labels, data.num_classes)
+    weights = None if split is None else loss_weights_for(method, split.labels, data.num_classes)
     return None if weights is None else weights.to(device)
 
 

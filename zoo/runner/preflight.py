@@ -33,7 +33,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from zoo.bench.suite import RunSpec
+from zoo.bench.run_spec import RunSpec
 from zoo.errors import MedzooError, PluginError
 from zoo.registry import Entry
 

@@ -39,9 +39,9 @@ from zoo.algorithms.base import Stage
 from zoo.algorithms.freezing import set_trainable
 from zoo.algorithms.source_only import SourceOnly
 from zoo.backbones import create_backbone, declares_option
+from zoo.backbones.normalize import Normalizer
 from zoo.bench.task_data import TaskData, build_matching_domain
 from zoo.datasets.base import Domain
-from zoo.runner.batches import Normalizer
 from zoo.runner.evaluate import evaluate_loaders, isolated_rng
 from zoo.runner.seed_streams import seed_stream
 from zoo.runner.stage_loop import StageRunner, progress_bar, snapshot, stage_inputs
@@ -128,7 +128,7 @@ def _run_step(k: int, step: dict[str, Any], state, records: list, run, target: D
     """Reuse step ``k``'s checkpoint or train it; append its record; return the backbone state after it."""
     from safetensors.torch import load_file
 
-    from zoo.runner.checkpoint import atomic_write, save_weights
+    from zoo.checkpoint import atomic_write, save_weights
     from zoo.digests import sha256_file
 
     config = run.config

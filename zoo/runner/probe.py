@@ -24,7 +24,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from zoo.bench.run_config import RunConfig
-from zoo.bench.suite import RunSpec
+from zoo.bench.run_spec import RunSpec
 
 PROBE_STEPS = 5
 

@@ -2,7 +2,7 @@
 
 The reported rule's weights are ``model.safetensors`` (what ``init:``, ``medzoo push`` and the Hub read);
 another epoch that some other rule picked is ``model-<stage>-e<epoch>.safetensors``. Each selected epoch
-has ``predictions-<stage>-e<epoch>.npz`` (``zoo.runner.predictions``). Rules that pick the same epoch
+has ``predictions-<stage>-e<epoch>.npz`` (``zoo.results.predictions``). Rules that pick the same epoch
 share its files, so a run usually keeps one to three of each.
 
 Usage::
@@ -17,12 +17,25 @@ import re
 from pathlib import Path
 from typing import Any
 
-from zoo.runner.checkpoint import WEIGHTS, save_checkpoint, save_weights
-from zoo.runner.predictions import evaluated_splits, save_predictions, split_digest
+from zoo.checkpoint import WEIGHTS, save_checkpoint, save_weights
+from zoo.datasets.base import Split
+from zoo.results.predictions import save_predictions, split_digest
 
 
 def _tag(stage: str, epoch: int) -> str:
     return f"{re.sub(r'[^A-Za-z0-9_.-]', '_', stage)}-e{epoch}"
+
+
+def evaluated_splits(data) -> dict[str, Split]:
+    """The split objects of ``data`` (a ``TaskData``) behind the runner's evaluation names (``source_val``, ...)."""
+    splits: dict[str, Split | None] = {
+        "source_val": data.source.splits["val"] if data.source is not None else None,
+        "target_val": data.target.splits["val"],
+        "target_val_budget": data.target_val_labeled,
+        "source_test": data.source.splits["test"] if data.source is not None else None,
+        "target_test": data.target.splits["test"],
+    }
+    return {name: split for name, split in splits.items() if split is not None}
 
 
 def save_run_outputs(run_dir: Path, root: Path, outcome, data, meta: dict[str, Any]) -> dict[str, dict[str, Any]]:

@@ -1,7 +1,7 @@
 """Every selection rule's choice during one training: the epoch each rule picks and what to keep of it.
 
 After each evaluated epoch of the selected (last) stage, each rule re-picks its epoch from the history
-(``zoo.runner.selection.select_epoch``); a rule's choice can only move to the newest epoch, so the weights
+(``zoo.selection.select_epoch``); a rule's choice can only move to the newest epoch, so the weights
 and per-split probabilities of that epoch are snapshotted when some rule moves there, and dropped when no
 rule still points at them. At the end, ``selections()`` gives each rule's epoch, score and the metrics of
 every split at that epoch: one training serves every rule.
@@ -20,7 +20,7 @@ from typing import Any, Callable
 
 import torch
 
-from zoo.runner.selection import rule_metric, select_epoch, selection_score
+from zoo.selection import rule_metric, select_epoch, selection_score
 
 
 class SelectionTracker:
@@ -61,7 +61,7 @@ def selection_set(data, rule: str) -> dict[str, Any] | None:
     ``small`` is true when some class has fewer than ``SMALL_SELECTION_SET`` images (a 1% budget of
     BreastMNIST leaves 2 validation images: accuracy on them is 0, 0.5 or 1, and ties go to the first epoch).
     """
-    from zoo.runner.selection import SMALL_SELECTION_SET, selection_split
+    from zoo.selection import SMALL_SELECTION_SET, selection_split
 
     split_name = selection_split(rule)
     if split_name is None:

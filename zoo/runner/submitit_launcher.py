@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from zoo.errors import ConfigError, MedzooError
-from zoo.runner.launchers import LaunchError, RunJob, available_cpus, check_threads, report_finished
+from zoo.runner.launcher_base import Launcher, LaunchError, RunJob, available_cpus, check_threads, report_finished
 
 logger = logging.getLogger(__name__)
 
@@ -50,7 +50,7 @@ def _last_line(err: BaseException) -> str:
     return lines[-1] if lines else type(err).__name__
 
 
-class SubmititLauncher:
+class SubmititLauncher(Launcher):
     """One submitit job per run (see the module docstring); Slurm options come from the command line."""
 
     name = "submitit"
@@ -96,7 +96,8 @@ class SubmititLauncher:
         return executor
 
     def launch(self, runs: list, *, output_dir: Path, data_dir: Path | None, download: bool, cpu: bool,
-               mixed_precision: str, show_progress: bool = True) -> None:
+               mixed_precision: str, show_progress: bool = True, accelerator: Any = None,
+               title: str | None = None) -> None:
         """Submit one job per run and wait for all; failed runs raise one ``LaunchError`` at the end."""
         from tqdm.auto import tqdm
 
@@ -130,7 +131,7 @@ class SubmititLauncher:
             run, submitted, err = failures[0]
             if cluster == "debug" and isinstance(err, MedzooError) and len(failures) == 1:
                 raise err  # in-process: the run's own one-line error, as the local launcher gives it
-            from zoo.runner.suite_runner import run_label
+            from zoo.runner.train_record import run_label
 
             raise LaunchError(f"{len(failures)} of {len(runs)} runs failed; first: {run_label(run)} (job "
                               f"{submitted.job_id}): {_last_line(err)}; log: {submitted.paths.stderr}; finished "

@@ -2,7 +2,9 @@
 
 Files are written to a temporary name (``.NAME.tmp-PID``) and renamed, so a crash never leaves a half-written
 checkpoint; a temporary whose process died is removed at the next ``medzoo run`` (``zoo.results.integrity``).
-A failed write (a full disk) raises ``OSError`` with its errno, never a library-specific error.
+A failed write (a full disk) raises ``OSError`` with its errno, never a library-specific error. The runner
+writes them (``zoo.runner.run_outputs``, ``zoo.runner.pretrain``), the Hub's export reads them
+(``zoo.hub.export``), per-sample predictions are written the same way (``zoo.results.predictions``).
 
 Usage::
 

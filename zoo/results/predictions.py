@@ -5,7 +5,8 @@ class probabilities ``<split>.probs`` (N, K) float32, the index of each image in
 ``<split>.index`` (N,) int64 (the split's own, run-independent order: the same domain spec gives the same
 images in the same order) and its label ``<split>.labels`` (N,). The record carries the file's sha256 and,
 per split, the sha256 of the split's images and labels (``data_sha256``), so two runs can be paired on a
-test set only when it really is the same one.
+test set only when it really is the same one. The runner writes them (``zoo.runner.run_outputs``), the
+statistics over shared test images read them (``zoo.results.per_sample``).
 
 Usage::
 
@@ -23,21 +24,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from zoo.bench.task_data import TaskData
-from zoo.digests import sha256_file  # noqa: F401  (re-exported: readers import it from here)
+from zoo.checkpoint import atomic_write
 from zoo.datasets.base import Split
-
-
-def evaluated_splits(data: TaskData) -> dict[str, Split]:
-    """The split objects behind the runner's evaluation names (``source_val``, ``target_test``, ...)."""
-    splits: dict[str, Split | None] = {
-        "source_val": data.source.splits["val"] if data.source is not None else None,
-        "target_val": data.target.splits["val"],
-        "target_val_budget": data.target_val_labeled,
-        "source_test": data.source.splits["test"] if data.source is not None else None,
-        "target_test": data.target.splits["test"],
-    }
-    return {name: split for name, split in splits.items() if split is not None}
+from zoo.digests import sha256_file
 
 
 def split_digest(split: Split) -> str:
@@ -52,8 +41,6 @@ def split_digest(split: Split) -> str:
 def save_predictions(path: Path, probs: dict[str, torch.Tensor], splits: dict[str, Split],
                      digests: dict[str, str] | None = None) -> dict[str, Any]:
     """Write the probabilities of each split to ``path`` (atomically); return ``{file, sha256, splits}``."""
-    from zoo.runner.checkpoint import atomic_write
-
     arrays: dict[str, np.ndarray] = {}
     info: dict[str, Any] = {}
     for name, p in probs.items():

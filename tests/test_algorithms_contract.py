@@ -2,7 +2,7 @@
 
 Every usable entry of ``zoo.algorithms.ALGORITHMS`` (built-ins and any installed plugin) is built on a
 real ``simple_cnn`` backbone and driven the way the runner drives it: ``set_stage`` for each stage of
-``stages(0.5)``, ``set_progress`` and ``training_step`` with the batches that stage's ``data`` implies, a
+``stages(hparams, 0.5)``, ``set_progress`` and ``training_step`` with the batches that stage's ``data`` implies, a
 plain Adam step, ``on_epoch_end`` and ``evaluation_state``.
 The checks themselves live in ``zoo.testing.algorithms``: plugin authors run the very same ones.
 """
@@ -59,7 +59,7 @@ def test_param_groups_cover_the_trainable_parameters_once(name):
 
 
 def test_stages_need_no_model(name):
-    # The suite resolver calls stages() on a bare instance holding only hparams, before any model is built.
+    # The suite resolver calls stages(hparams, budget) before any model is built (old forms: on a bare instance).
     kit.check_stages_need_no_model(name)
 
 

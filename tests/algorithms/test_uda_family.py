@@ -75,5 +75,5 @@ def test_ccsa_needs_target_labels_and_verifies_at_half_its_margin():
     algo = _build("ccsa", margin=1.4)
     assert algo.verification_threshold == pytest.approx(0.7)
     with pytest.raises(ConfigError, match="target_budget is 0"):
-        algo.stages(0.0)
-    assert [s.data for s in algo.stages(0.1)] == ["source+target_labeled"]
+        algo.stages(algo.hparams, 0.0)
+    assert [s.data for s in algo.stages(algo.hparams, 0.1)] == ["source+target_labeled"]

@@ -56,7 +56,7 @@ def test_last_k_larger_than_the_blocks_fails_when_the_model_is_built():
 
 def test_gradual_unfreeze_goes_top_down_and_its_head_stage_runs_on_features(resnet):
     algo = ALGORITHMS.get("gradual_unfreeze")(resnet, 2, {"num_stages": 4})
-    stages = algo.stages(0.1)
+    stages = algo.stages(algo.hparams, 0.1)
     assert [s.name for s in stages] == ["unfreeze-0", "unfreeze-1", "unfreeze-2", "unfreeze-3"]
     assert [s.features for s in stages] == [True, False, False, False]
     seen = []
@@ -69,14 +69,14 @@ def test_gradual_unfreeze_goes_top_down_and_its_head_stage_runs_on_features(resn
 
 def test_gradual_unfreeze_schedule_naming_a_missing_layer_is_refused(resnet):
     algo = ALGORITHMS.get("gradual_unfreeze")(resnet, 2, {"schedule": "head; layer4; layer3,layer4; all"})
-    assert [s.features for s in algo.stages(0.1)] == [True, False, False, False]
+    assert [s.features for s in algo.stages(algo.hparams, 0.1)] == [True, False, False, False]
     with pytest.raises(ConfigError, match="no layer 'conv9'"):
         ALGORITHMS.get("gradual_unfreeze")(resnet, 2, {"schedule": "head; conv9"})
 
 
 def test_llrd_rates_decay_geometrically_from_the_head(resnet):
     algo = ALGORITHMS.get("llrd")(resnet, 2, {"decay": 0.5})
-    algo.set_stage(algo.stages(0.1)[0])
+    algo.set_stage(algo.stages(algo.hparams, 0.1)[0])
     groups = algo.param_groups()
     assert groups[0]["name"] == "head" and groups[0]["lr_mult"] == 1.0
     rate_of = {id(p): g["lr_mult"] for g in groups for p in g["params"]}
@@ -90,7 +90,7 @@ def test_l2sp_penalty_is_zero_at_the_start_and_matches_its_formula():
     torch.manual_seed(0)
     backbone = zoo.create_backbone("simple_cnn", in_chans=1)
     algo = ALGORITHMS.get("l2sp")(backbone, 3, {"alpha": 0.1, "beta": 0.01})
-    algo.set_stage(algo.stages(0.1)[0])
+    algo.set_stage(algo.stages(algo.hparams, 0.1)[0])
     start = {n: p.detach().clone() for n, p in backbone.named_parameters()}
     x, y = torch.randn(6, 1, 28, 28), torch.tensor([0, 1, 2, 0, 1, 2])
     out = algo.training_step(None, (x, y))
@@ -113,7 +113,7 @@ def test_l2sp_penalty_is_zero_at_the_start_and_matches_its_formula():
 
 def test_frozen_batchnorm_keeps_its_statistics_while_the_top_trains(resnet):
     algo = ALGORITHMS.get("last_k")(resnet, 2, {"k": 1})
-    algo.set_stage(algo.stages(0.1)[0])
+    algo.set_stage(algo.stages(algo.hparams, 0.1)[0])
     algo.train()
     stem_bn = resnet.model.bn1
     top_bn = resnet.model.layer4[0].bn1
@@ -127,7 +127,7 @@ def test_frozen_batchnorm_keeps_its_statistics_while_the_top_trains(resnet):
 
 def test_lp_ft_probes_on_features_then_fine_tunes_everything_slower():
     algo = ALGORITHMS.get("lp_ft")(zoo.create_backbone("simple_cnn", in_chans=1), 2, {"ft_lr_mult": 0.2})
-    probe, finetune = algo.stages(0.1)
+    probe, finetune = algo.stages(algo.hparams, 0.1)
     assert probe.features and not finetune.features and finetune.lr_mult == 0.2
     algo.set_stage(probe)
     assert not any(p.requires_grad for p in algo.backbone.parameters())
@@ -137,8 +137,6 @@ def test_lp_ft_probes_on_features_then_fine_tunes_everything_slower():
 
 @pytest.mark.parametrize("name", ["full_ft", "linear_probe", "last_k", "gradual_unfreeze", "llrd", "lp_ft", "l2sp"])
 def test_strategies_need_target_labels(name):
-    cls = ALGORITHMS.get(name)
-    probe = cls.__new__(cls)
-    probe.hparams = {k: hp.default for k, hp in cls.HPARAMS.items()}
+    cls = ALGORITHMS.get(name)  # stages is a classmethod of the hyperparameters: no model, no bare instance
     with pytest.raises(ConfigError, match="target_budget is 0"):
-        cls.stages(probe, 0.0)
+        cls.stages({k: hp.default for k, hp in cls.HPARAMS.items()}, 0.0)

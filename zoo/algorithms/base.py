@@ -13,12 +13,16 @@ precision, accumulation, gathering, checkpoints). So an algorithm never calls ``
   algorithm gets ``(x, y)`` whatever the number of sources.
 - ``predict(x) -> logits`` (N, num_classes).
 - ``param_groups()``: ``[{"params": [...], "lr_mult": float}, ...]``; the runner multiplies its lr.
-- ``HPARAMS``: name -> ``HParam(default, space)``, declared next to the code.
-- ``stages(target_budget)``: the training stages and which data each stage sees (``features=True``: a
-  head-only stage on cached backbone features, see ``Stage``).
+- ``HPARAMS``: name -> ``HParam(default, space, help, low=..., high=..., choices=...)``, declared next to the
+  code: the default, what sweeps draw from, and which values are valid (``zoo.algorithms.hparams``, where
+  every value is checked).
+- ``stages(hparams, target_budget)``, a classmethod: the training stages and which data each stage sees
+  (``features=True``: a head-only stage on cached backbone features, see ``Stage``). Callers use
+  ``stages_of(cls, hparams, budget)``, which also runs the old instance-method form ``stages(self, budget)``.
 - ``cross_entropy(logits, y)``: the supervised loss to use, so that ``train.imbalance: class_weight`` applies.
 - Optional hooks, no-ops by default, in the order the runner calls them: ``validate_hparams(hparams)`` (a
-  classmethod, called before any model is built: raise a one-line ``ConfigError``); ``set_stage(stage)``
+  classmethod, called before any model is built, for rules one ``HParam`` cannot declare: raise a one-line
+  ``ConfigError``); ``set_stage(stage)``
   before each stage; ``set_progress(step, total_steps)`` before every training step (the step index within
   the stage and the stage's total, e.g. for schedules); ``on_epoch_end(epoch, stage)`` after each epoch's
   training steps, before its evaluation (no gradients; e.g. weight averaging, recalibrating statistics);
@@ -32,7 +36,10 @@ Usage::
 
     @ALGORITHMS.register("my_algo")       # or an entry point in your package's pyproject.toml
     class MyAlgo(Algorithm):
-        HPARAMS = {"weight": HParam(1.0, ("log", 0.01, 10.0), "weight of my loss")}
+        HPARAMS = {"weight": HParam(1.0, ("log", 0.01, 10.0), "weight of my loss", low=0)}
+        @classmethod
+        def stages(cls, hparams, target_budget):
+            return [Stage("train", "source")]
         def training_step(self, source_batch, target_batch):
             x, y = source_batch
             return {"loss": F.cross_entropy(self.predict(x), y)}
@@ -41,6 +48,9 @@ Usage::
 from __future__ import annotations
 
 import contextlib
+import inspect
+import logging
+import warnings
 from dataclasses import dataclass
 from typing import Any, Callable, ClassVar, ContextManager, Iterator, Literal
 
@@ -48,35 +58,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from zoo.algorithms.hparams import HParam, resolve_hparams  # noqa: F401 - the contract's names, importable from here
 from zoo.backbones.base import Backbone
-from zoo.errors import ConfigError
+
+logger = logging.getLogger(__name__)
 
 Batch = tuple[torch.Tensor, torch.Tensor | None]
 StageData = Literal["source", "target_labeled", "source+target_unlabeled", "source+target_labeled"]
-
-
-@dataclass(frozen=True)
-class HParam:
-    """A hyperparameter: its default, its search space and a one-line help.
-
-    ``space`` is ``("log", lo, hi)``, ``("uniform", lo, hi)``, ``("int", lo, hi)`` or a list of choices.
-    """
-
-    default: Any
-    space: Any = None
-    help: str = ""
-
-    def check(self, name: str, value: Any, owner: str) -> Any:
-        """Return ``value`` coerced to the default's type, or raise a one-line ``ConfigError``."""
-        expected = type(self.default)
-        if self.default is None or isinstance(value, expected):
-            return value
-        if expected is float and isinstance(value, int) and not isinstance(value, bool):
-            return float(value)
-        raise ConfigError(
-            f"hyperparameter '{name}' of {owner} must be {expected.__name__}, got {value!r} "
-            f"({type(value).__name__}); e.g. {name}={self.default!r}"
-        )
 
 
 @dataclass(frozen=True)
@@ -100,16 +88,6 @@ class Stage:
     features: bool = False  # head-only stage on cached backbone features: batches are ((N, D) features, labels)
 
 
-def resolve_hparams(declared: dict[str, HParam], given: dict[str, Any] | None, owner: str) -> dict[str, Any]:
-    """Defaults overlaid with ``given``; unknown names and wrong types raise ``ConfigError``."""
-    given = dict(given or {})
-    unknown = sorted(set(given) - set(declared))
-    if unknown:
-        known = ", ".join(sorted(declared)) or "(none)"
-        raise ConfigError(f"unknown hyperparameter(s) {', '.join(unknown)} for {owner}; it declares: {known}")
-    return {name: hp.check(name, given.get(name, hp.default), owner) for name, hp in declared.items()}
-
-
 class Algorithm(nn.Module):
     """Base class with a linear head on the backbone's features; subclasses write ``training_step``."""
 
@@ -131,7 +109,8 @@ class Algorithm(nn.Module):
     # -- the contract -----------------------------------------------------------------------------
     @classmethod
     def validate_hparams(cls, hparams: dict[str, Any]) -> None:
-        """Check values beyond their types (ranges, non-empty lists); raise a one-line ``ConfigError``.
+        """Rules that no single ``HParam`` can declare (one hyperparameter against another, the grammar of a
+        string); raise a one-line ``ConfigError``. Types, bounds and choices are checked before, by ``HParam``.
 
         Called by the suite resolver and by ``__init__``, so a bad value fails before any training starts.
         """
@@ -159,11 +138,12 @@ class Algorithm(nn.Module):
         """
         return contextlib.nullcontext()
 
-    def stages(self, target_budget: float) -> list[Stage]:
+    @classmethod
+    def stages(cls, hparams: dict[str, Any], target_budget: float) -> list[Stage]:
         """Default: one stage of supervised training on the labeled source.
 
-        Must depend only on ``self.hparams`` and ``target_budget``: the runner calls it to validate a suite
-        before any model is built. Raise ``ConfigError`` if the method cannot run on such a task.
+        A classmethod of the resolved ``hparams`` and the task's ``target_budget``: the suite resolver calls
+        it before any model is built. Raise ``ConfigError`` if the method cannot run on such a task.
         """
         return [Stage("train", "source")]
 
@@ -206,6 +186,43 @@ class Algorithm(nn.Module):
             {"params": [p for p in self.backbone.parameters() if p.requires_grad], "lr_mult": 1.0, "name": "backbone"},
             {"params": [p for p in self.classifier.parameters() if p.requires_grad], "lr_mult": 1.0, "name": "head"},
         ]
+
+
+_WARNED: set[tuple[type, str]] = set()
+
+
+def call_with_hparams(cls: type, name: str, hparams: dict[str, Any], *args: Any) -> Any:
+    """``cls.<name>(hparams, *args)``, a classmethod of the hyperparameters (``stages``, a strategy's
+    ``target_stages``); the old instance-method form ``<name>(self, *args)`` is called on a bare instance
+    holding only ``hparams``, with a one-line ``DeprecationWarning`` (and log line) once per class.
+
+    Why a bare instance: no model exists yet when the resolver plans a suite; an old method that reads
+    more than ``self.hparams`` fails there, as it always did.
+    """
+    if not inspect.isfunction(inspect.getattr_static(cls, name, None)):
+        return getattr(cls, name)(hparams, *args)
+    if (cls, name) not in _WARNED:
+        _WARNED.add((cls, name))
+        message = (f"{cls.__qualname__}.{name}(self, ...) is the old instance-method form; make it a classmethod "
+                   f"{name}(cls, hparams, ...) that reads hparams[...] instead of self.hparams")
+        warnings.warn(message, DeprecationWarning, stacklevel=3)
+        logger.warning(message)
+    probe = cls.__new__(cls)  # no __init__: no backbone, no modules, only the hyperparameters
+    probe.hparams = dict(hparams)
+    return getattr(probe, name)(*args)
+
+
+def stages_of(cls: type, hparams: dict[str, Any], target_budget: float) -> list[Stage]:
+    """The stages of algorithm class ``cls`` with resolved ``hparams`` on a task with ``target_budget``.
+
+    What every caller uses (suite resolver, runner, probe, ``medzoo info``, the conformance kit), so an
+    algorithm written against the old ``stages(self, target_budget)`` keeps working everywhere.
+
+    Usage::
+
+        stages_of(LPFT, resolve_hparams(LPFT.HPARAMS, {}, "lp_ft"), 0.1)   # [Stage('probe', ...), ...]
+    """
+    return list(call_with_hparams(cls, "stages", hparams, target_budget))
 
 
 def check_algorithm(obj: Any) -> str | None:

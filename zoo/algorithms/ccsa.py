@@ -32,7 +32,7 @@ import torch.nn.functional as F
 
 from zoo.algorithms.base import Algorithm, Batch, HParam, Stage
 from zoo.errors import ConfigError
-from zoo.losses.contrastive import check_margin, contrastive_terms, pair_distances
+from zoo.losses.contrastive import contrastive_terms, pair_distances
 
 
 def _check_budget(target_budget: float) -> None:
@@ -64,28 +64,15 @@ class CCSA(Algorithm):
     PAPER = "Motiian et al., Unified Deep Supervised Domain Adaptation and Generalization, ICCV 2017"
     ALIGNMENT_WEIGHT = "alpha"  # the twin keeps both cross-entropies, no semantic alignment/separation
     HPARAMS = {
-        "alpha": HParam(0.25, ("log", 0.01, 10.0), "weight of the alignment + separation terms"),
-        "target_weight": HParam(1.0, ("log", 0.1, 10.0), "weight of the labeled-target cross-entropy"),
-        "margin": HParam(1.0, ("uniform", 0.1, 2.0), "separation margin on the embedding distance (>= 0)"),
+        "alpha": HParam(0.25, ("log", 0.01, 10.0), "weight of the alignment + separation terms", low=0),
+        "target_weight": HParam(1.0, ("log", 0.1, 10.0), "weight of the labeled-target cross-entropy", low=0),
+        "margin": HParam(1.0, ("uniform", 0.1, 2.0), "separation margin on the embedding distance (>= 0)", low=0),
         "normalize": HParam(True, [True, False], "L2-normalise embeddings (distances in [0, 2])"),
-        "max_pairs": HParam(0, ("int", 0, 65536), "pairs per step, sampled; 0 = all source x target pairs"),
+        "max_pairs": HParam(0, ("int", 0, 65536), "pairs per step, sampled; 0 = all source x target pairs", low=0),
     }
 
     @classmethod
-    def validate_hparams(cls, hparams: dict[str, Any]) -> None:
-        margin = hparams["margin"]
-        if not math.isfinite(margin) or margin < 0:
-            raise ConfigError(f"ccsa: hyperparameter 'margin' must be a finite distance >= 0, got {margin!r}; "
-                              "e.g. margin=1.0 (embeddings are L2-normalised, distances lie in [0, 2])")
-        check_margin(margin)
-        for name in ("alpha", "target_weight"):
-            if not math.isfinite(hparams[name]) or hparams[name] < 0:
-                raise ConfigError(f"ccsa: hyperparameter '{name}' must be a finite number >= 0, got {hparams[name]!r}")
-        if hparams["max_pairs"] < 0:
-            raise ConfigError(f"ccsa: max_pairs must be >= 0 (0 = all source x target pairs), "
-                              f"got {hparams['max_pairs']}")
-
-    def stages(self, target_budget: float) -> list[Stage]:
+    def stages(cls, hparams: dict[str, Any], target_budget: float) -> list[Stage]:
         _check_budget(target_budget)
         return [Stage("train", "source+target_labeled")]
 

@@ -28,7 +28,7 @@ class DeepCORAL(AdaptationAlgorithm):
     PAPER = "Sun & Saenko, Deep CORAL: Correlation Alignment for Deep Domain Adaptation, ECCV-W 2016"
     HPARAMS = {
         **UDA_HPARAMS,
-        "weight": HParam(100.0, ("log", 1.0, 10000.0), "trade-off weight (lambda) of the CORAL loss"),
+        "weight": HParam(100.0, ("log", 1.0, 10000.0), "trade-off weight (lambda) of the CORAL loss", low=0),
     }
 
     def __init__(self, backbone, num_classes: int, hparams=None) -> None:

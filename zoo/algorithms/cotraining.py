@@ -38,8 +38,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from zoo.algorithms.base import Algorithm, Batch, HParam, Stage
-from zoo.errors import ConfigError
-from zoo.losses.pseudo_label import agreement_pseudo_labels, check_tau, cross_teaching_loss, head_diversity
+from zoo.losses.pseudo_label import agreement_pseudo_labels, cross_teaching_loss, head_diversity
 
 
 class CoTraining(Algorithm):
@@ -49,10 +48,11 @@ class CoTraining(Algorithm):
              "Saito et al., Asymmetric Tri-training for Unsupervised Domain Adaptation, ICML 2017")
     ALIGNMENT_WEIGHT = "pseudo_weight"  # the twin keeps two heads and their diversity term, no cross-teaching
     HPARAMS = {
-        "tau": HParam(0.9, ("uniform", 0.5, 0.99), "confidence both heads need to pseudo-label, in (0, 1)"),
-        "pseudo_weight": HParam(1.0, ("log", 0.1, 10.0), "weight of the cross-teaching loss on target"),
-        "diversity_weight": HParam(0.1, ("log", 0.001, 10.0), "weight of the head-orthogonality term"),
-        "warmup_epochs": HParam(0, ("int", 0, 50), "source-only epochs before co-training (0: none)"),
+        "tau": HParam(0.9, ("uniform", 0.5, 0.99), "confidence both heads need to pseudo-label, in (0, 1)",
+                      low=0, low_open=True, high=1, high_open=True),
+        "pseudo_weight": HParam(1.0, ("log", 0.1, 10.0), "weight of the cross-teaching loss on target", low=0),
+        "diversity_weight": HParam(0.1, ("log", 0.001, 10.0), "weight of the head-orthogonality term", low=0),
+        "warmup_epochs": HParam(0, ("int", 0, 50), "source-only epochs before co-training (0: none)", low=0),
     }
 
     def __init__(self, backbone, num_classes: int, hparams: dict[str, Any] | None = None) -> None:
@@ -60,22 +60,9 @@ class CoTraining(Algorithm):
         self.classifier2 = nn.Linear(backbone.num_features, num_classes)  # head 2; head 1 is self.classifier
 
     @classmethod
-    def validate_hparams(cls, hparams: dict[str, Any]) -> None:
-        tau = hparams["tau"]
-        if not math.isfinite(tau) or not 0 < tau < 1:
-            raise ConfigError(f"cotraining: hyperparameter 'tau' (the confidence both heads need) must be in (0, 1), "
-                              f"got {tau!r}; e.g. tau=0.9")
-        check_tau(tau)
-        for name in ("pseudo_weight", "diversity_weight"):
-            if not math.isfinite(hparams[name]) or hparams[name] < 0:
-                raise ConfigError(f"cotraining: hyperparameter '{name}' must be a finite number >= 0, "
-                                  f"got {hparams[name]!r}")
-        if hparams["warmup_epochs"] < 0:
-            raise ConfigError(f"cotraining: warmup_epochs must be >= 0, got {hparams['warmup_epochs']}")
-
-    def stages(self, target_budget: float) -> list[Stage]:
+    def stages(cls, hparams: dict[str, Any], target_budget: float) -> list[Stage]:
         # target labels, if the task has any, are not used
-        warmup = self.hparams["warmup_epochs"]
+        warmup = hparams["warmup_epochs"]
         cotrain = [Stage("cotrain", "source+target_unlabeled")]
         return ([Stage("warmup", "source", epochs=warmup)] if warmup else []) + cotrain
 

@@ -21,7 +21,6 @@ import torch
 
 from zoo.algorithms.base import HParam
 from zoo.algorithms.uda import UDA_HPARAMS, AdaptationAlgorithm
-from zoo.errors import ConfigError
 from zoo.losses import MultipleKernelMMD
 
 KERNELS = [0.125, 0.25, 0.5, 1.0, 2.0]
@@ -33,24 +32,15 @@ class DAN(AdaptationAlgorithm):
     PAPER = "Long et al., Learning Transferable Features with Deep Adaptation Networks, ICML 2015"
     HPARAMS = {
         **UDA_HPARAMS,
-        "kernels": HParam(KERNELS, [KERNELS, [0.5, 1.0, 2.0], [1.0]], "Gaussian bandwidths, x mean squared distance"),
-        "estimator": HParam("quadratic", ["quadratic", "linear"], "unbiased MMD estimator: quadratic or linear-time"),
+        "kernels": HParam(KERNELS, [KERNELS, [0.5, 1.0, 2.0], [1.0]], "Gaussian bandwidths, x mean squared distance",
+                          low=0, low_open=True),
+        "estimator": HParam("quadratic", help="unbiased MMD estimator: quadratic or linear-time",
+                            choices=["quadratic", "linear"]),
     }
 
     def __init__(self, backbone, num_classes: int, hparams: dict[str, Any] | None = None) -> None:
         super().__init__(backbone, num_classes, hparams)
         self.mmd = MultipleKernelMMD(self.hparams["kernels"], linear=self.hparams["estimator"] == "linear")
-
-    @classmethod
-    def validate_hparams(cls, hparams: dict[str, Any]) -> None:
-        super().validate_hparams(hparams)
-        kernels = hparams["kernels"]
-        if not kernels or not all(isinstance(k, (int, float)) and not isinstance(k, bool) and k > 0 for k in kernels):
-            raise ConfigError(f"hyperparameter 'kernels' of DAN must be a non-empty list of positive numbers, "
-                              f"got {kernels!r}")
-        if hparams["estimator"] not in ("quadratic", "linear"):
-            raise ConfigError(f"hyperparameter 'estimator' of DAN must be 'quadratic' or 'linear', "
-                              f"got {hparams['estimator']!r}")
 
     def alignment(self, f_s, logits_s, f_t, logits_t, source_batch) -> dict[str, torch.Tensor]:
         return {"loss": self.mmd(f_s, f_t)}

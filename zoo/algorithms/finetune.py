@@ -7,10 +7,12 @@ stage runs at ``target_lr_mult`` times the base learning rate, the usual choice 
 Usage::
 
     algo = Finetune(backbone, num_classes=2, hparams={"target_lr_mult": 0.1})
-    [s.name for s in algo.stages(0.1)]          # ['source', 'target']
+    [s.name for s in Finetune.stages(algo.hparams, 0.1)]    # ['source', 'target']
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import torch
 
@@ -23,20 +25,22 @@ class Finetune(Algorithm):
 
     PAPER = "Yosinski et al., How transferable are features in deep neural networks?, NeurIPS 2014"
     HPARAMS = {
-        "target_lr_mult": HParam(0.1, ("log", 0.01, 1.0), "lr multiplier of the target fine-tuning stage"),
-        "target_epochs": HParam(0, ("int", 0, 100), "epochs of the target stage (0: same as train.epochs)"),
+        "target_lr_mult": HParam(0.1, ("log", 0.01, 1.0), "lr multiplier of the target fine-tuning stage",
+                                 low=0, low_open=True),
+        "target_epochs": HParam(0, ("int", 0, 100), "epochs of the target stage (0: same as train.epochs)", low=0),
     }
 
-    def stages(self, target_budget: float) -> list[Stage]:
+    @classmethod
+    def stages(cls, hparams: dict[str, Any], target_budget: float) -> list[Stage]:
         if target_budget <= 0:
             raise ConfigError(
                 "finetune needs labeled target data but the task's target_budget is 0; "
                 "use source_only (or an adaptation method) for unsupervised tasks, or set target_budget > 0"
             )
-        target_epochs = self.hparams["target_epochs"] or None
+        target_epochs = hparams["target_epochs"] or None
         return [
             Stage("source", "source"),
-            Stage("target", "target_labeled", epochs=target_epochs, lr_mult=self.hparams["target_lr_mult"]),
+            Stage("target", "target_labeled", epochs=target_epochs, lr_mult=hparams["target_lr_mult"]),
         ]
 
     def training_step(self, source_batch: Batch | None, target_batch: Batch | None) -> dict[str, torch.Tensor]:

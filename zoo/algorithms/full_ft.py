@@ -8,7 +8,7 @@ from (pretrained weights, the task's ``pretrain`` steps or ``init``).
 Usage::
 
     algo = FullFinetune(zoo.create_backbone("resnet18_28", in_chans=1), num_classes=2)
-    [s.name for s in algo.stages(0.1)]          # ['finetune']
+    [s.name for s in FullFinetune.stages(algo.hparams, 0.1)]    # ['finetune']
 """
 
 from __future__ import annotations

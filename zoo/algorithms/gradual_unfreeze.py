@@ -12,7 +12,7 @@ layer of the backbone, or more stages than blocks, is a one-line error when the 
 Usage::
 
     algo = GradualUnfreeze(zoo.create_backbone("resnet18_28"), 2, {"num_stages": 3, "epochs_per_stage": 2})
-    [s.name for s in algo.stages(0.1)]           # ['unfreeze-0', 'unfreeze-1', 'unfreeze-2']
+    [s.name for s in GradualUnfreeze.stages(algo.hparams, 0.1)]    # ['unfreeze-0', 'unfreeze-1', 'unfreeze-2']
 """
 
 from __future__ import annotations
@@ -42,18 +42,16 @@ class GradualUnfreeze(FinetuneStrategy):
 
     PAPER = "Howard & Ruder, Universal Language Model Fine-tuning for Text Classification, ACL 2018"
     HPARAMS = {
-        "num_stages": HParam(3, ("int", 2, 6), "stages of the top-down default: head, +1 block, +2 blocks, ..."),
-        "epochs_per_stage": HParam(0, ("int", 0, 50), "epochs of each stage (0: train.epochs)"),
+        "num_stages": HParam(3, ("int", 2, 6), "stages of the top-down default: head, +1 block, +2 blocks, ...",
+                             low=2),
+        "epochs_per_stage": HParam(0, ("int", 0, 50), "epochs of each stage (0: train.epochs)", low=0),
         "schedule": HParam("", ["", "head; last:1; all", "head; last:2; all"],
                            "explicit stages, ';'-separated: head | all | last:K | layer names (comma-separated)"),
     }
 
     @classmethod
     def validate_hparams(cls, hparams: dict[str, Any]) -> None:
-        if hparams["num_stages"] < 2:
-            raise ConfigError(f"gradual_unfreeze: num_stages must be >= 2 (head, then blocks), got {hparams['num_stages']}")
-        if hparams["epochs_per_stage"] < 0:
-            raise ConfigError(f"gradual_unfreeze: epochs_per_stage must be >= 0, got {hparams['epochs_per_stage']}")
+        # The grammar of ``schedule`` is more than one HParam can declare (bounds and choices are checked there).
         if hparams["schedule"].strip():
             specs = parse_schedule(hparams["schedule"])
             if not specs:
@@ -61,15 +59,17 @@ class GradualUnfreeze(FinetuneStrategy):
             for i, spec in enumerate(specs):
                 check_trainable_spec(spec, f"gradual_unfreeze schedule stage {i}")
 
-    def _specs(self) -> list[Any]:
-        if self.hparams["schedule"].strip():
-            return parse_schedule(self.hparams["schedule"])
-        return ["head", *(f"last:{i}" for i in range(1, self.hparams["num_stages"]))]
+    @staticmethod
+    def _specs(hparams: dict[str, Any]) -> list[Any]:
+        if hparams["schedule"].strip():
+            return parse_schedule(hparams["schedule"])
+        return ["head", *(f"last:{i}" for i in range(1, hparams["num_stages"]))]
 
-    def target_stages(self) -> list[Stage]:
-        epochs = self.hparams["epochs_per_stage"] or None
+    @classmethod
+    def target_stages(cls, hparams: dict[str, Any]) -> list[Stage]:
+        epochs = hparams["epochs_per_stage"] or None
         return [Stage(f"unfreeze-{i}", "target_labeled", epochs=epochs, features=spec == "head")
-                for i, spec in enumerate(self._specs())]
+                for i, spec in enumerate(cls._specs(hparams))]
 
     def trainable(self, stage: Stage) -> Any:
-        return self._specs()[int(stage.name.rsplit("-", 1)[1])]
+        return self._specs(self.hparams)[int(stage.name.rsplit("-", 1)[1])]

@@ -12,7 +12,7 @@ Weight decay in the optimizer should be 0 with L2-SP (it would pull the backbone
 Usage::
 
     algo = L2SP(backbone, num_classes=2, hparams={"alpha": 0.01, "beta": 0.01})
-    algo.set_stage(algo.stages(0.1)[0])          # snapshots w_S^0
+    algo.set_stage(L2SP.stages(algo.hparams, 0.1)[0])    # snapshots w_S^0
     algo.l2sp_terms()                            # {"sp": 0 at the start, "head_l2": ...}
 """
 
@@ -24,7 +24,6 @@ import torch
 
 from zoo.algorithms.base import HParam, Stage
 from zoo.algorithms.strategy import FinetuneStrategy
-from zoo.errors import ConfigError
 
 
 class L2SP(FinetuneStrategy):
@@ -32,19 +31,13 @@ class L2SP(FinetuneStrategy):
 
     PAPER = "Li, Grandvalet & Davoine, Explicit Inductive Bias for Transfer Learning with CNNs, ICML 2018"
     HPARAMS = {
-        "alpha": HParam(0.01, ("log", 1e-4, 1.0), "weight of ||w - w0||^2 / 2 on the backbone"),
-        "beta": HParam(0.01, ("log", 1e-4, 1.0), "weight of ||w||^2 / 2 on the new head"),
+        "alpha": HParam(0.01, ("log", 1e-4, 1.0), "weight of ||w - w0||^2 / 2 on the backbone", low=0),
+        "beta": HParam(0.01, ("log", 1e-4, 1.0), "weight of ||w||^2 / 2 on the new head", low=0),
     }
 
     def __init__(self, backbone, num_classes: int, hparams: dict[str, Any] | None = None) -> None:
         super().__init__(backbone, num_classes, hparams)
         self._anchor: list[tuple[torch.nn.Parameter, torch.Tensor]] | None = None  # not a buffer: never saved
-
-    @classmethod
-    def validate_hparams(cls, hparams: dict[str, Any]) -> None:
-        for name in ("alpha", "beta"):
-            if not hparams[name] >= 0:
-                raise ConfigError(f"l2sp: {name} must be >= 0, got {hparams[name]}")
 
     def set_stage(self, stage: Stage) -> None:
         super().set_stage(stage)

@@ -16,19 +16,13 @@ from typing import Any
 
 from zoo.algorithms.base import HParam, Stage
 from zoo.algorithms.strategy import FinetuneStrategy
-from zoo.errors import ConfigError
 
 
 class LastK(FinetuneStrategy):
     """The top ``k`` backbone blocks and the head train; the blocks below are frozen."""
 
     PAPER = "Yosinski et al., How transferable are features in deep neural networks?, NeurIPS 2014"
-    HPARAMS = {"k": HParam(1, ("int", 1, 5), "number of top backbone blocks that train (blocks())")}
-
-    @classmethod
-    def validate_hparams(cls, hparams: dict[str, Any]) -> None:
-        if hparams["k"] < 1:
-            raise ConfigError(f"last_k: k must be >= 1 (the number of top blocks that train), got {hparams['k']}")
+    HPARAMS = {"k": HParam(1, ("int", 1, 5), "number of top backbone blocks that train (blocks())", low=1)}
 
     def trainable(self, stage: Stage) -> Any:
         return f"last:{self.hparams['k']}"

@@ -8,10 +8,12 @@ once over the labeled target images (eval mode, no augmentation) and trains only
 Usage::
 
     algo = LinearProbe(backbone, num_classes=2)
-    algo.stages(0.1)        # [Stage('probe', 'target_labeled', features=True)]
+    LinearProbe.stages(algo.hparams, 0.1)    # [Stage('probe', 'target_labeled', features=True)]
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from zoo.algorithms.base import Stage
 from zoo.algorithms.strategy import FinetuneStrategy
@@ -22,5 +24,6 @@ class LinearProbe(FinetuneStrategy):
 
     PAPER = "Kornblith, Shlens & Le, Do Better ImageNet Models Transfer Better?, CVPR 2019"
 
-    def target_stages(self) -> list[Stage]:
+    @classmethod
+    def target_stages(cls, hparams: dict[str, Any]) -> list[Stage]:
         return [Stage("probe", "target_labeled", features=True)]

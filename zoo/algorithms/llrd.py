@@ -17,19 +17,14 @@ from typing import Any
 from zoo.algorithms.base import HParam
 from zoo.algorithms.freezing import block_depths
 from zoo.algorithms.strategy import FinetuneStrategy
-from zoo.errors import ConfigError
 
 
 class LayerwiseLRDecay(FinetuneStrategy):
     """All layers train; learning rates decay geometrically from the head down."""
 
     PAPER = "Howard & Ruder, Universal Language Model Fine-tuning for Text Classification, ACL 2018"
-    HPARAMS = {"decay": HParam(0.5, ("uniform", 0.1, 1.0), "lr ratio between a block and the one above it")}
-
-    @classmethod
-    def validate_hparams(cls, hparams: dict[str, Any]) -> None:
-        if not 0 < hparams["decay"] <= 1:
-            raise ConfigError(f"llrd: decay must be in (0, 1], got {hparams['decay']}")
+    HPARAMS = {"decay": HParam(0.5, ("uniform", 0.1, 1.0), "lr ratio between a block and the one above it",
+                               low=0, low_open=True, high=1)}
 
     def param_groups(self) -> list[dict[str, Any]]:
         depths = block_depths(self.backbone)  # id(param) -> 0 for the top block, 1 below, ...

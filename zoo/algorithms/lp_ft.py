@@ -9,7 +9,7 @@ at a lower rate, keeps them. Stage 1 ``probe`` (features, head only), stage 2 ``
 Usage::
 
     algo = LPFT(backbone, num_classes=2, hparams={"probe_epochs": 5, "ft_lr_mult": 0.1})
-    [s.name for s in algo.stages(0.1)]          # ['probe', 'finetune']
+    [s.name for s in LPFT.stages(algo.hparams, 0.1)]    # ['probe', 'finetune']
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from typing import Any
 
 from zoo.algorithms.base import HParam, Stage
 from zoo.algorithms.strategy import FinetuneStrategy
-from zoo.errors import ConfigError
 
 
 class LPFT(FinetuneStrategy):
@@ -26,17 +25,11 @@ class LPFT(FinetuneStrategy):
 
     PAPER = "Kumar et al., Fine-Tuning can Distort Pretrained Features and Underperform Out-of-Distribution, ICLR 2022"
     HPARAMS = {
-        "probe_epochs": HParam(0, ("int", 0, 100), "epochs of the linear probe (0: train.epochs)"),
-        "ft_lr_mult": HParam(0.1, ("log", 0.001, 1.0), "lr multiplier of the fine-tuning stage"),
+        "probe_epochs": HParam(0, ("int", 0, 100), "epochs of the linear probe (0: train.epochs)", low=0),
+        "ft_lr_mult": HParam(0.1, ("log", 0.001, 1.0), "lr multiplier of the fine-tuning stage", low=0, low_open=True),
     }
 
     @classmethod
-    def validate_hparams(cls, hparams: dict[str, Any]) -> None:
-        if hparams["probe_epochs"] < 0:
-            raise ConfigError(f"lp_ft: probe_epochs must be >= 0, got {hparams['probe_epochs']}")
-        if not hparams["ft_lr_mult"] > 0:
-            raise ConfigError(f"lp_ft: ft_lr_mult must be > 0, got {hparams['ft_lr_mult']}")
-
-    def target_stages(self) -> list[Stage]:
-        return [Stage("probe", "target_labeled", epochs=self.hparams["probe_epochs"] or None, features=True),
-                Stage("finetune", "target_labeled", lr_mult=self.hparams["ft_lr_mult"])]
+    def target_stages(cls, hparams: dict[str, Any]) -> list[Stage]:
+        return [Stage("probe", "target_labeled", epochs=hparams["probe_epochs"] or None, features=True),
+                Stage("finetune", "target_labeled", lr_mult=hparams["ft_lr_mult"])]

@@ -21,7 +21,7 @@ from typing import Any
 import torch
 
 from zoo.algorithms.base import HParam
-from zoo.algorithms.uda import UDA_HPARAMS, AdaptationAlgorithm, check_number
+from zoo.algorithms.uda import UDA_HPARAMS, AdaptationAlgorithm
 from zoo.losses import MomentDistance, split_by_domain
 
 
@@ -32,17 +32,13 @@ class M3SDA(AdaptationAlgorithm):
     SOURCE_DOMAINS = True
     HPARAMS = {
         **UDA_HPARAMS,
-        "moments": HParam(2, ("int", 1, 5), "number of moments matched (k): mean, then central moments"),
+        "moments": HParam(2, ("int", 1, 5), "number of moments matched (k): mean, then central moments",
+                          low=1),
     }
 
     def __init__(self, backbone, num_classes: int, hparams: dict[str, Any] | None = None) -> None:
         super().__init__(backbone, num_classes, hparams)
         self.moment_distance = MomentDistance(self.hparams["moments"])
-
-    @classmethod
-    def validate_hparams(cls, hparams: dict[str, Any]) -> None:
-        super().validate_hparams(hparams)
-        check_number(hparams, "moments", cls.__name__, low=1)
 
     def alignment(self, f_s, logits_s, f_t, logits_t, source_batch) -> dict[str, torch.Tensor]:
         # (x, y, d) from the runner; a plain (x, y) batch is one source domain

@@ -18,7 +18,7 @@ from typing import Any
 import torch
 
 from zoo.algorithms.base import HParam
-from zoo.algorithms.uda import UDA_HPARAMS, AdaptationAlgorithm, check_number
+from zoo.algorithms.uda import UDA_HPARAMS, AdaptationAlgorithm
 from zoo.losses import MinimumClassConfusionLoss
 
 
@@ -28,17 +28,13 @@ class MCC(AdaptationAlgorithm):
     PAPER = "Jin et al., Minimum Class Confusion for Versatile Domain Adaptation, ECCV 2020"
     HPARAMS = {
         **UDA_HPARAMS,
-        "temperature": HParam(2.5, ("uniform", 1.0, 5.0), "softmax temperature T of the target predictions"),
+        "temperature": HParam(2.5, ("uniform", 1.0, 5.0), "softmax temperature T of the target predictions",
+                              low=0, low_open=True),
     }
 
     def __init__(self, backbone, num_classes: int, hparams: dict[str, Any] | None = None) -> None:
         super().__init__(backbone, num_classes, hparams)
         self.mcc = MinimumClassConfusionLoss(self.hparams["temperature"])
-
-    @classmethod
-    def validate_hparams(cls, hparams: dict[str, Any]) -> None:
-        super().validate_hparams(hparams)
-        check_number(hparams, "temperature", cls.__name__, strict=True)
 
     def alignment(self, f_s, logits_s, f_t, logits_t, source_batch) -> dict[str, torch.Tensor]:
         return {"loss": self.mcc(logits_t)}

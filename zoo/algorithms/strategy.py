@@ -3,7 +3,7 @@
 A strategy adapts the network it is given (pretrained timm weights, a task's ``pretrain`` steps, or an
 ``init`` checkpoint) to the target's labels; strategies differ only in *which layers train when* and *how
 fast*, so they are compared from identical starting weights (Kornblith et al. 2019; Kumar et al. 2022).
-A subclass declares its stages (``target_stages``), the layers each stage trains (``trainable``, in the
+A subclass declares its stages (``target_stages``, a classmethod of the hyperparameters), the layers each stage trains (``trainable``, in the
 vocabulary of ``zoo.algorithms.freezing``), and optionally a penalty (L2-SP) or its own parameter groups
 (layer-wise lr decay). Head-only stages are ``features`` stages: the runner caches the frozen backbone's
 features, so their epochs cost only the head.
@@ -14,6 +14,9 @@ pretrained network and must not drift towards the small target batches.
 Usage::
 
     class TopHalf(FinetuneStrategy):
+        @classmethod
+        def target_stages(cls, hparams):
+            return [Stage("probe", "target_labeled", features=True), Stage("finetune", "target_labeled")]
         def trainable(self, stage):
             return "last:2"
 """
@@ -25,7 +28,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from zoo.algorithms.base import Algorithm, Batch, Stage
+from zoo.algorithms.base import Algorithm, Batch, Stage, call_with_hparams
 from zoo.algorithms.freezing import set_trainable, trainable_backbone_modules
 from zoo.errors import ConfigError
 
@@ -44,13 +47,14 @@ class FinetuneStrategy(Algorithm):
 
     def __init__(self, backbone, num_classes: int, hparams: dict[str, Any] | None = None) -> None:
         super().__init__(backbone, num_classes, hparams)
-        for stage in self.target_stages():  # a bad layer spec fails now, when the runner builds the model
+        for stage in self.planned_stages(self.hparams):  # a bad layer spec fails now, when the model is built
             trainable_backbone_modules(self.backbone, self.trainable(stage), owner=f"{type(self).__name__} stage "
                                                                                    f"'{stage.name}'")
 
     # -- what a strategy declares -------------------------------------------------------------------
-    def target_stages(self) -> list[Stage]:
-        """The stages on the labeled target; must depend only on ``self.hparams`` (see ``stages``)."""
+    @classmethod
+    def target_stages(cls, hparams: dict[str, Any]) -> list[Stage]:
+        """The stages on the labeled target, from the resolved ``hparams`` alone (see ``stages``)."""
         return [Stage("finetune", "target_labeled")]
 
     def trainable(self, stage: Stage) -> Any:
@@ -62,9 +66,15 @@ class FinetuneStrategy(Algorithm):
         return {}
 
     # -- the contract -------------------------------------------------------------------------------
-    def stages(self, target_budget: float) -> list[Stage]:
-        require_budget(target_budget, type(self).__name__)
-        return self.target_stages()
+    @classmethod
+    def planned_stages(cls, hparams: dict[str, Any]) -> list[Stage]:
+        """``target_stages(hparams)``; an old ``target_stages(self)`` of a plugin's subclass still works."""
+        return call_with_hparams(cls, "target_stages", hparams)
+
+    @classmethod
+    def stages(cls, hparams: dict[str, Any], target_budget: float) -> list[Stage]:
+        require_budget(target_budget, cls.__name__)
+        return cls.planned_stages(hparams)
 
     def set_stage(self, stage: Stage) -> None:
         super().set_stage(stage)

@@ -20,7 +20,7 @@ import copy
 from typing import Any
 
 from zoo.algorithms import ALGORITHMS
-from zoo.algorithms.base import resolve_hparams
+from zoo.algorithms.base import resolve_hparams, stages_of
 from zoo.algorithms.variants import base_algorithm, variant_hparams
 from zoo.backbones import BACKBONES, is_hub_name
 from zoo.bench.init_from import resolve_init
@@ -103,11 +103,12 @@ def resolve_run(suite, task: TaskSpec, algorithm: str, seed: int, settings: dict
     domain_specs = {name: suite.domains[name] for name in (*task.sources, *(s["domain"] for s in task.pretrain))}
     check_disjoint(domain_specs, {task.target: suite.domains[task.target]})
     given = settings["hparams"].get(algorithm, settings["hparams"].get(base_algorithm(algorithm))) or {}
-    hparams = resolve_hparams(algo_cls.HPARAMS, {**given, **variant_hparams(algorithm, algo_cls)}, algorithm)
-    algo_cls.validate_hparams(hparams)  # ranges and values, before any model is built
-    probe = algo_cls.__new__(algo_cls)  # stages() depends only on hparams and the budget (contract)
-    probe.hparams = hparams
-    stage_list = algo_cls.stages(probe, task.target_budget)
+    # types, bounds and choices (HParam.check), then rules between hyperparameters: before any model is built;
+    # the owner names the suite's algorithm and its class, as the model's own checks do
+    hparams = resolve_hparams(algo_cls.HPARAMS, {**given, **variant_hparams(algorithm, algo_cls)},
+                              f"{algorithm} ({algo_cls.__name__})")
+    algo_cls.validate_hparams(hparams)
+    stage_list = stages_of(algo_cls, hparams, task.target_budget)
     check_stages(stage_list, task, algorithm, settings["train"])
     stages = [s.name for s in stage_list]
     config = {

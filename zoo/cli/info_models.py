@@ -31,6 +31,16 @@ EXAMPLE_BUDGET = 0.1  # the label budget the "with target labels" stages are pro
 
 
 # -- algorithms ---------------------------------------------------------------------------------------
+def format_valid(hp) -> str:
+    """The values an ``HParam`` accepts beyond its type: ``>= 0``, ``in (0, 1)``, ``one of: batch, none``."""
+    if hp.choices is not None:
+        return "one of: " + ", ".join(str(v) for v in hp.choices)
+    bounds = hp.bounds_text()
+    if bounds and isinstance(hp.default, list):
+        return f"each {bounds}"
+    return bounds or "any"
+
+
 def format_space(space: Any) -> str:
     """An ``HParam.space`` in words: ``("log", 0.01, 10.0)`` -> ``log-uniform [0.01, 10]``.
 
@@ -64,10 +74,10 @@ def _stage_text(stage) -> str:
 
 def probe_stages(cls, hparams: dict[str, Any], budget: float) -> tuple[list, str | None]:
     """``(stages, None)`` of ``cls`` at ``budget``, or ``([], why not)``: the resolver's probe, no model built."""
-    probe = cls.__new__(cls)
-    probe.hparams = hparams
+    from zoo.algorithms.base import stages_of
+
     try:
-        return list(cls.stages(probe, budget)), None
+        return stages_of(cls, hparams, budget), None
     except MedzooError as exc:
         return [], str(exc)
 
@@ -129,13 +139,14 @@ def algorithm_card(name: str) -> Card:
         fields.append(("variant", ", ".join(f"{k}={v!r}" for k, v in fixed.items()) + f" (the twin of {base})"))
     fields.extend(_settings(name, cls, hparams))
     rows = [[hp_name, type(hp.default).__name__ if hp.default is not None else "any",
-             repr(hparams[hp_name]), format_space(hp.space), hp.help] for hp_name, hp in cls.HPARAMS.items()]
+             repr(hparams[hp_name]), format_space(hp.space), format_valid(hp), hp.help]
+            for hp_name, hp in cls.HPARAMS.items()]
     card = Card("algorithm", name, summary=summary, fields=fields)
     if rows:
         card.tables.append(CardTable(
-            "hyperparameters", ["name", "type", "default", "search space", "meaning"], rows,
+            "hyperparameters", ["name", "type", "default", "search space", "valid", "meaning"], rows,
             note="set in a suite: hparams: {" + name + ": {NAME: value}}; a suite's sweep: draws from the search "
-                 "spaces (sweep.hparams_space narrows them); validate_hparams checks values before training"))
+                 "spaces (sweep.hparams_space narrows them); values outside 'valid' are refused before training"))
     else:
         card.notes.append("no hyperparameters")
     card.notes.append(f"in a suite task: algorithms: [{name}]")

@@ -29,6 +29,7 @@ import torch
 from accelerate.utils import set_seed
 
 from zoo.algorithms import ALGORITHMS, Algorithm
+from zoo.algorithms.base import stages_of
 from zoo.algorithms.variants import base_algorithm
 from zoo.backbones import create_backbone, declares_option
 from zoo.backbones.normalize import Normalizer
@@ -149,7 +150,7 @@ def train_run(run: RunSpec, data: TaskData, accelerator, show_progress: bool = T
     evaluate = EpochEvaluator(accelerator, data, normalizer, train["eval_batch_size"], run.seed,
                               metric=config["selection"]["metric"], test_curves=train.get("test_curves", False))
     kept_outputs: dict[int, dict[str, tuple]] = {}  # history index -> {split: (logits, labels)}, as tracker.kept
-    stages = algorithm.stages(config["task"]["target_budget"])
+    stages = stages_of(type(algorithm), algorithm.hparams, config["task"]["target_budget"])
     stage_epochs = [s.epochs or train["epochs"] for s in stages]
     selection = config["selection"]
     rules = list(selection.get("rules") or [selection["rule"]])

@@ -41,12 +41,12 @@ class ProbeEstimate:
 def stage_epochs(config) -> list[int]:
     """Epochs of each stage of ``config``'s algorithm (a stage's own ``epochs``, else ``train.epochs``)."""
     from zoo.algorithms import ALGORITHMS
+    from zoo.algorithms.base import stages_of
     from zoo.algorithms.variants import base_algorithm
 
     cls = ALGORITHMS.get(base_algorithm(config["algorithm"]))
-    algorithm = cls.__new__(cls)  # stages() depends only on hparams and the budget (the algorithm contract)
-    algorithm.hparams = dict(config["hparams"])
-    return [s.epochs or config["train"]["epochs"] for s in algorithm.stages(config["task"]["target_budget"])]
+    stages = stages_of(cls, dict(config["hparams"]), config["task"]["target_budget"])  # no model needed
+    return [s.epochs or config["train"]["epochs"] for s in stages]
 
 
 def _steps(n_images: int, train) -> int:

@@ -27,7 +27,7 @@ from typing import Any
 import torch
 
 from zoo.testing.algorithm_training import (
-    BUDGET, N, NUM_CLASSES, build, call_hook, changed_entries, make_batch, optimizer_for, state_of, step,
+    N, NUM_CLASSES, build, call_hook, changed_entries, make_batch, model_stages, optimizer_for, state_of, step,
     target_images, with_label,
 )
 from zoo.testing.core import require
@@ -108,7 +108,7 @@ def check_hooks(algo, what: str, hparams: dict[str, Any] | None = None) -> None:
     rules (see the module docstring), on 1- and 3-channel inputs."""
     for channels in (1, 3):
         model = build(algo, channels, hparams=hparams, backbone_options={"norm": "batch"})
-        for stage in model.stages(BUDGET):
+        for stage in model_stages(model):
             model.set_stage(stage)
             _check_set_progress(model, stage, what)
             _check_on_epoch_end(model, stage, channels, what)

@@ -10,7 +10,7 @@ Usage::
 
     from zoo.testing.algorithm_training import build, step
     model = build("bnm", channels=1, hparams={"weight": 0.3})
-    stage = model.stages(0.5)[0]
+    stage = model_stages(model)[0]
     model.set_stage(stage)
     out = step(model, stage, 1, "algorithm 'bnm'", progress=(0, 10))   # {"loss": scalar tensor, ...}
 """
@@ -24,6 +24,7 @@ from typing import Any
 import torch
 
 from zoo.algorithms import ALGORITHMS, Algorithm, Stage
+from zoo.algorithms.base import stages_of
 from zoo.errors import ConfigError
 from zoo.testing.core import ConformanceError, label_of, one_thread, require
 from zoo.testing.devices import DeviceGuard
@@ -41,6 +42,11 @@ def algorithm_class(algo: str | type) -> type:
     require(isinstance(cls, type) and issubclass(cls, Algorithm),
             f"{label_of('algorithm', algo)} is {cls!r}, not a subclass of zoo.algorithms.Algorithm")
     return cls
+
+
+def model_stages(model: Algorithm, target_budget: float = BUDGET) -> list[Stage]:
+    """The stages the runner gives a built ``model`` (from its class and resolved hparams, either form)."""
+    return stages_of(type(model), model.hparams, target_budget)
 
 
 def make_batch(channels: int, seed: int, shift: float = 0.0) -> tuple[torch.Tensor, torch.Tensor]:

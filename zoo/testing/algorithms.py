@@ -19,6 +19,7 @@ Usage::
 from __future__ import annotations
 
 import functools
+import inspect
 import math
 from collections.abc import Callable
 from typing import Any
@@ -26,11 +27,11 @@ from typing import Any
 import torch
 
 from zoo.algorithms import HParam, Stage
-from zoo.algorithms.base import resolve_hparams
+from zoo.algorithms.base import resolve_hparams, stages_of
 from zoo.errors import ConfigError
 from zoo.testing.algorithm_hooks import check_hooks
 from zoo.testing.algorithm_training import (  # noqa: F401 - make_batch, N, NUM_CLASSES: for tests written before the split
-    BUDGET, CPU, N, NUM_CLASSES, STAGE_DATA, algorithm_class, build, make_batch, optimizer_for, step,
+    BUDGET, CPU, N, NUM_CLASSES, STAGE_DATA, algorithm_class, build, make_batch, model_stages, optimizer_for, step,
 )
 from zoo.testing.algorithm_training import with_label as _with_label
 from zoo.testing.core import ConformanceError, require
@@ -42,7 +43,7 @@ Hparams = dict[str, Any] | None
 def check_training_step(algo, what: str, channels: int = 1, hparams: Hparams = None) -> None:
     """Every stage is well formed; its ``training_step`` returns a finite scalar loss, no backward, no update."""
     model = build(algo, channels, hparams=hparams)
-    stages = model.stages(BUDGET)
+    stages = model_stages(model)
     require(stages and all(isinstance(s, Stage) for s in stages), f"{what}: stages() must return a non-empty list "
                                                                   f"of zoo.algorithms.Stage, got {stages!r}")
     require(len({s.name for s in stages}) == len(stages), f"{what}: stage names must be unique, got {stages}")
@@ -73,7 +74,7 @@ def check_loss_decreases(algo, what: str, channels: int = 1, hparams: Hparams = 
     """A few Adam steps on a fixed learnable batch lower every stage's loss by 10%; ``set_progress`` runs the
     stage's schedule from step 0 to its last, as over a stage of the runner."""
     model = build(algo, channels, hparams=hparams)
-    for stage in model.stages(BUDGET):
+    for stage in model_stages(model):
         model.set_stage(stage)
         optimizer = optimizer_for(model)
 
@@ -117,7 +118,7 @@ def check_predict(algo, what: str, channels: int = 1, hparams: Hparams = None) -
 def check_forward_is_training_step(algo, what: str, hparams: Hparams = None) -> None:
     """``model(src, tgt, training_step=True)`` is ``training_step(src, tgt)`` (how the runner calls it, for DDP)."""
     model = build(algo, 1, hparams=hparams)
-    stage = model.stages(BUDGET)[0]
+    stage = model_stages(model)[0]
     model.set_stage(stage)
     torch.manual_seed(5)
     direct = step(model, stage, 1, what)["loss"]
@@ -134,7 +135,7 @@ def check_deterministic(algo, what: str, hparams: Hparams = None) -> None:
 
     def one_step(seed: int):
         model = build(algo, 1, seed=seed, hparams=hparams)
-        stage = model.stages(BUDGET)[-1]
+        stage = model_stages(model)[-1]
         model.set_stage(stage)
         optimizer = optimizer_for(model)
         torch.manual_seed(seed + 100)  # dropout masks
@@ -164,7 +165,7 @@ def check_no_device_moves(algo, what: str, hparams: Hparams = None) -> None:
     devices = lambda: {t.device for t in [*model.parameters(), *model.buffers()]}  # noqa: E731
     require(devices() == {CPU},
             f"{what}: built on the CPU, its tensors are on {devices()}; never move them in __init__")
-    for stage in model.stages(BUDGET):
+    for stage in model_stages(model):
         model.set_stage(stage)
         out = step(model, stage, 3, what)
         on = {k: str(v.device) for k, v in out.items()}
@@ -179,7 +180,7 @@ def check_no_device_moves(algo, what: str, hparams: Hparams = None) -> None:
 def check_param_groups(algo, what: str, hparams: Hparams = None) -> None:
     """In every stage, ``param_groups()`` lists each trainable parameter exactly once, with ``lr_mult > 0``."""
     model = build(algo, 1, hparams=hparams)
-    for stage in model.stages(BUDGET):
+    for stage in model_stages(model):
         model.set_stage(stage)
         groups = model.param_groups()
         in_groups = [id(p) for g in groups for p in g["params"]]
@@ -197,20 +198,27 @@ def check_param_groups(algo, what: str, hparams: Hparams = None) -> None:
 
 @_with_label
 def check_stages_need_no_model(algo, what: str, hparams: Hparams = None) -> None:
-    """``stages()`` reads only ``self.hparams`` (the suite resolver calls it before building any model)."""
+    """``stages(hparams, target_budget)`` needs no model (the suite resolver calls it before building any).
+
+    A classmethod cannot read the model; the old instance-method form ``stages(self, target_budget)`` still
+    runs (on a bare instance holding only ``hparams``, as the resolver calls it), so it is checked there and
+    against the built model.
+    """
     cls = algorithm_class(algo)
     built = build(algo, 1, hparams=hparams)  # first: hparams it refuses fail here, in one line
-    probe = cls.__new__(cls)
-    probe.hparams = resolve_hparams(cls.HPARAMS, hparams, cls.__name__)
+    resolved = resolve_hparams(cls.HPARAMS, hparams, cls.__name__)
     try:
-        without_model = cls.stages(probe, BUDGET)
+        without_model = stages_of(cls, resolved, BUDGET)
     except Exception as exc:  # noqa: BLE001 - reported as the rule it breaks
         raise ConformanceError(f"{what}: stages() must depend only on self.hparams and the budget, but on a bare "
-                               f"instance it raised {type(exc).__name__}: {exc}") from exc
-    built = built.stages(BUDGET)
-    require(without_model == built, f"{what}: stages() differs with and without a model ({without_model} != {built})")
+                               f"instance it raised {type(exc).__name__}: {exc}; make it a classmethod "
+                               "stages(cls, hparams, target_budget)") from exc
+    if inspect.isfunction(inspect.getattr_static(cls, "stages", None)):  # the old form could read the model
+        with_model = built.stages(BUDGET)
+        require(without_model == with_model,
+                f"{what}: stages() differs with and without a model ({without_model} != {with_model})")
     try:
-        unsupervised = cls.stages(probe, 0.0)
+        unsupervised = stages_of(cls, resolved, 0.0)
     except ConfigError:
         return  # a method that needs target labels refuses budget 0 with a one-line error
     wrong = [s for s in unsupervised if s.data not in ("source", "source+target_unlabeled")]

@@ -34,11 +34,11 @@ def needs_target_labels(algorithm: str) -> bool:
     """True when the algorithm's ``stages(0)`` raises ``ConfigError`` (it cannot run unsupervised)."""
     from zoo.algorithms import ALGORITHMS
 
+    from zoo.algorithms.base import stages_of
+
     cls = ALGORITHMS.get(algorithm)
-    probe = cls.__new__(cls)  # stages() reads only hparams (an algorithm check makes sure of it)
-    probe.hparams = {k: hp.default for k, hp in cls.HPARAMS.items()}
     try:
-        cls.stages(probe, 0.0)
+        stages_of(cls, {k: hp.default for k, hp in cls.HPARAMS.items()}, 0.0)
     except ConfigError:
         return True
     return False

@@ -17,14 +17,12 @@ Usage::
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 
 from zoo.algorithms import Algorithm, HParam, Stage
-from zoo.errors import ConfigError
 
 
 def batch_nuclear_norm(logits: torch.Tensor) -> torch.Tensor:
@@ -39,16 +37,13 @@ class BNM(Algorithm):
     PAPER = ("Cui et al., Towards Discriminability and Diversity: Batch Nuclear-norm Maximization under Label "
              "Insufficient Situations, CVPR 2020")
     HPARAMS = {
-        "weight": HParam(1.0, ("log", 0.05, 5.0), "trade-off weight (lambda) of the nuclear-norm term; 0: source only"),
+        # valid values next to the default and search space: medzoo refuses a negative or nan weight itself
+        "weight": HParam(1.0, ("log", 0.05, 5.0), "trade-off weight (lambda) of the nuclear-norm term; 0: source only",
+                         low=0),
     }
 
     @classmethod
-    def validate_hparams(cls, hparams: dict[str, Any]) -> None:
-        weight = hparams["weight"]
-        if not math.isfinite(weight) or weight < 0:
-            raise ConfigError(f"hyperparameter 'weight' of BNM must be a finite number >= 0, got {weight!r}")
-
-    def stages(self, target_budget: float) -> list[Stage]:
+    def stages(cls, hparams: dict[str, Any], target_budget: float) -> list[Stage]:
         # Unsupervised adaptation: target labels are never read, whatever the task's budget.
         return [Stage("adapt", "source+target_unlabeled")]
 

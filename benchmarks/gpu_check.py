@@ -148,7 +148,7 @@ def medzoo_loop(model, data, batch: int, cpu: bool):
     from accelerate import Accelerator
 
     from zoo.algorithms.base import Stage
-    from zoo.runner.batches import Normalizer
+    from zoo.backbones.normalize import Normalizer
     from zoo.runner.loop import BatchFeeder, train_epoch
     from zoo.runner.optim import build_optimizer, build_scheduler, prepare_optimizer
     from zoo.runner.streams import TrainStreams

@@ -22,9 +22,9 @@ import torch
 
 from zoo.algorithms.base import Stage
 from zoo.algorithms.source_only import SourceOnly
+from zoo.backbones.normalize import Normalizer
 from zoo.backbones.simple_cnn import SimpleCNN
 from zoo.bench.task_data import TaskData
-from zoo.runner.batches import Normalizer
 from zoo.runner.loop import BatchFeeder, _compile_networks, train_epoch
 from zoo.runner.optim import build_optimizer, build_scheduler, prepare_optimizer
 from zoo.runner.streams import TrainStreams

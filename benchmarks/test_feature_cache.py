@@ -21,8 +21,8 @@ import torch
 
 import zoo
 from zoo.algorithms import ALGORITHMS
+from zoo.backbones.normalize import Normalizer
 from zoo.bench.task_data import TaskData
-from zoo.runner.batches import Normalizer
 from zoo.runner.features import feature_stream
 from zoo.runner.loop import BatchFeeder, train_epoch
 from zoo.runner.optim import build_optimizer, build_scheduler

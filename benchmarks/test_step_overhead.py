@@ -27,8 +27,8 @@ import torch.nn.functional as F
 from zoo.algorithms.base import Stage
 from zoo.algorithms.source_only import SourceOnly
 from zoo.backbones.base import Backbone, BackboneConfig
+from zoo.backbones.normalize import Normalizer
 from zoo.bench.task_data import TaskData
-from zoo.runner.batches import Normalizer
 from zoo.runner.loop import BatchFeeder, train_epoch
 from zoo.runner.optim import build_optimizer, build_scheduler, prepare_optimizer
 from zoo.runner.streams import TrainStreams

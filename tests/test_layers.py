@@ -45,13 +45,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
 ]
 
 # (importing module, imported module, name): why it is allowed. Keep this empty where possible.
-ALLOWED_PRIVATE: dict[tuple[str, str, str], str] = {
-    ("zoo.leaderboard.cd_diagram", "zoo.leaderboard.svg", "_f"):
-        "the leaderboard's drawing helpers are being reworked by a change in flight (issue 18); svg's number "
-        "formatter gets a public name there",
-    ("zoo.leaderboard.cd_diagram", "zoo.leaderboard.svg", "_short"):
-        "as above: svg's label shortener gets a public name with the leaderboard rework (issue 18)",
-}
+ALLOWED_PRIVATE: dict[tuple[str, str, str], str] = {}
 ALLOWED_CYCLES: dict[frozenset[str], str] = {}  # a cycle's modules: why it is allowed
 
 

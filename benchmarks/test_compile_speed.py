@@ -4,7 +4,7 @@ The runner's epoch loop (``train_epoch``, as ``train_run`` builds it: SimpleCNN 
 channels_last, batch 128, PneumoniaMNIST train, Adam) with the backbone eager and with it under
 ``torch.compile`` (``zoo.runner.loop._compile_networks``, what ``train.compile: true`` does), interleaved
 round by round after warm-up. Reported: steady-state time per step of each and their ratio, and the
-one-time compilation cost. The losses' agreement is a test (``tests/test_step_overhead.py``), not a speed
+one-time compilation cost. The losses' agreement is a test (``tests/runner/test_step_overhead.py``), not a speed
 question; no speed goal is asserted (issue 16 asks for the ratio to be reported; on a CPU inductor's
 gains are small and on a GPU they are where the GPU check script measures them).
 

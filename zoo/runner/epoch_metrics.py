@@ -11,7 +11,7 @@ carry them at full precision, and a selection rule compares epochs with ``>``, s
 must tie here too: the same functions of ``zoo.metrics`` compute both (float64 softmax, balanced
 accuracy from the confusion matrix, sklearn's own ROC construction for AUROC). The arrays are a few
 thousand scores, so numpy on the host costs microseconds; the logits come to the host anyway for the
-probabilities a selected epoch keeps. ``tests/test_epoch_metrics.py`` checks equality with ``==``.
+probabilities a selected epoch keeps. ``tests/runner/test_epoch_metrics.py`` checks equality with ``==``.
 
 A ``selection.metric`` outside :data:`EPOCH_METRICS` (``f1``, ``ece``, ...) gets the full report every
 epoch, as before: correct, only not cheaper.

@@ -7,7 +7,7 @@ On a CPU each evaluation batch goes through the network in chunks of ``CPU_CHUNK
 (``forward_chunked``): the activations of 128 images at 28 px stay in cache, where those of a whole
 512-image batch do not (simple_cnn's forward pass: 1.75x faster). Each image's logits are its own: the
 same as in one pass up to float rounding (a matrix product of another height may sum in another order;
-``tests/test_eval_chunks.py`` bounds it) and deterministic, so ``train.eval_batch_size`` keeps its meaning.
+``tests/runner/test_eval_chunks.py`` bounds it) and deterministic, so ``train.eval_batch_size`` keeps its meaning.
 
 Usage::
 

@@ -105,7 +105,7 @@ def _compile_networks(algorithm) -> None:
     """``train.compile``: the backbone's ``forward_features`` (what algorithms call: (N, C, H, W) -> (N, D),
     where a step's compute is) replaced on the instance by its ``torch.compile``d form: same parameters,
     same state-dict keys; evaluation runs it too, in its eval-mode graph. Losses match eager to float
-    tolerance (``tests/test_step_overhead.py``).
+    tolerance (``tests/runner/test_step_overhead.py``).
 
     The rest of ``training_step`` stays eager: its Python reads per-step state (DANN's gradient-reversal
     coefficient, a float set by ``set_progress``) that a whole-step graph specialises on, recompiling at

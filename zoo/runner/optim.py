@@ -5,7 +5,7 @@ optimizer step; ``multistep`` milestones are given in epochs (the MedMNIST v2 re
 
 The update runs as few kernels as the device allows: fused Adam/AdamW on CUDA, the multi-tensor
 (``foreach``) implementation elsewhere for models of several parameter tensors, which on CPU gives
-bit-for-bit the parameters of torch's default per-parameter loop (``tests/test_step_overhead.py``) in less
+bit-for-bit the parameters of torch's default per-parameter loop (``tests/runner/test_step_overhead.py``) in less
 time. ``prepare_optimizer``
 wraps the optimizer in Accelerate's only where the wrapper does something (a gradient scaler, gradient
 accumulation, XLA, DeepSpeed/FSDP): otherwise its ``step`` only adds a per-step filesystem search

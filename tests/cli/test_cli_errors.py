@@ -40,7 +40,7 @@ def test_malformed_suite_yaml_names_file_and_line(tmp_path):
 
 
 def test_semantic_suite_error_names_file_and_line(tmp_path):
-    text = (Path(__file__).parents[1] / "benchmarks" / "suites" / "quick.yaml").read_text()
+    text = (Path(__file__).parents[2] / "benchmarks" / "suites" / "quick.yaml").read_text()
     assert text.count("target_budget: 0.1") == 1
     text = text.replace("target_budget: 0.1", "target_budget: 1.5")
     (tmp_path / "q.yaml").write_text(text)

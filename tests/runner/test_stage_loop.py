@@ -2,7 +2,7 @@
 
 Usage::
 
-    python -m pytest tests/test_stage_loop.py -q
+    python -m pytest tests/runner/test_stage_loop.py -q
 """
 
 from __future__ import annotations

@@ -64,8 +64,13 @@ def _interleaved(benchmark, new, old) -> tuple[float, float]:
 
 def _sklearn_report(logits: torch.Tensor, labels: torch.Tensor, names) -> dict:
     """The per-split report as it was computed through scikit-learn until issue 16 (the baseline)."""
-    from sklearn.metrics import (accuracy_score, balanced_accuracy_score, confusion_matrix,
-                                 precision_recall_fscore_support, roc_auc_score)
+    from sklearn.metrics import (
+        accuracy_score,
+        balanced_accuracy_score,
+        confusion_matrix,
+        precision_recall_fscore_support,
+        roc_auc_score,
+    )
 
     from zoo.metrics import expected_calibration_error, negative_log_likelihood, softmax
 

@@ -35,8 +35,8 @@ from zoo.backbones.simple_cnn import SimpleCNN
 from zoo.bench.task_data import TaskData
 from zoo.runner.batches import make_loader
 from zoo.runner.loop import BatchFeeder, train_epoch
-from zoo.runner.streams import TrainStreams
 from zoo.runner.optim import build_optimizer, build_scheduler, prepare_optimizer
+from zoo.runner.streams import TrainStreams
 
 BATCH = 128
 STEPS = 12  # per round: ~1,500 images

@@ -26,8 +26,8 @@ import os
 import statistics
 import subprocess
 import sys
-import time
 import textwrap
+import time
 from pathlib import Path
 
 import numpy as np

@@ -14,8 +14,13 @@ from torch.utils.data import WeightedRandomSampler
 
 from zoo.datasets.medmnist import load_medmnist
 from zoo.errors import ConfigError
-from zoo.imbalance import (IMBALANCE_METHODS, balanced_sample_weights, check_imbalance_method, class_weights,
-                           resample_features)
+from zoo.imbalance import (
+    IMBALANCE_METHODS,
+    balanced_sample_weights,
+    check_imbalance_method,
+    class_weights,
+    resample_features,
+)
 
 MINORITY, MAJORITY = 0, 1  # malignant: 147, normal/benign: 399
 K = 5

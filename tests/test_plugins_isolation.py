@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
 from helpers.cli import assert_one_line_error, cli_env, run_medzoo, run_medzoo_many
 from helpers.plugins import imported_plugin_modules, pip_install_into, write_distribution
 

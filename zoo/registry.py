@@ -25,8 +25,8 @@ Usage::
 
 from __future__ import annotations
 
-import difflib
 import dataclasses
+import difflib
 import importlib
 import logging
 import re

@@ -10,7 +10,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from helpers.cli import assert_one_line_error, run_medzoo, run_medzoo_many
 
 FAST = ["train.epochs=1", "seeds=[0]", "train.max_steps_per_epoch=1", "--no-progress"]

@@ -10,8 +10,8 @@ import json
 import logging
 
 import pytest
-
 from helpers.cli import assert_one_line_error, run_medzoo
+
 from zoo.bench.run_filters import add_algorithms
 from zoo.bench.suite import load_suite
 from zoo.errors import ConfigError, UnknownNameError

@@ -9,8 +9,8 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from helpers.cli import assert_one_line_error, run_medzoo
+
 from zoo.bench.data_needs import missing_hint, skip_missing_data, suite_data_status
 from zoo.bench.suite import load_suite
 from zoo.errors import DataError

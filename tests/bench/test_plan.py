@@ -10,6 +10,7 @@ import json
 import re
 
 from helpers.cli import run_medzoo
+
 from zoo.bench.plan import make_plan
 from zoo.bench.suite import load_suite
 from zoo.results.store import ResultStore

@@ -10,8 +10,8 @@ import textwrap
 from pathlib import Path
 
 import pytest
-
 from helpers.cli import assert_one_line_error, run_medzoo
+
 
 def _previous_record() -> bytes:
     """A valid record of an earlier run, as one results line."""

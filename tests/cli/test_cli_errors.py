@@ -8,7 +8,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from helpers.cli import assert_one_line_error, run_medzoo
 
 # Overrides that keep a run short should an error test ever get past its error.

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from helpers.cli import assert_one_line_error, run_medzoo_many
 
 ALGORITHMS = ["dann", "finetune", "m3sda", "adabn", "dann@w0", "linear_probe", "ccsa", "source_only"]

@@ -7,8 +7,8 @@ as a user runs it, in a subprocess.
 from __future__ import annotations
 
 import pytest
-
 from helpers.cli import assert_one_line_error, run_medzoo
+
 from zoo.datasets import download
 from zoo.datasets.download import file_md5
 from zoo.datasets.medmnist import medmnist_file

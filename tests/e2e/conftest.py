@@ -12,7 +12,6 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
 from e2e_helpers import TIMEOUT_S, describe
 from helpers.cli import cli_env, medzoo_executable
 

@@ -36,8 +36,8 @@ def main(argv: list[str] | None = None) -> int:
 
     import zoo
     from zoo.algorithms import ALGORITHMS
-    from zoo.datasets.medmnist import load_medmnist
     from zoo.backbones.normalize import Normalizer
+    from zoo.datasets.medmnist import load_medmnist
     from zoo.runner.batches import make_loader
     from zoo.runner.evaluate import evaluate_loaders, predict
     from zoo.runner.train_record import make_accelerator

@@ -13,8 +13,8 @@ import json
 import textwrap
 
 import pytest
-
 from e2e_helpers import accelerate_launch
+
 from zoo.algorithms import ALGORITHMS
 
 pytestmark = pytest.mark.slow

@@ -53,8 +53,8 @@ def _selected_indices(record) -> set[int]:
 
 
 def test_cheap_evaluation_records_what_full_evaluation_records(tmp_path, data_dir, monkeypatch):
-    from zoo.runner import epoch_eval
     from zoo.results.predictions import load_predictions
+    from zoo.runner import epoch_eval
 
     cheap = _run(tmp_path / "cheap", data_dir)
     monkeypatch.setattr(epoch_eval, "FULL_EVERY_EPOCH", True)

@@ -11,7 +11,6 @@ import textwrap
 
 import pytest
 import torch
-
 from helpers.cli import assert_one_line_error
 
 pytestmark = pytest.mark.slow

@@ -14,7 +14,6 @@ import subprocess
 import time
 
 import pytest
-
 from e2e_helpers import TIMEOUT_S, describe
 
 pytestmark = pytest.mark.slow

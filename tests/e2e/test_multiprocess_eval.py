@@ -19,7 +19,6 @@ import sys
 
 import pytest
 import torch
-
 from e2e_helpers import E2E_DIR, accelerate_launch, describe
 
 pytestmark = pytest.mark.slow
@@ -34,8 +33,8 @@ def _train_a_few_steps(data_dir, path, steps: int = 25) -> None:
 
     import zoo
     from zoo.algorithms import ALGORITHMS
-    from zoo.datasets.medmnist import load_medmnist
     from zoo.backbones.normalize import Normalizer
+    from zoo.datasets.medmnist import load_medmnist
     from zoo.runner.batches import make_loader
 
     torch.manual_seed(0)

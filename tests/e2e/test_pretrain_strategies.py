@@ -13,7 +13,6 @@ import textwrap
 
 import pytest
 import torch
-
 from helpers.cli import assert_one_line_error, run_medzoo_many
 
 pytestmark = pytest.mark.slow

@@ -22,7 +22,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from e2e_helpers import accelerate_launch, describe
 from helpers.cli import cli_env, medzoo_executable
 

@@ -37,6 +37,7 @@ from http.server import ThreadingHTTPServer
 from urllib.parse import quote
 
 import pytest
+
 from helpers.hub_app import URL_PREFIX, Handler, HubState, Repo, git_blob_sha1, sha256_hex
 
 __all__ = ["HubServer", "hub_server", "git_blob_sha1", "sha256_hex"]

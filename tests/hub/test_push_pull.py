@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import torch
 import yaml
-from hub_helpers import assert_no_token
 from helpers.cli import run_medzoo_many
+from hub_helpers import assert_no_token
 
 
 def _original_logits(run_dir: Path, images: torch.Tensor) -> torch.Tensor:

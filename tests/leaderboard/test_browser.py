@@ -25,8 +25,16 @@ from __future__ import annotations
 import json
 
 import pytest
-from lb_fixtures import (ONE_SEED_PRESET, PLUGIN_DIST, XSS_ALGO, XSS_BACKBONE, XSS_PLUGIN, XSS_SUITE, XSS_TASK,
-                         keep_artifact)
+from lb_fixtures import (
+    ONE_SEED_PRESET,
+    PLUGIN_DIST,
+    XSS_ALGO,
+    XSS_BACKBONE,
+    XSS_PLUGIN,
+    XSS_SUITE,
+    XSS_TASK,
+    keep_artifact,
+)
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 

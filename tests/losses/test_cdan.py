@@ -8,8 +8,13 @@ import pytest
 import torch
 
 from zoo.losses import (
-    ConditionalDomainAdversarialLoss, GradientReverseLayer, RandomizedMultilinearMap, entropy, entropy_weights,
-    multilinear_map, use_randomized_map,
+    ConditionalDomainAdversarialLoss,
+    GradientReverseLayer,
+    RandomizedMultilinearMap,
+    entropy,
+    entropy_weights,
+    multilinear_map,
+    use_randomized_map,
 )
 
 

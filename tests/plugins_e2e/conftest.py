@@ -9,7 +9,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from plugin_env import FreshEnv, build_medzoo_wheel, make_deps_folder
 
 

@@ -15,7 +15,6 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-
 from helpers.cli import assert_one_line_error
 from plugin_env import ROOT, FreshEnv, copy_package
 

@@ -12,7 +12,6 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-
 from helpers.cli import assert_one_line_error
 from plugin_env import EXAMPLE_PLUGIN, FreshEnv, copy_package
 

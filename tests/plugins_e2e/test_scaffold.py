@@ -8,9 +8,9 @@ its example suite. Wrong names, kinds and folders are one-line errors.
 from __future__ import annotations
 
 import pytest
+from helpers.cli import assert_one_line_error, run_medzoo_many
 
 import zoo.testing
-from helpers.cli import assert_one_line_error, run_medzoo_many
 
 KINDS = ("algorithm", "backbone", "dataset")
 

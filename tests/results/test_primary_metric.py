@@ -20,8 +20,14 @@ from helpers.confusion import BALANCED, BREAST_CONSTANT, BREAST_FAIR, BREAST_SKE
 from zoo.bench.suite import load_suite
 from zoo.errors import ConfigError
 from zoo.results import validate_record
-from zoo.results.primary import (DECLARED, MAJORITY, is_constant_predictor, majority_share, primary_choice,
-                                 primary_metric)
+from zoo.results.primary import (
+    DECLARED,
+    MAJORITY,
+    is_constant_predictor,
+    majority_share,
+    primary_choice,
+    primary_metric,
+)
 
 
 def breast_records(record_factory, declared: str | None = None) -> list[dict]:

@@ -9,9 +9,9 @@ import math
 
 import numpy as np
 import pytest
+from helpers.cli import assert_one_line_error, run_medzoo, run_medzoo_many
 from scipy.stats import ttest_rel
 
-from helpers.cli import assert_one_line_error, run_medzoo, run_medzoo_many
 from zoo.metrics import classification_metrics
 from zoo.results import t_interval
 

@@ -7,10 +7,10 @@ import math
 
 import pytest
 
+from zoo import selection
 from zoo.bench.resolve import resolve_selection
 from zoo.bench.suite_fields import SELECTION_RULES
 from zoo.errors import ConfigError
-from zoo import selection
 from zoo.selection import RULES, SelectionRule, applicable_rules, select_epoch, selection_split
 
 NAN = math.nan

@@ -16,11 +16,11 @@ import zoo
 from zoo.algorithms.base import Stage
 from zoo.algorithms.source_only import SourceOnly
 from zoo.backbones import create_backbone
+from zoo.backbones.normalize import Normalizer
 from zoo.bench.suite import TRAIN_DEFAULTS
 from zoo.bench.task_data import TaskData
 from zoo.datasets.synthetic import synthetic_domain
 from zoo.runner import stage_loop
-from zoo.backbones.normalize import Normalizer
 from zoo.runner.seed_streams import SEED_OFFSETS, seed_stream, stream_generator
 
 TRAIN = {**TRAIN_DEFAULTS, "epochs": 1, "batch_size": 16, "max_steps_per_epoch": 2}

@@ -9,10 +9,10 @@ import pytest
 import torch
 
 from zoo.algorithms.base import Stage
+from zoo.backbones.normalize import Normalizer
 from zoo.bench.task_data import TaskData
 from zoo.datasets.synthetic import synthetic_domain
 from zoo.imbalance_methods import IMBALANCE, METHODS
-from zoo.backbones.normalize import Normalizer
 from zoo.runner.loop import BatchFeeder, _stage_class_weights
 from zoo.runner.streams import TrainStreams
 

@@ -11,9 +11,9 @@ import io
 import itertools
 
 import pytest
-
 from helpers.cli import run_medzoo_many
 from sweep_helpers import planted_record
+
 from zoo.results.best_trial import best_trial_records, best_trials, validation_score
 from zoo.results.store import ResultStore
 

@@ -5,9 +5,9 @@ its own error; a job never retrains a run that is already stored.
 from __future__ import annotations
 
 import pytest
-
 from helpers.cli import assert_one_line_error, run_medzoo_many
 from sweep_helpers import SWEEP_SUITE, line_of, planted_record, write_suite
+
 from zoo.bench import load_suite
 from zoo.errors import DataError
 from zoo.results.store import ResultStore

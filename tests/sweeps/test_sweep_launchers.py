@@ -13,7 +13,6 @@ import subprocess
 import time
 
 import pytest
-
 from helpers.cli import cli_env, medzoo_executable
 from sweep_helpers import SEEDS, SWEEP_SUITE, TRIALS, assert_same_records, read_records, result_lines, write_suite
 

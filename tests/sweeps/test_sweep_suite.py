@@ -6,8 +6,8 @@ Suites are real YAML files in ``tmp_path`` expanded with the real registries; no
 from __future__ import annotations
 
 import pytest
-
 from sweep_helpers import SEEDS, SWEEP_SUITE, TRIALS, line_of, write_suite
+
 from zoo.bench import load_suite
 from zoo.bench.resolve import resolve_run
 from zoo.errors import ConfigError

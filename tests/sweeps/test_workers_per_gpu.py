@@ -6,9 +6,9 @@ count, the visible GPUs and the worker count; the GPU-less error and the CPU lin
 from __future__ import annotations
 
 import pytest
-
 from helpers.cli import assert_one_line_error, run_medzoo, run_medzoo_many
 from sweep_helpers import SWEEP_SUITE, read_records, write_suite
+
 from zoo.errors import ConfigError
 from zoo.runner import device_plan
 from zoo.runner.device_plan import plan_devices, total_workers

@@ -19,8 +19,16 @@ import math
 import torch
 import torch.nn.functional as F
 
-from zoo.augment.base import (AUGMENTATIONS, BatchAugment, bernoulli, check_probability, check_range, from_unit,
-                              to_unit, uniform)
+from zoo.augment.base import (
+    AUGMENTATIONS,
+    BatchAugment,
+    bernoulli,
+    check_probability,
+    check_range,
+    from_unit,
+    to_unit,
+    uniform,
+)
 from zoo.errors import ConfigError
 
 PADDING_MODES = ("zeros", "border", "reflection")

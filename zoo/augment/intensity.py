@@ -19,8 +19,16 @@ import math
 
 import torch
 
-from zoo.augment.base import (AUGMENTATIONS, BatchAugment, bernoulli, check_probability, check_range, from_unit,
-                              to_unit, uniform)
+from zoo.augment.base import (
+    AUGMENTATIONS,
+    BatchAugment,
+    bernoulli,
+    check_probability,
+    check_range,
+    from_unit,
+    to_unit,
+    uniform,
+)
 
 
 def adjust_gamma(x: torch.Tensor, gamma: torch.Tensor) -> torch.Tensor:

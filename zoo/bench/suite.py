@@ -26,12 +26,18 @@ from pathlib import Path
 from typing import Any
 
 from zoo.bench.run_spec import RunSpec, TaskSpec
+from zoo.bench.suite_fields import (
+    check_seeds,
+    check_suite_name,
+    check_type,
+    validate_pretrain,
+    validate_primary_metric,
+    validate_selection,
+)
 from zoo.bench.suites_registry import find_suite_file
 from zoo.bench.sweep import check_space_algorithms, parse_sweep
-from zoo.bench.suite_fields import (check_seeds, check_suite_name, check_type,
-                                    validate_pretrain, validate_primary_metric, validate_selection)
-from zoo.bench.yaml_safe import parse_value
 from zoo.bench.yaml_lines import YamlDoc, load_yaml_with_lines
+from zoo.bench.yaml_safe import parse_value
 from zoo.errors import ConfigError
 from zoo.imbalance_methods import IMBALANCE_NAMES
 

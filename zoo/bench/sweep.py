@@ -245,9 +245,8 @@ def expand_sweep(suite, task, algorithm: str, settings: dict[str, Any], sweep: S
     An algorithm with nothing to search (no declared space, or all fixed) gets trial 0 only.
     """
     from zoo.algorithms import ALGORITHMS
-    from zoo.bench.resolve import resolve_run
-
     from zoo.algorithms.variants import base_algorithm, variant_hparams
+    from zoo.bench.resolve import resolve_run
 
     cls = ALGORITHMS.get(base_algorithm(algorithm))
     declared = cls.HPARAMS

@@ -15,8 +15,22 @@ import argparse
 import sys
 
 from zoo import __version__
-from zoo.cli import doctor, download, info, leaderboard, listing, plugin_new, plugins, results, run, sweep_summary
-from zoo.cli import publish_results, pull, push, zoo_build
+from zoo.cli import (
+    doctor,
+    download,
+    info,
+    leaderboard,
+    listing,
+    plugin_new,
+    plugins,
+    publish_results,
+    pull,
+    push,
+    results,
+    run,
+    sweep_summary,
+    zoo_build,
+)
 from zoo.errors import MedzooError
 
 SUBCOMMANDS = (listing, info, run, results, leaderboard, sweep_summary, plugins, plugin_new, doctor,

@@ -69,9 +69,7 @@ def run(args: argparse.Namespace) -> int:
         chosen = (chosen or primary_first(records, METRICS)) + COST
     metrics = {"metrics": chosen} if chosen else {}
     if args.compare:
-        from zoo.results.compare import check_baseline
-
-        from zoo.results.compare import split_baselines
+        from zoo.results.compare import check_baseline, split_baselines
 
         for baseline in split_baselines(args.compare):  # a baseline with no runs: one line, before any output
             check_baseline(records, baseline)
@@ -111,10 +109,9 @@ def _select(records: list[dict], selection: str, where: str) -> list[dict]:
 
 def _ranks(records: list[dict], args: argparse.Namespace, fmt: str) -> str:
     from zoo.cli.common import stdout_console
+    from zoo.results.primary import primary_first
     from zoo.results.ranks import format_ranks
     from zoo.results.table import METRICS
-
-    from zoo.results.primary import primary_first
 
     metrics = tuple(m.strip() for m in (args.metrics or "").split(",") if m.strip()) or primary_first(records, METRICS)
     width = stdout_console().width

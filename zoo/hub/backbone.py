@@ -21,6 +21,7 @@ from typing import Any
 
 from zoo.errors import ConfigError, HubError
 
+
 def _check_sha(pulled, sha256: str | None, name: str) -> None:
     if sha256 and pulled.sha256 != sha256:
         raise HubError(f"backbone '{name}': weights sha256 {pulled.sha256} differ from the pinned {sha256}; "

@@ -72,9 +72,9 @@ def export_run(run_dir: Path, out_dir: Path, record: dict[str, Any] | None = Non
     """Write ``model.safetensors``, ``config.json`` and ``README.md`` for the run saved in ``run_dir``."""
     from safetensors.torch import save_file
 
-    from zoo.version import __version__
-    from zoo.hub.card import render_model_card
     from zoo.checkpoint import load_checkpoint
+    from zoo.hub.card import render_model_card
+    from zoo.version import __version__
 
     try:
         state, meta = load_checkpoint(run_dir)

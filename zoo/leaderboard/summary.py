@@ -36,13 +36,20 @@ import math
 from collections import defaultdict
 from typing import Any, Sequence
 
-from zoo.leaderboard.gains import (SOURCE_ONLY, adjust_gains, cell_gains, control_gains, pooled_gain, scratch_baselines,
-                                   task_shape)
+from zoo.leaderboard.gains import (
+    SOURCE_ONLY,
+    adjust_gains,
+    cell_gains,
+    control_gains,
+    pooled_gain,
+    scratch_baselines,
+    task_shape,
+)
 from zoo.leaderboard.html import finite
 from zoo.leaderboard.presets import Match, preset_of
 from zoo.results.primary import is_constant_predictor, primary_choice
 from zoo.results.record import view_record
-from zoo.results.stats import main_block, metric_value, group_value, mean_std, rank, summarize, t_interval
+from zoo.results.stats import group_value, main_block, mean_std, metric_value, rank, summarize, t_interval
 
 ORACLE_RULES = ("target_val_oracle",)
 COSTS = ("train_s", "peak_memory_mb", "images_per_s")

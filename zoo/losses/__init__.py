@@ -17,7 +17,11 @@ Usage::
 """
 
 from zoo.losses.cdan import (
-    ConditionalDomainAdversarialLoss, RandomizedMultilinearMap, entropy, entropy_weights, multilinear_map,
+    ConditionalDomainAdversarialLoss,
+    RandomizedMultilinearMap,
+    entropy,
+    entropy_weights,
+    multilinear_map,
     use_randomized_map,
 )
 from zoo.losses.coral import CorrelationAlignmentLoss, covariance

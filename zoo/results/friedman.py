@@ -33,7 +33,7 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 
 from zoo.results.blocks import block_label, families, source_group
-from zoo.results.stats import LOWER_IS_BETTER, metric_value, group_value
+from zoo.results.stats import LOWER_IS_BETTER, group_value, metric_value
 
 N_PERMUTATIONS = 2000
 ALPHA = 0.05
@@ -149,8 +149,8 @@ def _permutation_p(units: np.ndarray, observed: float, n_perm: int, seed: int) -
 
 def _pairwise(cube: np.ndarray, units: np.ndarray, methods: tuple[str, ...], sign: float) -> list[dict[str, Any]]:
     """Every pair: mean difference over tasks, sign-flip p over the blocks, Holm-adjusted over the pairs."""
-    from zoo.results.paired_tests import sign_flip_test
     from zoo.results.multiplicity import adjust
+    from zoo.results.paired_tests import sign_flip_test
 
     task_means = np.nanmean(cube, axis=2)  # (T, k)
     rows = []
@@ -178,7 +178,8 @@ def friedman(records: Iterable[dict[str, Any]], metric: str = "accuracy", split:
 
         blocks = friedman(records, "balanced_accuracy")
     """
-    from scipy.stats import chi2 as chi2_dist, rankdata
+    from scipy.stats import chi2 as chi2_dist
+    from scipy.stats import rankdata
 
     sign = -1.0 if metric.partition(":")[0] in LOWER_IS_BETTER else 1.0
     values, unit_of = _values(records, metric, split, item, over)

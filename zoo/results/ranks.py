@@ -40,7 +40,8 @@ def _rank_rows(records: list[dict[str, Any]], metrics: Sequence[str], split: str
 
 def _pooled(records, compare, metric, split, correction) -> tuple[dict[tuple, dict] | None, str]:
     """Pooled gains keyed by (suite, backbone, selection, algorithm) (None when the baseline is a task), a caption."""
-    from zoo.results.compare import adjust_rows, compare as paired, parse_baseline
+    from zoo.results.compare import adjust_rows, parse_baseline
+    from zoo.results.compare import compare as paired
     from zoo.results.multiplicity import caption
 
     axis, value = parse_baseline(compare)

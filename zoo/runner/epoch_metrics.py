@@ -29,9 +29,15 @@ from typing import Any, Sequence
 
 import torch
 
-from zoo.metrics import (auroc, balanced_accuracy, check_inputs, classification_metrics, negative_log_likelihood,
-                         softmax, to_numpy)
-
+from zoo.metrics import (
+    auroc,
+    balanced_accuracy,
+    check_inputs,
+    classification_metrics,
+    negative_log_likelihood,
+    softmax,
+    to_numpy,
+)
 
 # what an epoch's fast report holds; any other selection metric falls back to the full report
 EPOCH_METRICS = ("accuracy", "balanced_accuracy", "auroc", "nll", "n", "predicted_classes")

@@ -38,8 +38,15 @@ from typing import Any
 
 from zoo.errors import ConfigError
 from zoo.results.store import ResultStore
-from zoo.runner.launcher_base import (Launcher, LaunchError, RunJob, available_cpus, check_threads, report_finished,
-                                      set_threads)
+from zoo.runner.launcher_base import (
+    Launcher,
+    LaunchError,
+    RunJob,
+    available_cpus,
+    check_threads,
+    report_finished,
+    set_threads,
+)
 
 logger = logging.getLogger(__name__)
 

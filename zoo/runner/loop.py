@@ -39,9 +39,16 @@ from zoo.bench.task_data import TaskData
 from zoo.imbalance import loss_weights_for
 from zoo.imbalance_methods import ImbalanceMethod, imbalance_method
 from zoo.runner.evaluate import isolated_rng
-from zoo.runner.stage_loop import (BatchFeeder, StageRunner, TrainingDiverged, progress_bar, snapshot,  # noqa: F401
-                                   stage_inputs, train_epoch)  # BatchFeeder, TrainingDiverged, train_epoch: re-exported
 from zoo.runner.selection_tracker import SelectionTracker, selection_set
+from zoo.runner.stage_loop import (  # noqa: F401
+    BatchFeeder,
+    StageRunner,
+    TrainingDiverged,
+    progress_bar,
+    snapshot,
+    stage_inputs,  # BatchFeeder, TrainingDiverged, train_epoch: re-exported
+    train_epoch,
+)
 from zoo.runner.streams import labeled_split
 
 logger = logging.getLogger(__name__)

@@ -21,9 +21,9 @@ Usage::
 from __future__ import annotations
 
 import hashlib
-from contextlib import contextmanager
 import json
 import logging
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 

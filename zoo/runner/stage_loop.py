@@ -35,7 +35,6 @@ from zoo.runner.optim import build_optimizer, build_scheduler, prepare_optimizer
 from zoo.runner.seed_streams import stream_generator
 from zoo.runner.streams import TrainStreams, stage_streams
 
-
 logger = logging.getLogger(__name__)
 
 class TrainingDiverged(MedzooError):

@@ -172,13 +172,12 @@ def train_and_record(run: RunSpec, accelerator, store, data_dir: Path | None, do
 
         record = train_and_record(run, make_accelerator(), ResultStore("medzoo-runs"), None, False, False)
     """
+    from zoo.bench.leakage import check_leakage
     from zoo.bench.task_data import build_task_data
+    from zoo.results.integrity import describe_files
     from zoo.runner.loop import train_run
     from zoo.runner.pretrain import pretrain_backbone
     from zoo.runner.run_outputs import save_run_outputs
-
-    from zoo.bench.leakage import check_leakage
-    from zoo.results.integrity import describe_files
 
     started = time.perf_counter()
     caveats = check_leakage(run.config, data_dir, download)  # refuses overlap (again: workers start here)

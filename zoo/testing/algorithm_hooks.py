@@ -27,8 +27,18 @@ from typing import Any
 import torch
 
 from zoo.testing.algorithm_training import (
-    N, NUM_CLASSES, build, call_hook, changed_entries, make_batch, model_stages, optimizer_for, state_of, step,
-    target_images, with_label,
+    NUM_CLASSES,
+    N,
+    build,
+    call_hook,
+    changed_entries,
+    make_batch,
+    model_stages,
+    optimizer_for,
+    state_of,
+    step,
+    target_images,
+    with_label,
 )
 from zoo.testing.core import require
 

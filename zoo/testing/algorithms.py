@@ -31,7 +31,17 @@ from zoo.algorithms.base import resolve_hparams, stages_of
 from zoo.errors import ConfigError
 from zoo.testing.algorithm_hooks import check_hooks
 from zoo.testing.algorithm_training import (  # noqa: F401 - make_batch, N, NUM_CLASSES: for tests written before the split
-    BUDGET, CPU, N, NUM_CLASSES, STAGE_DATA, algorithm_class, build, make_batch, model_stages, optimizer_for, step,
+    BUDGET,
+    CPU,
+    NUM_CLASSES,
+    STAGE_DATA,
+    N,
+    algorithm_class,
+    build,
+    make_batch,
+    model_stages,
+    optimizer_for,
+    step,
 )
 from zoo.testing.algorithm_training import with_label as _with_label
 from zoo.testing.core import ConformanceError, require

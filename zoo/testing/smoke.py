@@ -33,7 +33,6 @@ SYNTHETIC = {"num_classes": 2, "n_per_class": 24, "image_size": 28}
 def needs_target_labels(algorithm: str) -> bool:
     """True when the algorithm's ``stages(0)`` raises ``ConfigError`` (it cannot run unsupervised)."""
     from zoo.algorithms import ALGORITHMS
-
     from zoo.algorithms.base import stages_of
 
     cls = ALGORITHMS.get(algorithm)

@@ -20,8 +20,8 @@ forward + backward, counted once) x steps per second / the peak (989 TFLOP/s den
 run``); their rounds are interleaved and medians compared, so machine noise hits both alike.
 
 ``--smoke`` (or ``MEDZOO_GPU_CHECK_SMOKE=1``): a tiny mode that proves the script works on a CPU in well
-under a minute: a step or two at batch 2 (resnet50 at 32 px; float32 on a CPU), no quick suite, packing 1 and 2 runs of a
-synthetic two-step suite (``--workers N`` on a CPU, where ``--workers-per-gpu`` has no GPU to pack on).
+under a minute: a step or two at batch 2 (resnet50 at 32 px; float32 on a CPU), no quick suite, packing 1 and 2
+runs of a synthetic two-step suite (``--workers N`` on a CPU, where ``--workers-per-gpu`` has no GPU to pack on).
 Goals are printed, not asserted; the exit status is 1 only if a step failed.
 
 Usage::
@@ -326,7 +326,8 @@ def main(argv: list[str] | None = None) -> int:
         last = packed[counts[-1]]
         verdict = _verdict(last["img_s_scaling"] > GOAL_PACKING_AT_8) if counts[-1] == 8 else "n/a in smoke mode"
         summary.append(f"packing {counts[-1]} runs: {last['img_s_scaling']:.2f}x img/s, "
-                       f"{last['runs_per_min_scaling']:.2f}x runs/min vs 1 (goal > {GOAL_PACKING_AT_8}x at 8): {verdict}")
+                       f"{last['runs_per_min_scaling']:.2f}x runs/min vs 1 "
+                       f"(goal > {GOAL_PACKING_AT_8}x at 8): {verdict}")
     print("summary:")
     for line in summary:
         print(f"  {line}")

@@ -79,7 +79,8 @@ def test_cached_linear_probe_epochs_vs_recomputed_features(benchmark, data_dir):
     benchmark.extra_info.update({"recompute_median_s": statistics.median(recompute_times),
                                  "cached_median_s": benchmark.stats.stats.median, "speedup": round(ratio, 1)})
     print(f"\nlinear probe epoch: cached features {ratio:.1f}x faster than recomputing them "
-          f"({statistics.median(recompute_times):.3f}s vs {benchmark.stats.stats.median:.4f}s for {STEPS * BATCH} images)")
+          f"({statistics.median(recompute_times):.3f}s vs {benchmark.stats.stats.median:.4f}s "
+          f"for {STEPS * BATCH} images)")
     # The probe never changed the backbone (frozen weights and BatchNorm statistics).
     assert all(torch.equal(v, algorithm.backbone.state_dict()[k]) for k, v in backbone_before.items())
     assert ratio >= 20, f"cached linear-probe epochs are only {ratio:.1f}x faster (goal >= 20x)"

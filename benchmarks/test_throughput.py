@@ -163,5 +163,6 @@ def test_data_path_outpaces_model(benchmark, pneumonia):
         "model_images_per_s": round(statistics.median(model_rates), 1),
         "data_vs_model": round(ratio, 1),
     })
-    print(f"\ndata path delivers {data_rate:.0f} img/s, model consumes {statistics.median(model_rates):.0f} img/s: {ratio:.1f}x")
+    print(f"\ndata path delivers {data_rate:.0f} img/s, "
+          f"model consumes {statistics.median(model_rates):.0f} img/s: {ratio:.1f}x")
     assert ratio >= 10, f"data path delivers only {ratio:.1f}x what the model consumes (goal >= 10x)"

@@ -95,7 +95,8 @@ def test_medzoo_run_against_skada_deepcoral(benchmark, arrays):
         accuracy["medzoo (last epoch)"] = record["selections"]["last"]["metrics"]["target_test"]["accuracy"]
         accuracy["medzoo (source_val)"] = record["metrics"]["target_test"]["accuracy"]
         elapsed, proc = _timed([sys.executable, str(HERE / "skada_deepcoral.py"), str(paths["source"]),
-                                str(paths["target"]), "--epochs", "2", "--reg", "100", "--seed", "0", "--threads", THREADS],
+                                str(paths["target"]), "--epochs", "2", "--reg", "100", "--seed", "0",
+                                "--threads", THREADS],
                                 folder)
         times["skada"].append(elapsed)
         accuracy["skada (last epoch)"] = json.loads(proc.stdout.strip().splitlines()[-1])["target_test_accuracy"]

@@ -218,7 +218,8 @@ def test_methods_are_declared_once_and_everything_reads_the_declaration():
         assert method.refusal(True, "linear_probe") is None
     # The modules that act on the method never branch on one of its names (they read its flags).
     root = Path(zoo.__file__).parent
-    for module in ("runner/loop.py", "runner/features.py", "runner/stage_loop.py", "bench/resolve.py", "bench/suite.py"):
+    for module in ("runner/loop.py", "runner/features.py", "runner/stage_loop.py", "bench/resolve.py",
+                   "bench/suite.py"):
         source = (root / module).read_text()
         named = [name for name in IMBALANCE_NAMES[1:] if f'"{name}"' in source or f"'{name}'" in source]
         assert not named, f"zoo/{module} names imbalance methods {named}; read ImbalanceMethod's flags instead"

@@ -1,4 +1,6 @@
-"""The code has no unused import or variable, no undefined name and no syntax error (ruff, pyflakes rules).
+"""The code passes ``ruff check`` with the project's rules (pyproject.toml ``[tool.ruff.lint]``): no unused
+import or variable, no undefined name (pyflakes), no syntax error, imports sorted (isort rules) and no line
+longer than 120 characters.
 
 Usage::
 
@@ -14,7 +16,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_ruff_finds_no_pyflakes_error():
+def test_ruff_finds_no_error():
     proc = subprocess.run([sys.executable, "-m", "ruff", "check", "--no-cache", "--output-format", "concise",
                            "zoo", "tests", "benchmarks", "plugins"], cwd=ROOT, capture_output=True, text=True,
                           timeout=120)

@@ -199,7 +199,8 @@ def test_plugins_strict_fails_and_names_every_broken_distribution(commands):
     lines = [line for line in proc.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("medzoo: error: "), proc.stderr
     for case in CASES:
-        assert f"'{case.entry}' ({case.dist} " in lines[0], f"{case.dist} not named by `plugins --strict`:\n{proc.stderr}"
+        assert f"'{case.entry}' ({case.dist} " in lines[0], (
+            f"{case.dist} not named by `plugins --strict`:\n{proc.stderr}")
     assert "mzp-good" not in lines[0]
     # The table (stdout) shows the good plugin as loaded.
     assert "loaded" in _row(proc.stdout, GOOD.entry)

@@ -81,7 +81,8 @@ def discover_into(registry: Registry) -> None:
 
 def _top_module(entry: Entry) -> str:
     """The top-level module an entry's code lives in: ``pkg`` for ``"pkg.sub:Attr"`` or an object of ``pkg.sub``."""
-    module = entry.target.partition(":")[0] if isinstance(entry.target, str) else getattr(entry.target, "__module__", "")
+    module = (entry.target.partition(":")[0] if isinstance(entry.target, str)
+              else getattr(entry.target, "__module__", ""))
     return (module or "").partition(".")[0]
 
 

@@ -224,7 +224,8 @@ def test_torch_default_init_matches_a_plain_pytorch_resnet_layer_by_layer():
     for conv in convs:
         fan_in = conv.in_channels * conv.kernel_size[0] * conv.kernel_size[1]
         assert conv.weight.abs().max() <= 1 / fan_in**0.5 + 1e-6
-        assert conv.weight.std().item() == pytest.approx(1 / (3 * fan_in) ** 0.5, rel=0.15)  # std of U(-b, b) = b/sqrt(3)
+        # std of U(-b, b) = b/sqrt(3)
+        assert conv.weight.std().item() == pytest.approx(1 / (3 * fan_in) ** 0.5, rel=0.15)
     for model in (timm_init, torch_init):
         assert all(torch.equal(m.running_var, torch.ones_like(m.running_var))
                    for m in model.model.modules() if isinstance(m, nn.BatchNorm2d))

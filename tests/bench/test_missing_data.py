@@ -69,7 +69,8 @@ def test_progressive_quick_trains_the_four_runnable_tasks_and_names_the_fifth(tm
                                                             "xray-breast"]
     assert len(records) == 10  # 3 + 3 + 3 + 1 runs, one seed
     said = " ".join((proc.stdout + proc.stderr).split())
-    assert "skipped task path-organ-breast (data missing): get its files with `medzoo download pathmnist organamnist`" in said
+    assert ("skipped task path-organ-breast (data missing): get its files with "
+            "`medzoo download pathmnist organamnist`") in said
     assert "skipping task path-organ-breast" in said  # the log line before training, too
     # a small validation budget is warned about (BreastMNIST val 78 images, 10%: 2 malignant)
     assert "under 5 images of some class" in said

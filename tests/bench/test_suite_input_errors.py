@@ -22,7 +22,8 @@ CASES = {
     "laughs": (f"suite: s\nversion: 1\n{LAUGHS}", ["laughs.yaml:", "expands to more than 100,000 values"]),
     "duplicate": ("suite: s\nversion: 1\ndefaults:\n  train: {batch_size: 32}\n  train: {batch_size: 128}\n" + TASKS,
                   ["duplicate.yaml:5: duplicate key 'train' (first at line 4)"]),
-    "nan": ("suite: s\nversion: 1\ndefaults:\n  train: {lr: .nan}\n" + TASKS, ["nan.yaml:4: 'lr' must be a finite number"]),
+    "nan": ("suite: s\nversion: 1\ndefaults:\n  train: {lr: .nan}\n" + TASKS,
+            ["nan.yaml:4: 'lr' must be a finite number"]),
     "seeds": ("suite: s\nversion: 1\ndefaults:\n  seeds: []\n" + TASKS, ["seeds.yaml:4: 'seeds' is empty"]),
     "name": ("suite: [bad]\nversion: 1\n" + TASKS, ["name.yaml:1: 'suite' must be a name like my-suite, got ['bad']"]),
 }
@@ -35,7 +36,8 @@ def _write(tmp_path, name: str, text: str | bytes):
 
 
 def test_bad_suite_files_get_one_line_each(tmp_path):
-    argvs = [["run", str(_write(tmp_path, name, text)), "-o", str(tmp_path / "out")] for name, (text, _) in CASES.items()]
+    argvs = [["run", str(_write(tmp_path, name, text)), "-o", str(tmp_path / "out")]
+             for name, (text, _) in CASES.items()]
     argvs.append(["run", str(_write(tmp_path, "latin", b"suite: caf\xe9\nversion: 1\n")), "-o", str(tmp_path / "out")])
     procs = run_medzoo_many(argvs, cwd=tmp_path, timeout=120)  # the alias bomb used to hang here
     for (name, (_, fragments)), proc in zip(CASES.items(), procs):
@@ -47,7 +49,8 @@ def test_bad_suite_files_get_one_line_each(tmp_path):
 def test_yaml_12_numbers_in_suites_and_overrides(tmp_path):
     from zoo.bench.suite import load_suite
 
-    path = _write(tmp_path, "numbers", "suite: s\nversion: 1\ndefaults:\n  train: {lr: 1e-3, weight_decay: 1e10}\n" + TASKS)
+    path = _write(tmp_path, "numbers",
+                  "suite: s\nversion: 1\ndefaults:\n  train: {lr: 1e-3, weight_decay: 1e10}\n" + TASKS)
     suite = load_suite(str(path))
     assert suite.defaults["train"]["lr"] == 1e-3 and suite.defaults["train"]["weight_decay"] == 1e10
     assert load_suite(str(path), overrides=["train.lr=3e-4"]).defaults["train"]["lr"] == 3e-4  # from --help
@@ -69,7 +72,8 @@ def test_an_npz_path_that_is_not_an_archive_says_what_it_is(tmp_path, kind):
         target.write_text("images,labels\n1,0\n" if kind == "text" else "")
     np.savez(tmp_path / "src.npz", images=np.zeros((8, 4, 4), np.uint8), labels=np.arange(8) % 2)
     suite = _write(tmp_path, "npz", "suite: s\nversion: 1\ndefaults: {train: {epochs: 1}, seeds: [0]}\n"
-                   f"domains: {{a: {{dataset: npz, path: {tmp_path / 'src.npz'}}}, b: {{dataset: npz, path: {target}}}}}\n"
+                   f"domains: {{a: {{dataset: npz, path: {tmp_path / 'src.npz'}}}, "
+                   f"b: {{dataset: npz, path: {target}}}}}\n"
                    "tasks: [{name: t, source: a, target: b, algorithms: [source_only]}]\n")
     (proc,) = run_medzoo_many([["run", str(suite), "-o", str(tmp_path / "out")]], cwd=tmp_path)
     expected = {"folder": "is a folder, not an .npz file", "text": "is not an .npz archive (it starts with b'images'",

@@ -114,7 +114,8 @@ def test_images_the_network_cannot_take_fail_before_any_training(tmp_path, data_
     # simple_cnn built for 32 px, fed the 64 px brain MRI: caught by one forward pass before the first run.
     mri = "{dataset: npz, path: brain_tumor_mri/figshare.npz, partition: {part: %d}}"
     suite = _suite(tmp_path, mri % 0, mri % 1)
-    suite.write_text(suite.read_text().replace("defaults: {", "defaults: {backbone: {name: simple_cnn, image_size: 32}, "))
+    suite.write_text(suite.read_text().replace("defaults: {",
+                                               "defaults: {backbone: {name: simple_cnn, image_size: 32}, "))
     proc = run_medzoo(["run", str(suite), "--data-dir", str(data_dir), "-o", str(output_with_history)], cwd=tmp_path)
     assert_one_line_error(proc, "simple_cnn was built for 32x32", "64x64")
     _assert_untouched(output_with_history)

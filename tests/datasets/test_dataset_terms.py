@@ -45,4 +45,5 @@ def test_records_without_datasets_still_validate_and_malformed_terms_are_named()
     assert "datasets" not in old and validate_record(old) == []
     assert validate_record({**old, "datasets": {"x": {"licence": "CC BY 4.0", "citation": "A et al."}}}) == []
     problems = validate_record({**old, "datasets": {"x": {"licence": "", "citation": "A et al."}}})
-    assert problems == ["datasets.x: expected {licence: str, citation: str}, got {'licence': '', 'citation': 'A et al.'}"]
+    assert problems == ["datasets.x: expected {licence: str, citation: str}, "
+                        "got {'licence': '', 'citation': 'A et al.'}"]

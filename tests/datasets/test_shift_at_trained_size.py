@@ -36,9 +36,9 @@ def _flat_npz(tmp_path, size: int):
 
 def _config(path, severity: int, image_size: int):
     spec = {"dataset": "npz", "path": str(path), "val": 0.1, "test": 0.2, "seed": 0}
-    return {"task": {"sources": {"src": {**spec, "partition": {"part": 0, "of": 2}}}, "target": {"tgt": {**spec, "partition": {"part": 1, "of": 2},
-                                                                  "shift": {"name": "gaussian_noise",
-                                                                            "severity": severity}}},
+    return {"task": {"sources": {"src": {**spec, "partition": {"part": 0, "of": 2}}},
+                     "target": {"tgt": {**spec, "partition": {"part": 1, "of": 2},
+                                        "shift": {"name": "gaussian_noise", "severity": severity}}},
                      "target_budget": 0, "label_map": None},
             "seed": 0, "image_size": image_size, "channels": None}
 

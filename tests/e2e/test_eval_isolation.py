@@ -22,7 +22,8 @@ defaults:
   selection: {rule: source_val, rules: all}
 domains:
   xray: {dataset: pneumoniamnist, partition: {part: 0, of: 2, seed: 0}}
-  xray_noise: {dataset: pneumoniamnist, partition: {part: 1, of: 2, seed: 0}, shift: {name: gaussian_noise, severity: 3}}
+  xray_noise: {dataset: pneumoniamnist, partition: {part: 1, of: 2, seed: 0}, \
+shift: {name: gaussian_noise, severity: 3}}
 tasks:
   - {name: t, source: xray, target: xray_noise, target_budget: 0, algorithms: [dann]}
 """

@@ -292,7 +292,8 @@ def test_two_source_only_points_are_told_apart_in_the_cost_plot(browser, site):
     marks = [p.find_element(By.CSS_SELECTOR, "circle, rect, polygon") for p in points]
     assert len({m.tag_name for m in marks}) == 2 and len({m.get_attribute("fill") for m in marks}) == 1  # shape, colour
     legend = [li.text for li in figure.find_elements(By.CSS_SELECTOR, "ul.key li")]
-    assert sum(item.startswith("source_only") for item in legend) == 2 and len(set(legend)) == len(legend) == len(titles)
+    assert (sum(item.startswith("source_only") for item in legend) == 2
+            and len(set(legend)) == len(legend) == len(titles))
 
 
 def test_budgets_read_in_percent(browser, site):

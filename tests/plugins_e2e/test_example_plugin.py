@@ -186,8 +186,8 @@ def test_the_guides_fixture_works_as_written_in_a_plugins_own_test_run(installed
         "    assert record['hparams'] == {'weight': 0.3} and record['datasets']['target']['licence']\n"
     )
     for extra_args in ([], ["-p", "zoo.testing.pytest_plugin"]):  # -p as well: not registered twice
-        proc = installed.env.run([str(installed.env.python), "-m", "pytest", "-q", "-p", "no:cacheprovider", *extra_args,
-                                  str(tests)], cwd=tests, env=installed.extra)
+        proc = installed.env.run([str(installed.env.python), "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                                  *extra_args, str(tests)], cwd=tests, env=installed.extra)
         assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
         assert proc.stdout.strip().splitlines()[-1].startswith("2 passed"), proc.stdout
 

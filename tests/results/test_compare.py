@@ -128,7 +128,8 @@ def test_rank_uses_complete_blocks_ties_and_lone_tasks(record_factory):
     rows = {(r["block"], r["algorithm"]): r for r in rank(_records(record_factory, table))}
     assert set(rows) == {("3 algorithms x 1 tasks", n) for n in "xyz"} | {("2 algorithms x 1 tasks", n) for n in "xy"}
     three, two = "3 algorithms x 1 tasks", "2 algorithms x 1 tasks"
-    assert rows[three, "x"]["ranks"] == {"A": 1.0} and rows[three, "y"]["mean_rank"] == rows[three, "z"]["mean_rank"] == 2.5
+    assert (rows[three, "x"]["ranks"] == {"A": 1.0}
+            and rows[three, "y"]["mean_rank"] == rows[three, "z"]["mean_rank"] == 2.5)
     assert rows[two, "x"]["ranks"] == {"B": 2.0} and rows[two, "y"]["ranks"] == {"B": 1.0}
     assert rows[three, "z"]["n_tasks"] == 1 and rows[three, "z"]["n_tasks_total"] == 2
     # an undefined value (NaN/None) is a missing cell too: B stays a {x, y} block
@@ -148,7 +149,8 @@ def test_rank_lower_is_better_for_calibration(record_factory):
 def test_per_class_metrics_pass_through_compare_and_rank(record_factory):
     def rec(task, algorithm, seed, recall):
         return record_factory(f"{task}{algorithm}{seed}", task_name=task, algorithm=algorithm, seed=seed, metrics={
-            "target_test": {"accuracy": 0.8, "per_class": {"benign": {"recall": 0.9}, "malignant": {"recall": recall}}}})
+            "target_test": {"accuracy": 0.8,
+                            "per_class": {"benign": {"recall": 0.9}, "malignant": {"recall": recall}}}})
     records = [rec("A", "base", 0, 0.40), rec("A", "base", 1, 0.50), rec("A", "new", 0, 0.60), rec("A", "new", 1, 0.65)]
     (row,) = compare(records, "base", metric="recall:malignant")
     assert row["gain"] == pytest.approx(0.175) and row["metric"] == "recall:malignant"

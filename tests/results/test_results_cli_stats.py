@@ -111,7 +111,8 @@ def test_rank_table_and_pooled_gain(results_file, tmp_path):
     assert float(rows["dann"]["accuracy_mean_rank"]) == 1.0 and float(rows["source_only"]["accuracy_mean_rank"]) == 2.0
     gains = [accuracy[t, "dann", s] - accuracy[t, "source_only", s] for t in "AB" for s in SEEDS]
     assert float(rows["dann"]["accuracy_gain"]) == pytest.approx(sum(gains) / 6)
-    assert float(rows["dann"]["accuracy_p_signflip"]) == pytest.approx(2 / 8) and rows["dann"]["accuracy_n_units"] == "3"
+    assert (float(rows["dann"]["accuracy_p_signflip"]) == pytest.approx(2 / 8)
+            and rows["dann"]["accuracy_n_units"] == "3")
     assert rows["dann"]["accuracy_n_tasks"] == "2" and rows["dann"]["accuracy_n_tasks_total"] == "2"
     assert not math.isnan(float(rows["dann"]["accuracy_p_t"]))
 

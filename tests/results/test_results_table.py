@@ -137,7 +137,8 @@ def test_format_cell_with_an_interval():
     assert format_cell(row, ci="t") == "84.5 [81.2, 87.9]"
     assert format_cell(row, ci="bootstrap") == "84.5 [81.2, 87.9]"
     assert format_cell({**row, "ci_levels": "seeds"}, ci="bootstrap") == "84.5 [81.2, 87.9]*"
-    assert format_cell({**row, "ci_levels": "seeds"}, ci="t") == "84.5 [81.2, 87.9]"  # the t-interval is seeds-only by nature
+    # the t-interval is seeds-only by nature
+    assert format_cell({**row, "ci_levels": "seeds"}, ci="t") == "84.5 [81.2, 87.9]"
     assert format_cell({**row, "n": 1, "ci_low": float("nan"), "ci_high": float("nan")}, 1, ci="t") == "84.5"
     assert format_cell(row, 4, ci="t", percent=False, decimals=3) == "0.845 [0.812, 0.879] (n=3)"
 

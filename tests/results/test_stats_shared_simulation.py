@@ -321,7 +321,8 @@ def test_friedman_holds_its_level_with_shared_baselines():
 
         means = {}
         for r in records:
-            means.setdefault(r["task"]["name"], {}).setdefault(r["algorithm"], []).append(r["metrics"]["target_test"]["accuracy"])
+            means.setdefault(r["task"]["name"], {}).setdefault(r["algorithm"], []).append(
+                r["metrics"]["target_test"]["accuracy"])
         table = np.array([[np.mean(v[m]) for m in sorted(v)] for v in means.values()])
         p_asymptotic_tasks.append(chi2_dist.sf(friedman_statistic(table), table.shape[1] - 1))
     rate, before = float(np.mean(np.array(p_values) <= 0.05)), float(np.mean(np.array(p_asymptotic_tasks) <= 0.05))

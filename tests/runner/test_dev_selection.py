@@ -67,7 +67,8 @@ def test_control_variate_matches_its_formula():
     w, loss = rng.gamma(2.0, 0.5, size=400), rng.exponential(size=400)
     risk, eta = control_variate_risk(w, loss)
     L = w * loss
-    expected_eta = -(np.sum((L - L.mean()) * (w - w.mean())) / (len(w) - 1)) / (np.sum((w - w.mean()) ** 2) / (len(w) - 1))
+    expected_eta = (-(np.sum((L - L.mean()) * (w - w.mean())) / (len(w) - 1))
+                    / (np.sum((w - w.mean()) ** 2) / (len(w) - 1)))
     assert eta == pytest.approx(expected_eta, rel=1e-9)
     assert risk == pytest.approx(L.mean() + expected_eta * (w.mean() - 1), rel=1e-9)
     # With weights that average exactly 1 the control variate changes nothing.

@@ -11,7 +11,8 @@ import pytest
 import torch
 
 
-@pytest.mark.parametrize("backbone, channels_last", [("simple_cnn", False), ("simple_cnn", True), ("resnet18_28", True)])
+@pytest.mark.parametrize("backbone, channels_last",
+                         [("simple_cnn", False), ("simple_cnn", True), ("resnet18_28", True)])
 def test_chunked_forward_is_one_pass_to_rounding(backbone, channels_last, data_dir):
     from zoo.bench.suite import load_suite
     from zoo.bench.task_data import build_task_data

@@ -137,7 +137,8 @@ def test_suite_accepts_exactly_the_rules_the_runner_knows():
 
 
 # -- resolve_selection ---------------------------------------------------------------------------------
-@pytest.mark.parametrize("budget, rule", [(0, "source_val"), (0.0, "source_val"), (0.1, "target_val"), (1.0, "target_val")])
+@pytest.mark.parametrize("budget, rule",
+                         [(0, "source_val"), (0.0, "source_val"), (0.1, "target_val"), (1.0, "target_val")])
 def test_auto_follows_the_label_budget(budget, rule):
     resolved = resolve_selection({"rule": "auto", "metric": "accuracy"}, budget, "t")
     assert (resolved["rule"], resolved["metric"]) == (rule, "accuracy") and rule in resolved["rules"]

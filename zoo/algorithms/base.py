@@ -1,4 +1,5 @@
-"""The algorithm contract (docs/architecture.md, "Contracts"): an ``nn.Module`` built from a backbone, a class count and hparams.
+"""The algorithm contract (docs/architecture.md, "Contracts"): an ``nn.Module`` built from a backbone, a class
+count and hparams.
 
 An algorithm computes losses; the runner owns everything else (devices, optimizers, schedulers, mixed
 precision, accumulation, gathering, checkpoints). So an algorithm never calls ``.to(device)``,

@@ -33,7 +33,9 @@ class LayerwiseLRDecay(FinetuneStrategy):
             if p.requires_grad:
                 by_depth.setdefault(depths[id(p)], []).append(p)
         decay = self.hparams["decay"]
-        groups = [{"params": [p for p in self.classifier.parameters() if p.requires_grad], "lr_mult": 1.0, "name": "head"}]
+        groups = [{"params": [p for p in self.classifier.parameters() if p.requires_grad], "lr_mult": 1.0,
+                   "name": "head"}]
         for depth in sorted(by_depth):
-            groups.append({"params": by_depth[depth], "lr_mult": decay ** (depth + 1), "name": f"backbone-depth{depth}"})
+            groups.append({"params": by_depth[depth], "lr_mult": decay ** (depth + 1),
+                           "name": f"backbone-depth{depth}"})
         return groups

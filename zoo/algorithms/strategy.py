@@ -3,10 +3,10 @@
 A strategy adapts the network it is given (pretrained timm weights, a task's ``pretrain`` steps, or an
 ``init`` checkpoint) to the target's labels; strategies differ only in *which layers train when* and *how
 fast*, so they are compared from identical starting weights (Kornblith et al. 2019; Kumar et al. 2022).
-A subclass declares its stages (``target_stages``, a classmethod of the hyperparameters), the layers each stage trains (``trainable``, in the
-vocabulary of ``zoo.algorithms.freezing``), and optionally a penalty (L2-SP) or its own parameter groups
-(layer-wise lr decay). Head-only stages are ``features`` stages: the runner caches the frozen backbone's
-features, so their epochs cost only the head.
+A subclass declares its stages (``target_stages``, a classmethod of the hyperparameters), the layers each
+stage trains (``trainable``, in the vocabulary of ``zoo.algorithms.freezing``), and optionally a penalty
+(L2-SP) or its own parameter groups (layer-wise lr decay). Head-only stages are ``features`` stages: the
+runner caches the frozen backbone's features, so their epochs cost only the head.
 
 Frozen BatchNorm layers stay in eval mode while the rest trains: their running statistics are part of the
 pretrained network and must not drift towards the small target batches.

@@ -3,9 +3,10 @@
 Three blocks of conv 3x3 (padding 1) + ReLU + max-pool 2 with 32/64/128 filters, flatten, dense 512 + ReLU,
 dropout 0.5. ``norm="batch"`` adds a BatchNorm after each conv (conv -> BN -> ReLU -> pool), for
 experiments where normalisation statistics matter (AdaBN, adaptation methods that mix source and target
-in one batch); the default is the original, without any. The dense layer sees a fixed flatten size computed from ``image_size`` (the original has no
-adaptive pooling), so the network only accepts the input size it was built for; any other size raises a
-one-line ``ConfigError`` instead of a shape error deep inside ``nn.Linear``.
+in one batch); the default is the original, without any. The dense layer sees a fixed flatten size computed
+from ``image_size`` (the original has no adaptive pooling), so the network only accepts the input size it
+was built for; any other size raises a one-line ``ConfigError`` instead of a shape error deep inside
+``nn.Linear``.
 
 Usage::
 

@@ -207,7 +207,8 @@ def _build(
     _check_timm_name(arch)
     weight_init = timm_kwargs.pop("weight_init", "timm")
     if weight_init not in WEIGHT_INITS:
-        raise ConfigError(f"backbone '{name}': weight_init must be one of {', '.join(WEIGHT_INITS)}, got {weight_init!r}")
+        raise ConfigError(f"backbone '{name}': weight_init must be one of {', '.join(WEIGHT_INITS)}, "
+                          f"got {weight_init!r}")
     if weight_init == "torch_default" and (pretrained or checkpoint_path is not None):
         raise ConfigError(f"backbone '{name}': weight_init=torch_default re-initialises every layer, which would "
                           "discard the pretrained weights; drop weight_init or use pretrained=False")
@@ -220,7 +221,8 @@ def _build(
     except RuntimeError as exc:  # e.g. "No pretrained weights exist for ..."
         raise ConfigError(f"timm could not build '{arch}': {exc}".replace("\n", " ")) from exc
     except TypeError as exc:  # an option the timm model does not take (from a suite file or an override)
-        raise ConfigError(f"timm model '{arch}' does not take these options ({exc}); check the backbone options") from exc
+        raise ConfigError(f"timm model '{arch}' does not take these options ({exc}); "
+                          "check the backbone options") from exc
     except OSError as exc:  # weights neither reachable nor cached (huggingface_hub raises FileNotFoundError)
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise DataError(

@@ -117,7 +117,8 @@ def missing_hint(needs: list[FileNeed]) -> str:
 
 
 def skip_missing_data(suite, runs: list, data_dir: str | Path | None, download: bool = False,
-                      require_all: bool = False, named_tasks: list[str] | None = None) -> tuple[list, list[TaskDataStatus]]:
+                      require_all: bool = False,
+                      named_tasks: list[str] | None = None) -> tuple[list, list[TaskDataStatus]]:
     """(the runs whose files are present, the statuses of the tasks skipped for missing files).
 
     A suite runs what the data found can run; a missing file is an error (``DataError``, one line with the

@@ -135,7 +135,8 @@ def resolve_run(suite, task: TaskSpec, algorithm: str, seed: int, settings: dict
         config["task"]["pretrain"] = [{**step, "domain": {step["domain"]: suite.domains[step["domain"]]}}
                                       for step in task.pretrain]
     if task.pretrain and settings["init"] is not None:
-        raise ConfigError(f"task '{task.name}': use either init (start from a finished run) or pretrain steps, not both")
+        raise ConfigError(f"task '{task.name}': use either init (start from a finished run) or pretrain steps, "
+                          "not both")
     if settings["init"] is not None:
         config["init"] = resolve_init(settings["init"])
     plugins = plugin_sources(components)  # a plugin's code is part of the run id; built-ins add nothing

@@ -37,7 +37,8 @@ def check_tasks(suite: Any, wanted: list[str] | None) -> None:
     unknown = [name for name in wanted or [] if name not in names]
     if unknown:
         hints = "".join(_did_you_mean(name, names) for name in unknown)
-        raise ConfigError(f"suite '{suite.name}' has no task {', '.join(unknown)}{hints}; its tasks: {', '.join(names)}")
+        raise ConfigError(f"suite '{suite.name}' has no task {', '.join(unknown)}{hints}; "
+                          f"its tasks: {', '.join(names)}")
 
 
 def suite_algorithms(suite: Any) -> list[str]:

@@ -71,7 +71,8 @@ TRAIN_CHOICES = {
     "mixed_precision": {"no", "fp16", "bf16"},
     "imbalance": set(IMBALANCE_NAMES),  # declared once, with what each changes, in zoo.imbalance_methods
 }
-CONTROLS = ("weight_zero",)  # suite ``controls:``: each adaptation method also runs as NAME@w0 (zoo.algorithms.variants)
+# suite ``controls:``: each adaptation method also runs as NAME@w0 (zoo.algorithms.variants)
+CONTROLS = ("weight_zero",)
 DEFAULTS: dict[str, Any] = {
     "backbone": {"name": "simple_cnn"},
     "train": TRAIN_DEFAULTS,
@@ -138,7 +139,8 @@ class Suite:
             if not any(spec.algorithm == algorithm for spec in specs):
                 task, reason = next(iter(reasons.items()))
                 raise ConfigError(f"--add-algorithm {algorithm} fits no task of suite '{self.name}': {reason}")
-            logger.warning("%s does not run on task(s) %s: %s", algorithm, ", ".join(reasons), next(iter(reasons.values())))
+            logger.warning("%s does not run on task(s) %s: %s", algorithm, ", ".join(reasons),
+                           next(iter(reasons.values())))
         return specs
 
     def _expand(self, task: TaskSpec, algorithm: str, settings: dict[str, Any], resolve_run) -> list[RunSpec]:
@@ -232,7 +234,8 @@ def _validate_task(doc: YamlDoc, raw: Any, i: int, domains: dict[str, Any]) -> T
     sources = raw_sources if isinstance(raw_sources, list) else [raw_sources]
     for name, key in [(s, "source") for s in sources] + [(raw["target"], "target")]:
         if name not in domains:
-            raise doc.error(at + (key,), f"task '{raw['name']}': unknown domain '{name}'; defined: {', '.join(domains)}")
+            raise doc.error(at + (key,), f"task '{raw['name']}': unknown domain '{name}'; "
+                                         f"defined: {', '.join(domains)}")
     budget = raw.get("target_budget", 0)
     check_type(doc, at + ("target_budget",), budget, (int, float), "a fraction in [0, 1]")
     if not 0 <= budget <= 1:
@@ -321,7 +324,8 @@ def validate_suite(doc: YamlDoc, overrides: list[str] | None = None, preset: str
             raise doc.error(("domains", name), f"domain '{name}' has no 'dataset'")
         if "shift" in spec and not (isinstance(spec["shift"], dict) and "name" in spec["shift"]):
             raise doc.error(("domains", name, "shift"), f"domain '{name}': 'shift' is an acquisition shift, a mapping "
-                                                        f"like {{name: gamma, severity: 3, seed: 0}}; got {spec['shift']!r}")
+                                                        f"like {{name: gamma, severity: 3, seed: 0}}; "
+                                                        f"got {spec['shift']!r}")
         if "partition" in spec and not isinstance(spec["partition"], dict):
             raise doc.error(("domains", name, "partition"), f"domain '{name}': 'partition' must be a mapping like "
                                                             f"{{part: 0, of: 2, seed: 0}}; got {spec['partition']!r}")

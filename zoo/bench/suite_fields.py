@@ -56,7 +56,8 @@ def validate_selection(doc: YamlDoc, merged: dict[str, Any], at: tuple, default:
         raise doc.error(at + ("selection", unknown[0]), f"unknown selection key '{unknown[0]}'; known: "
                                                         f"{', '.join(sorted(SELECTION_KEYS))}")
     if selection.get("rule") not in SELECTION_RULES:
-        raise doc.error(at + ("selection", "rule"), f"selection rule must be one of {sorted(SELECTION_RULES)}, got {selection.get('rule')!r}")
+        raise doc.error(at + ("selection", "rule"), f"selection rule must be one of {sorted(SELECTION_RULES)}, "
+                                                    f"got {selection.get('rule')!r}")
     rules = selection.get("rules", "all")
     if rules != "all":
         check_type(doc, at + ("selection", "rules"), rules, (list,), "'all' or a list of rule names")
@@ -82,9 +83,11 @@ def validate_pretrain(doc: YamlDoc, raw: Any, at: tuple, domains: dict[str, Any]
         check_type(doc, where, step, (dict,), "a domain name or a mapping with a 'domain'")
         unknown = set(step) - PRETRAIN_KEYS
         if unknown:
-            raise doc.error(where, f"unknown pretrain key '{sorted(unknown)[0]}'; known: {', '.join(sorted(PRETRAIN_KEYS))}")
+            raise doc.error(where, f"unknown pretrain key '{sorted(unknown)[0]}'; "
+                                   f"known: {', '.join(sorted(PRETRAIN_KEYS))}")
         if step.get("domain") not in domains:
-            raise doc.error(where, f"pretrain step #{j + 1}: unknown domain {step.get('domain')!r}; defined: {', '.join(domains)}")
+            raise doc.error(where, f"pretrain step #{j + 1}: unknown domain {step.get('domain')!r}; "
+                                   f"defined: {', '.join(domains)}")
         epochs = step.get("epochs")
         if epochs is not None and (isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1):
             raise doc.error(where, f"pretrain step #{j + 1}: 'epochs' must be an integer >= 1, got {epochs!r}")
@@ -95,7 +98,8 @@ def validate_pretrain(doc: YamlDoc, raw: Any, at: tuple, domains: dict[str, Any]
             check_trainable_spec(step.get("train", "all"), f"pretrain step #{j + 1}")
         except ConfigError as err:
             raise doc.error(where, str(err)) from None
-        out.append({"domain": step["domain"], "epochs": epochs, "lr_mult": float(lr_mult), "train": step.get("train", "all")})
+        out.append({"domain": step["domain"], "epochs": epochs, "lr_mult": float(lr_mult),
+                    "train": step.get("train", "all")})
     return tuple(out)
 
 

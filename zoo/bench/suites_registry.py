@@ -65,5 +65,6 @@ def find_suite_file(name_or_path: str) -> Path:
             return candidate
         from zoo.errors import ConfigError
 
-        raise ConfigError(f"suite file {candidate} does not exist; give a registered suite name or a path to a .yaml file")
+        raise ConfigError(f"suite file {candidate} does not exist; give a registered suite name or a path "
+                          "to a .yaml file")
     return Path(SUITES.get(name_or_path))

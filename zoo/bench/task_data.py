@@ -222,7 +222,8 @@ def build_task_data(config: dict[str, Any], data_dir: Path | None = None, downlo
     (target_name, target_spec), = task["target"].items()
     target = build_domain(target_name, target_spec, data_dir, download, size, channels)
     sources = [
-        _map_labels(build_matching_domain(name, spec, target, config, data_dir, download), target, task.get("label_map"))
+        _map_labels(build_matching_domain(name, spec, target, config, data_dir, download), target,
+                    task.get("label_map"))
         for name, spec in task["sources"].items()
     ]
     budget, seed = task["target_budget"], config["seed"]
@@ -256,7 +257,8 @@ def small_split_warnings(data: TaskData) -> list[str]:
     n_test = len(data.target.splits["test"])
     if n_test < SMALL_TEST_SPLIT:
         warnings.append(f"the target test split has {n_test} images (< {SMALL_TEST_SPLIT}): one image is "
-                        f"{100 / max(n_test, 1):.1f} accuracy points, so differences between methods need wide intervals")
+                        f"{100 / max(n_test, 1):.1f} accuracy points, so differences between methods "
+                        "need wide intervals")
     for part, split in (("training", data.target_labeled), ("validation", data.target_val_labeled)):
         if split is None:
             continue

@@ -49,7 +49,8 @@ def setup_logging(verbose: bool = False) -> None:
     from rich.logging import RichHandler
 
     handler = RichHandler(console=stderr_console(), show_path=False, rich_tracebacks=False, markup=False)
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(message)s", handlers=[handler], force=True)
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(message)s", handlers=[handler],
+                        force=True)
     # httpx2/httpcore2: the HTTP stack huggingface_hub >= 2 vendors (it logs every request at INFO)
     for name in ("urllib3", "httpx", "httpcore", "httpx2", "httpcore2", "filelock", "huggingface_hub", "datasets",
                  "fsspec", "accelerate", "timm"):

@@ -41,7 +41,8 @@ def _environment_table() -> Table:
     else:
         table.add_row("devices", f"CPU only ({torch.get_num_threads()} threads)")
     bf16 = torch.cuda.is_available() and torch.cuda.is_bf16_supported()
-    table.add_row("mixed precision", "fp16, bf16" if bf16 else ("fp16" if torch.cuda.is_available() else "bf16 (CPU autocast)"))
+    table.add_row("mixed precision",
+                  "fp16, bf16" if bf16 else ("fp16" if torch.cuda.is_available() else "bf16 (CPU autocast)"))
     return table
 
 
@@ -62,10 +63,12 @@ def _data_table(data_dir) -> tuple[Table, int]:
             continue
         ok = file_md5(path) == meta.md5
         bad += not ok
-        status = "[green]md5 verified[/green]" if ok else f"[red]md5 mismatch (expected {meta.md5}); download it again[/red]"
+        status = ("[green]md5 verified[/green]" if ok
+                  else f"[red]md5 mismatch (expected {meta.md5}); download it again[/red]")
         table.add_row(str(path.relative_to(root)), f"{meta.flag} {meta.size}px {meta.modality}", status)
     for path in sorted(p for p in root.rglob("*.npz") if p.parent != folder) if root.is_dir() else []:
-        table.add_row(str(path.relative_to(root)), "user arrays (dataset: npz)", f"{path.stat().st_size / 2**20:.1f} MiB")
+        table.add_row(str(path.relative_to(root)), "user arrays (dataset: npz)",
+                      f"{path.stat().st_size / 2**20:.1f} MiB")
     if not table.row_count:
         table.add_row("(nothing found)", "", f"put MedMNIST files in {folder} or pass --data-dir")
     return table, bad
@@ -105,7 +108,8 @@ def run(args: argparse.Namespace) -> int:
     console.print(_suites_table(args.data_dir))  # a suite skips the tasks without their files (names them)
     # A plugin's import errors are only known once it was imported: load third-party entries, as `list` does.
     broken = [e for registry in all_registries().values() for e in registry.load_all(builtins=False)]
-    console.print(f"plugins: {len(broken)} broken" + (f" ({', '.join(e.name for e in broken)}; see `medzoo plugins`)" if broken else ""))
+    console.print(f"plugins: {len(broken)} broken"
+                  + (f" ({', '.join(e.name for e in broken)}; see `medzoo plugins`)" if broken else ""))
     return 1 if bad or broken else 0
 
 

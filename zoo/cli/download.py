@@ -94,7 +94,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                "  MEDZOO_MEDMNIST_URL=https://mirror.example/medmnist medzoo download breastmnist",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("names", nargs="+", metavar="NAME", help="a MedMNIST dataset (pathmnist, pathmnist_64) or a suite")
+    parser.add_argument("names", nargs="+", metavar="NAME",
+                        help="a MedMNIST dataset (pathmnist, pathmnist_64) or a suite")
     parser.add_argument("--size", type=int, default=None, help="image size of the MedMNIST files (28, 64, 128, 224)")
     add_data_dir(parser)
     parser.set_defaults(func=run)

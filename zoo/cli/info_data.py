@@ -61,7 +61,8 @@ def class_counts(path: Path, num_classes: int, multi_label: bool) -> dict[str, l
             if multi_label:
                 counts[split] = [int(v) for v in labels.reshape(len(labels), -1).sum(axis=0)]
             else:
-                counts[split] = [int(v) for v in np.bincount(labels.reshape(-1).astype(np.int64), minlength=num_classes)]
+                counts[split] = [int(v) for v in np.bincount(labels.reshape(-1).astype(np.int64),
+                                                             minlength=num_classes)]
     return counts
 
 
@@ -250,7 +251,8 @@ def suite_card(name: str, data_dir: Any = None) -> Card:
     card.tables.append(CardTable("tasks", ["task", "source -> target", "budget", "algorithms", "pretrain", "runs",
                                            "data"], task_rows, note=f"{total} runs in all (task x algorithm x seed)"))
     card.tables.append(CardTable("domains", ["domain", "dataset", "options"],
-                                 [[d, str(spec.get("dataset")), _domain_text(spec)] for d, spec in suite.domains.items()]))
+                                 [[d, str(spec.get("dataset")), _domain_text(spec)]
+                                  for d, spec in suite.domains.items()]))
     preset_rows = [["(none)", "the suite's defaults", total]]
     for preset, settings in (raw.get("presets") or {}).items():
         preset_rows.append([str(preset), ", ".join(flatten(settings)) if isinstance(settings, dict) else str(settings),

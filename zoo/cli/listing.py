@@ -46,7 +46,8 @@ def _medmnist_line(flag: str, data_dir) -> tuple[str, str]:
     what = (f"{k} findings, multi-label" if meta.multi_label else
             f"{k} classes" + (f" ({'; '.join(meta.label_names)})" if k <= 4 else ""))
     folder = medmnist_dir(data_dir)
-    present = [str(s) for s in SIZES if (flag, s) in medmnist_table() and (folder / medmnist_file(flag, s).file).is_file()]
+    present = [str(s) for s in SIZES
+               if (flag, s) in medmnist_table() and (folder / medmnist_file(flag, s).file).is_file()]
     data = f"{', '.join(present)} px present" if present else "not downloaded"
     return f"MedMNIST v2 {meta.modality}: {what}", data
 
@@ -72,7 +73,8 @@ def describe(kind: str, registry: Registry, entry: Entry, data_dir=None) -> tupl
 
     Usage::
 
-        describe("datasets", DATASETS, DATASETS.entry("breastmnist"))   # ('MedMNIST v2 ultrasound: ...', '28 px present')
+        # ('MedMNIST v2 ultrasound: ...', '28 px present')
+        describe("datasets", DATASETS, DATASETS.entry("breastmnist"))
     """
     from zoo.cli.info_render import first_line
 
@@ -112,7 +114,8 @@ def entry_rows(kinds: list[str], pattern: str | None = None, data_dir=None) -> l
 
     Usage::
 
-        entry_rows(["algorithms"], "d*")     # [['algorithm', 'dan', 'medzoo 0.1.0', 'available', '', 'Source ...'], ...]
+        # [['algorithm', 'dan', 'medzoo 0.1.0', 'available', '', 'Source ...'], ...]
+        entry_rows(["algorithms"], "d*")
     """
     rows = []
     timm_only = pattern is not None and pattern.startswith(TIMM_PREFIX)
@@ -184,7 +187,8 @@ def parse_words(words: list[str]) -> tuple[list[str], str | None, bool]:
         registry_for(word)  # 'algoritms': unknown kind, did you mean 'algorithms'?
     from zoo.cli.info import close_names
 
-    raise UnknownNameError(f"'{word}' is neither a kind nor a name{close_names(word) or ';'} kinds: {', '.join(KINDS)}; "
+    raise UnknownNameError(f"'{word}' is neither a kind nor a name{close_names(word) or ';'} "
+                           f"kinds: {', '.join(KINDS)}; "
                            f"a pattern lists the names like it: medzoo list '*{word}*'")
 
 

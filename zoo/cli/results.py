@@ -40,7 +40,8 @@ def run(args: argparse.Namespace) -> int:
         raise DataError(f"no results at {', '.join(missing)}; run `medzoo run SUITE` first or pass the results folder")
     where = ", ".join([*(str(p) for p in paths), *hub])
     if paths and not any(_has_results_file(Path(p)) for p in paths):
-        raise DataError(f"no {RESULTS_FILENAME} in {where}; run `medzoo run SUITE -o FOLDER` first or pass the results folder")
+        raise DataError(f"no {RESULTS_FILENAME} in {where}; run `medzoo run SUITE -o FOLDER` first "
+                        "or pass the results folder")
     records = load_records(paths) if paths else []
     warn_damaged_loaded(records)  # numbers stand; a deleted or corrupt checkpoint is said once per folder
     if hub:
@@ -152,7 +153,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--compare", metavar="BASELINE",
                         help="add the paired gain over BASELINE (an algorithm, twin for each method's weight-0 twin, "
                              "or FIELD=VALUE for task, backbone, selection) on the first metric, matched on task and "
-                             "seed, with its p-value (images+seeds where runs kept predictions); several, comma-separated: source_only,adabn,twin")
+                             "seed, with its p-value (images+seeds where runs kept predictions); several, "
+                             "comma-separated: source_only,adabn,twin")
     parser.add_argument("--selection", metavar="RULE",
                         help="view runs as selected by RULE (source_val, target_val, target_val_oracle, dev, last; "
                              "comma-separated, or all): every rule comes from the same training (default: the "

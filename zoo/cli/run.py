@@ -77,7 +77,8 @@ def make_cli_launcher(args: argparse.Namespace):
         value = getattr(args, name)
         return default if value is None else value
 
-    return make_launcher("submitit", args.workers, args.threads, workers_per_gpu=args.workers_per_gpu, cluster=given("cluster", "auto"),
+    return make_launcher("submitit", args.workers, args.threads, workers_per_gpu=args.workers_per_gpu,
+                         cluster=given("cluster", "auto"),
                          folder=args.submitit_folder, partition=args.partition, gpus_per_job=given("gpus_per_job", 0),
                          cpus_per_job=args.cpus_per_job, mem_gb=args.mem_gb, time_min=given("time", 240),
                          slurm_options=_slurm_options(args.slurm or []))
@@ -131,7 +132,8 @@ def run(args: argparse.Namespace) -> int:
         console = stdout_console()
         print_summary(records, console)
         console.print(f"{len(records)} runs in {args.output_dir / 'results.jsonl'} "
-                      f"(checkpoints in {args.output_dir / 'runs'}); `medzoo results -o {args.output_dir}` shows them again")
+                      f"(checkpoints in {args.output_dir / 'runs'}); "
+                      f"`medzoo results -o {args.output_dir}` shows them again")
         if not args.download:
             from zoo.bench.data_needs import missing_hint, suite_data_status
 

@@ -40,7 +40,8 @@ class Split:
         self.labels = self.labels.long()
         if self.domains is not None:
             if self.domains.shape != self.labels.shape:
-                raise ValueError(f"domains must be (N,) matching {len(self.labels)} labels, got {tuple(self.domains.shape)}")
+                raise ValueError(f"domains must be (N,) matching {len(self.labels)} labels, "
+                                 f"got {tuple(self.domains.shape)}")
             self.domains = self.domains.long()
 
     def __len__(self) -> int:

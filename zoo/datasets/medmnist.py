@@ -144,7 +144,8 @@ def _finding_index(meta: MedMNISTFile, label: str | int | None) -> int | None:
         return None
     if label is None:
         raise ConfigError(f"{meta.flag} is multi-label ({len(meta.label_names)} findings per image); add "
-                          f"'label: <name>' (e.g. label: {meta.label_names[0]}) to make a binary absent/present task of one finding; "
+                          f"'label: <name>' (e.g. label: {meta.label_names[0]}) "
+                          "to make a binary absent/present task of one finding; "
                           f"findings: {findings}")
     names = [n.lower() for n in meta.label_names]
     if isinstance(label, int) and 0 <= label < len(names):

@@ -1,4 +1,5 @@
-"""The static leaderboard: result records -> HTML pages, inline SVG plots, JSON and CSV (docs/architecture.md, principle 8).
+"""The static leaderboard: result records -> HTML pages, inline SVG plots, JSON and CSV (docs/architecture.md,
+principle 8).
 
 The site is a pure function of the records: the same records give a byte-identical site (no build time,
 no paths, every list sorted). Modules, one job each: :mod:`~zoo.leaderboard.load` (read records, report

@@ -110,7 +110,8 @@ def cd_diagram_svg(block: dict, *, width: int = 640) -> str:
                + (". Not separated: " + "; ".join("{" + ", ".join(c) + "}" for c in cliques) if cliques else "")
                + ".")
     # width and height: drawn at its own size (12 px text), shrinking with a phone's column, never stretched
-    out = [f'<svg class="plot cd-diagram" xmlns="http://www.w3.org/2000/svg" width="{width}" height="{fmt_number(height)}" '
+    out = [f'<svg class="plot cd-diagram" xmlns="http://www.w3.org/2000/svg" width="{width}" '
+           f'height="{fmt_number(height)}" '
            f'viewBox="0 0 {width} {fmt_number(height)}" '
            f'role="img" aria-label="{esc(aria)}" font-family="system-ui, sans-serif" font-size="{FONT}">'
            f'<title>{esc(summary)}</title>']
@@ -120,18 +121,23 @@ def cd_diagram_svg(block: dict, *, width: int = 640) -> str:
     if finite(cd) and cd > 0:
         length = min(cd, k - 1.0) * per_rank
         note = "" if cd <= k - 1 else " (wider than the axis)"
-        out.append(f'<g class="cd"><text x="{fmt_number(x0)}" y="{fmt_number(y_cd - 8)}" fill="{MUTED}">{esc(cd_text + note)}</text>'
-                   f'<line class="cd-bar" x1="{fmt_number(x0)}" y1="{fmt_number(y_cd)}" x2="{fmt_number(x0 + length)}" y2="{fmt_number(y_cd)}" '
-                   f'stroke="{INK}" stroke-width="1.5"/><path d="M{fmt_number(x0)} {fmt_number(y_cd - 4)}V{fmt_number(y_cd + 4)}'
+        out.append(f'<g class="cd"><text x="{fmt_number(x0)}" y="{fmt_number(y_cd - 8)}" fill="{MUTED}">'
+                   f'{esc(cd_text + note)}</text>'
+                   f'<line class="cd-bar" x1="{fmt_number(x0)}" y1="{fmt_number(y_cd)}" '
+                   f'x2="{fmt_number(x0 + length)}" y2="{fmt_number(y_cd)}" '
+                   f'stroke="{INK}" stroke-width="1.5"/>'
+                   f'<path d="M{fmt_number(x0)} {fmt_number(y_cd - 4)}V{fmt_number(y_cd + 4)}'
                    f'M{fmt_number(x0 + length)} {fmt_number(y_cd - 4)}V{fmt_number(y_cd + 4)}" stroke="{INK}"/></g>')
     else:
         out.append(f'<text x="{fmt_number(x0)}" y="{fmt_number(y_cd - 8)}" fill="{MUTED}">{esc(cd_text)}</text>')
 
     # The rank axis: integer ticks with labels, and short half-rank ticks between them.
-    out.append(f'<line class="axis" x1="{fmt_number(x0)}" y1="{fmt_number(y_axis)}" x2="{fmt_number(x1)}" y2="{fmt_number(y_axis)}" stroke="{AXIS}"/>')
+    out.append(f'<line class="axis" x1="{fmt_number(x0)}" y1="{fmt_number(y_axis)}" x2="{fmt_number(x1)}" '
+               f'y2="{fmt_number(y_axis)}" stroke="{AXIS}"/>')
     for r in range(1, k + 1):
         x = x_of(r)
-        out.append(f'<line class="axis" data-rank="{r}" x1="{fmt_number(x)}" y1="{fmt_number(y_axis - 6)}" x2="{fmt_number(x)}" '
+        out.append(f'<line class="axis" data-rank="{r}" x1="{fmt_number(x)}" y1="{fmt_number(y_axis - 6)}" '
+                   f'x2="{fmt_number(x)}" '
                    f'y2="{fmt_number(y_axis)}" stroke="{AXIS}"/><text x="{fmt_number(x)}" y="{fmt_number(y_labels)}" '
                    f'text-anchor="middle">{r}</text>')
         if r < k:
@@ -142,7 +148,8 @@ def cd_diagram_svg(block: dict, *, width: int = 640) -> str:
     for i, clique in enumerate(cliques):
         lo, hi = min(rank[m] for m in clique), max(rank[m] for m in clique)
         y = y_clique0 + i * CLIQUE_STEP
-        out.append(f'<line class="clique" x1="{fmt_number(x_of(lo) - 4)}" y1="{fmt_number(y)}" x2="{fmt_number(x_of(hi) + 4)}" y2="{fmt_number(y)}" '
+        out.append(f'<line class="clique" x1="{fmt_number(x_of(lo) - 4)}" y1="{fmt_number(y)}" '
+                   f'x2="{fmt_number(x_of(hi) + 4)}" y2="{fmt_number(y)}" '
                    f'stroke="{PALETTE[0]}" stroke-width="4" stroke-linecap="round">'
                    f'<title>{esc("within CD: " + ", ".join(clique))}</title></line>')
 
@@ -156,9 +163,11 @@ def cd_diagram_svg(block: dict, *, width: int = 640) -> str:
         end = x0 - GAP if left else x1 + GAP
         text_x, anchor = (end - 4, "end") if left else (end + 4, "start")
         out.append(f'<g class="method"><title>{esc(f"{m}: mean rank {_rank_text(raw[m])}")}</title>'
-                   f'<line class="method-tick" data-method="{esc(m)}" x1="{fmt_number(x)}" y1="{fmt_number(y_axis - 5)}" '
+                   f'<line class="method-tick" data-method="{esc(m)}" x1="{fmt_number(x)}" '
+                   f'y1="{fmt_number(y_axis - 5)}" '
                    f'x2="{fmt_number(x)}" y2="{fmt_number(y_axis + 5)}" stroke="{INK}" stroke-width="2"/>'
-                   f'<path d="M{fmt_number(x)} {fmt_number(y_axis)}V{fmt_number(y)}H{fmt_number(end)}" fill="none" stroke="{INK}"/>'
+                   f'<path d="M{fmt_number(x)} {fmt_number(y_axis)}V{fmt_number(y)}H{fmt_number(end)}" '
+                   f'fill="none" stroke="{INK}"/>'
                    f'<text class="method-name" x="{fmt_number(text_x)}" y="{fmt_number(y + 4)}" text-anchor="{anchor}" '
                    f'fill="{INK}">{esc(shown[m])}<tspan fill="{MUTED}"> {_rank_text(raw[m])}</tspan></text></g>')
     out.append("</svg>")

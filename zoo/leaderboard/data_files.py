@@ -81,7 +81,8 @@ def cells_csv(summaries: Sequence[dict[str, Any]]) -> str:
                 gain = c["gain"] or {}
                 rows.append([suite["suite"], c["task"], c["algorithm"], c["backbone"], c["selection"], c["oracle"],
                              c["n"], c["required_seeds"], c["mean"], c["ci_low"], c["ci_high"],
-                             gain.get("baseline", ""), gain.get("gain"), gain.get("p"), gain.get("p_raw"), gain.get("test", ""),
+                             gain.get("baseline", ""), gain.get("gain"), gain.get("p"), gain.get("p_raw"),
+                             gain.get("test", ""),
                              c["rank"],
                              *[c["cost"][k] for k in ("train_s", "peak_memory_mb", "images_per_s")],
                              ";".join(c["plugins"]), suite["metric"], c["constant_predictor"], c["constant_runs"],

@@ -167,7 +167,8 @@ def overall_table(suite: dict[str, Any]) -> str:
     headers = [th("Algorithm", "text"), th("Backbone", "text"), th("Selection", "text"),
                th("Avg rank", title="average rank over the tasks where it was compared (1 = best)"),
                th("Tasks ranked", "text"),
-               th(f"{label} [95%\u00a0CI]", title="mean over its tasks; t-interval over seeds of the per-seed task average"),
+               th(f"{label} [95%\u00a0CI]",
+                  title="mean over its tasks; t-interval over seeds of the per-seed task average"),
                th("Seeds"), th("Gain", title="paired gain pooled over all (task, seed) pairs, points"),
                th("p", title="sign-flip test over independent source x seed units (tasks of one source share "
                                   "its models), Holm-adjusted over this table"),
@@ -209,7 +210,8 @@ def _friedman_sections(suite: dict[str, Any]) -> list[str]:
                              for r in pairs)
         out.append(
             f'<section class="friedman" id="friedman-{i}"><h2>Across tasks: {esc(block["label"])}</h2>'
-            f'<p>{esc(block["selection"])} · {esc(block["backbone"])}. Friedman test over {block["n_units"]} independent '
+            f'<p>{esc(block["selection"])} · {esc(block["backbone"])}. '
+            f'Friedman test over {block["n_units"]} independent '
             f'blocks ({block["n_groups"]} source groups x {block["n_seeds"]} seeds; tasks of one source share its '
             f'models, so a block scores each algorithm by its mean over them): chi² = {block["chi2"]:.2f}, '
             f'p = {esc(fmt_p(block["p"]))} (permutations within blocks). Bars join algorithms whose mean ranks are '

@@ -107,7 +107,8 @@ def _selections_table(record: dict[str, Any]) -> str:
                     f"<td>{esc(pct((chosen.get('metrics') or {}).get('target_test', {}).get('accuracy')))}</td>"
                     f"<td>{per_class}</td><td><code>{_path(chosen.get('checkpoint', DASH))}</code></td>"
                     f"<td><code>{_path(files.get('file', DASH))}</code> ({esc(check)})</td></tr>")
-    labels = ("Rule", "Epoch", "Score", "Target-test accuracy", "Selection labels", "Checkpoint", "Predictions (sha256)")
+    labels = ("Rule", "Epoch", "Score", "Target-test accuracy", "Selection labels", "Checkpoint",
+              "Predictions (sha256)")
     head = "".join(f"<th>{h}</th>" for h in labels)
     body = "".join(label_cells(row, labels) for row in rows)
     return (f'<div class="scroll" tabindex="0"><table class="plain cards" id="selections"><thead><tr>{head}</tr>'

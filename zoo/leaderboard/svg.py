@@ -93,16 +93,19 @@ def algorithm_colors(algorithms: Iterable[str]) -> dict[str, str]:
 def _open(height: float, label: str, cls: str = "") -> str:
     """The ``<svg>`` start tag: drawn at WIDTH x height pixels, shrinking (not growing) with its container."""
     return (f'<svg class="plot{" " + cls if cls else ""}" xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" '
-            f'height="{fmt_number(height)}" viewBox="0 0 {WIDTH} {fmt_number(height)}" role="img" aria-label="{esc(label)}" '
+            f'height="{fmt_number(height)}" viewBox="0 0 {WIDTH} {fmt_number(height)}" role="img" '
+            f'aria-label="{esc(label)}" '
             f'font-family="system-ui, sans-serif" font-size="{FONT}">')
 
 
 def marker(shape: str, x: float, y: float, color: str, r: float = 5.0) -> str:
     """A point of a scatter: ``circle``, ``square``, ``triangle``, ``diamond``, ``triangle-down`` or ``cross``."""
     if shape == "circle":
-        return f'<circle cx="{fmt_number(x)}" cy="{fmt_number(y)}" r="{fmt_number(r)}" fill="{color}" stroke="{INK}" stroke-width=".6"/>'
+        return (f'<circle cx="{fmt_number(x)}" cy="{fmt_number(y)}" r="{fmt_number(r)}" fill="{color}" '
+                f'stroke="{INK}" stroke-width=".6"/>')
     if shape == "square":
-        return (f'<rect x="{fmt_number(x - r)}" y="{fmt_number(y - r)}" width="{fmt_number(2 * r)}" height="{fmt_number(2 * r)}" fill="{color}" '
+        return (f'<rect x="{fmt_number(x - r)}" y="{fmt_number(y - r)}" width="{fmt_number(2 * r)}" '
+                f'height="{fmt_number(2 * r)}" fill="{color}" '
                 f'stroke="{INK}" stroke-width=".6"/>')
     corners = {"triangle": ((0, -1.2), (1.1, 0.9), (-1.1, 0.9)), "triangle-down": ((0, 1.2), (1.1, -0.9), (-1.1, -0.9)),
                "diamond": ((0, -1.3), (1.1, 0), (0, 1.3), (-1.1, 0)),
@@ -114,12 +117,15 @@ def marker(shape: str, x: float, y: float, color: str, r: float = 5.0) -> str:
 
 def _x_ticks(x_of, y_top: float, y_axis: float, ticks: Sequence[tuple[float, str]]) -> list[str]:
     """Vertical grid lines with labels under the axis at ``y_axis``."""
-    out = [f'<line class="axis" x1="{fmt_number(x_of(ticks[0][0]))}" y1="{fmt_number(y_axis)}" x2="{fmt_number(x_of(ticks[-1][0]))}" '
+    out = [f'<line class="axis" x1="{fmt_number(x_of(ticks[0][0]))}" y1="{fmt_number(y_axis)}" '
+           f'x2="{fmt_number(x_of(ticks[-1][0]))}" '
            f'y2="{fmt_number(y_axis)}" stroke="#8c959f"/>']
     for value, text in ticks:
         x = x_of(value)
-        out.append(f'<line class="grid" x1="{fmt_number(x)}" y1="{fmt_number(y_top)}" x2="{fmt_number(x)}" y2="{fmt_number(y_axis)}" stroke="#eaeef2"/>'
-                   f'<text class="tick" x="{fmt_number(x)}" y="{fmt_number(y_axis + 14)}" text-anchor="middle">{esc(text)}</text>')
+        out.append(f'<line class="grid" x1="{fmt_number(x)}" y1="{fmt_number(y_top)}" x2="{fmt_number(x)}" '
+                   f'y2="{fmt_number(y_axis)}" stroke="#eaeef2"/>'
+                   f'<text class="tick" x="{fmt_number(x)}" y="{fmt_number(y_axis + 14)}" text-anchor="middle">'
+                   f'{esc(text)}</text>')
     return out
 
 
@@ -147,19 +153,22 @@ def bars_svg(rows: Sequence[tuple[str, float, float, float, bool, str]], axis_la
                        for i, line in enumerate(lines))
         body.append(f'<g class="bar-row"><title>{esc(tip)}</title>'
                     f'<text class="mark" x="{fmt_number(left)}" y="{fmt_number(y + 11)}">{text}</text>'
-                    f'<text class="value" x="{fmt_number(right)}" y="{fmt_number(y + 11)}" text-anchor="end">{esc(value)}</text>')
+                    f'<text class="value" x="{fmt_number(right)}" y="{fmt_number(y + 11)}" text-anchor="end">'
+                    f'{esc(value)}</text>')
         y += len(lines) * LINE + 2
         if finite(mean):
             if oracle:
                 hatches.setdefault(color, f"hatch-{ident}-{len(hatches)}")  # ids are per page: one per chart x colour
             fill = f"url(#{hatches[color]})" if oracle else color
-            body.append(f'<rect class="bar" data-algorithm="{esc(algorithm)}" x="{fmt_number(left)}" y="{fmt_number(y)}" '
-                        f'width="{fmt_number(max(0.0, min(mean, 1.0)) * scale)}" height="{fmt_number(bar)}" fill="{fill}" '
-                        f'stroke="{color}"/>')
+            body.append(f'<rect class="bar" data-algorithm="{esc(algorithm)}" x="{fmt_number(left)}" '
+                        f'y="{fmt_number(y)}" width="{fmt_number(max(0.0, min(mean, 1.0)) * scale)}" '
+                        f'height="{fmt_number(bar)}" fill="{fill}" stroke="{color}"/>')
             if has_ci:
                 x0, x1, mid = left + max(low, 0.0) * scale, left + min(high, 1.0) * scale, y + bar / 2
-                body.append(f'<path class="ci" d="M{fmt_number(x0)} {fmt_number(mid)}H{fmt_number(x1)}M{fmt_number(x0)} {fmt_number(mid - 5)}V{fmt_number(mid + 5)}'
-                            f'M{fmt_number(x1)} {fmt_number(mid - 5)}V{fmt_number(mid + 5)}" stroke="{INK}" stroke-width="1.5" fill="none"/>')
+                body.append(f'<path class="ci" d="M{fmt_number(x0)} {fmt_number(mid)}H{fmt_number(x1)}'
+                            f'M{fmt_number(x0)} {fmt_number(mid - 5)}V{fmt_number(mid + 5)}'
+                            f'M{fmt_number(x1)} {fmt_number(mid - 5)}V{fmt_number(mid + 5)}" '
+                            f'stroke="{INK}" stroke-width="1.5" fill="none"/>')
         body.append("</g>")
         y += bar + gap
     height = y + 34
@@ -171,8 +180,8 @@ def bars_svg(rows: Sequence[tuple[str, float, float, float, bool, str]], axis_la
             f'stroke-width="3"/></pattern>' for color, pid in hatches.items()) + "</defs>")
     out += _x_ticks(lambda v: left + v * scale, 0.0, y, [(t / 5, f"{t * 20}") for t in range(6)])
     out += body
-    out.append(f'<text class="label" x="{fmt_number((left + right) / 2)}" y="{fmt_number(height - 4)}" text-anchor="middle" '
-               f'fill="#57606a">{esc(axis_label)}</text></svg>')
+    out.append(f'<text class="label" x="{fmt_number((left + right) / 2)}" y="{fmt_number(height - 4)}" '
+               f'text-anchor="middle" fill="#57606a">{esc(axis_label)}</text></svg>')
     return "".join(out)
 
 
@@ -192,8 +201,10 @@ def _y_grid(lo: float, hi: float, left: float, right: float, top: float, bottom:
     tick = math.ceil(lo / step - 1e-9) * step
     while tick <= hi + 1e-9:
         y = bottom - (tick - lo) / (hi - lo) * (bottom - top)
-        lines.append(f'<line class="grid" x1="{fmt_number(left)}" y1="{fmt_number(y)}" x2="{fmt_number(right)}" y2="{fmt_number(y)}" stroke="#eaeef2"/>'
-                     f'<text class="tick" x="{fmt_number(left - 6)}" y="{fmt_number(y + 4)}" text-anchor="end">{tick * 100:.0f}</text>')
+        lines.append(f'<line class="grid" x1="{fmt_number(left)}" y1="{fmt_number(y)}" x2="{fmt_number(right)}" '
+                     f'y2="{fmt_number(y)}" stroke="#eaeef2"/>'
+                     f'<text class="tick" x="{fmt_number(left - 6)}" y="{fmt_number(y + 4)}" text-anchor="end">'
+                     f'{tick * 100:.0f}</text>')
         tick += step
     return lines
 
@@ -222,8 +233,8 @@ def budget_svg(series: dict[str, dict[float, tuple[float, float, float]]], axis_
     for b, x in xs.items():
         out.append(f'<text class="tick" x="{fmt_number(x)}" y="{fmt_number(bottom + 16)}" text-anchor="middle">'
                    f'{esc(budget_text(b).split(" ")[0])}</text>')
-    out.append(f'<line class="axis" x1="{fmt_number(left)}" y1="{fmt_number(bottom)}" x2="{fmt_number(right)}" y2="{fmt_number(bottom)}" '
-               f'stroke="#8c959f"/>')
+    out.append(f'<line class="axis" x1="{fmt_number(left)}" y1="{fmt_number(bottom)}" x2="{fmt_number(right)}" '
+               f'y2="{fmt_number(bottom)}" stroke="#8c959f"/>')
 
     def y_of(v: float) -> float:
         return bottom - (v - lo) / (hi - lo) * (bottom - top)
@@ -231,7 +242,8 @@ def budget_svg(series: dict[str, dict[float, tuple[float, float, float]]], axis_
     for label, points in sorted(series.items()):
         color, dash = styles[label]
         coords = [(xs[b], y_of(m), low, high, b, m) for b, (m, low, high) in sorted(points.items()) if finite(m)]
-        path = "".join(("M" if j == 0 else "L") + f"{fmt_number(x)} {fmt_number(y)}" for j, (x, y, *_rest) in enumerate(coords))
+        path = "".join(("M" if j == 0 else "L") + f"{fmt_number(x)} {fmt_number(y)}"
+                       for j, (x, y, *_rest) in enumerate(coords))
         dashed = f' stroke-dasharray="{dash}"' if dash else ""
         out.append(f'<g class="series"><title>{esc(label)}</title>'
                    f'<path d="{path}" fill="none" stroke="{color}" stroke-width="2"{dashed}/>')
@@ -239,8 +251,10 @@ def budget_svg(series: dict[str, dict[float, tuple[float, float, float]]], axis_
             tip = f"{label}, target budget {budget_text(b)}: {m * 100:.1f}"
             if finite(low) and finite(high):
                 tip += f" [{low * 100:.1f}, {high * 100:.1f}]"
-                out.append(f'<path d="M{fmt_number(x)} {fmt_number(y_of(low))}V{fmt_number(y_of(high))}" stroke="{color}"/>')
-            out.append(f'<circle cx="{fmt_number(x)}" cy="{fmt_number(y)}" r="4" fill="{color}"><title>{esc(tip)}</title></circle>')
+                out.append(f'<path d="M{fmt_number(x)} {fmt_number(y_of(low))}V{fmt_number(y_of(high))}" '
+                           f'stroke="{color}"/>')
+            out.append(f'<circle cx="{fmt_number(x)}" cy="{fmt_number(y)}" r="4" fill="{color}">'
+                       f'<title>{esc(tip)}</title></circle>')
         out.append("</g>")
     out.append(f'<text class="label" x="4" y="12" fill="#57606a">{esc(axis_label)}</text></svg>')
     return "".join(out)
@@ -277,7 +291,8 @@ def cost_svg(points: Sequence[tuple[str, float, float]], x_label: str, y_label: 
         y = bottom - (acc - lo) / (hi - lo) * (bottom - top)
         out.append(f'<g class="point"><title>{esc(f"{label}: {acc * 100:.1f} at {cost:.3g}")}</title>'
                    f'{marker(shape, x_of(cost), y, color)}</g>')
-    out.append(f'<text class="label" x="{fmt_number((left + right) / 2)}" y="{fmt_number(height - 4)}" text-anchor="middle" '
+    out.append(f'<text class="label" x="{fmt_number((left + right) / 2)}" y="{fmt_number(height - 4)}" '
+               f'text-anchor="middle" '
                f'fill="#57606a">{esc(x_label)}</text><text class="label" x="4" y="12" '
                f'fill="#57606a">{esc(y_label)}</text></svg>')
     return "".join(out)

@@ -97,7 +97,8 @@ def validation_score(record: dict[str, Any]) -> float | None:
     split = selection_split(rule)  # refuses a rule that would read a test split
     if split is None:  # 'last' scores nothing
         return None
-    value = record.get("metrics", {}).get(split, {}).get(rule_metric(rule, record["selection"].get("metric", "accuracy")))
+    value = record.get("metrics", {}).get(split, {}).get(
+        rule_metric(rule, record["selection"].get("metric", "accuracy")))
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         return None
     return float(value)

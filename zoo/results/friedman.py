@@ -88,7 +88,8 @@ def cliques(order: Sequence[str], significant: dict[frozenset, bool]) -> list[li
 
 def _values(records: Iterable[dict[str, Any]], metric: str, split: str, item: str, over: str):
     """{group: {task: {method: {seed: value}}}} and {task: source group}, for finite values only."""
-    values: dict[tuple, dict[str, dict[str, dict[str, float]]]] = defaultdict(lambda: defaultdict(lambda: defaultdict(dict)))
+    values: dict[tuple, dict[str, dict[str, dict[str, float]]]] = defaultdict(
+        lambda: defaultdict(lambda: defaultdict(dict)))
     units: dict[str, str] = {}
     for record in records:
         value = metric_value(record, split, metric)
@@ -156,7 +157,8 @@ def _pairwise(cube: np.ndarray, units: np.ndarray, methods: tuple[str, ...], sig
     rows = []
     for i in range(len(methods)):
         for j in range(i + 1, len(methods)):
-            rows.append({"a": methods[i], "b": methods[j], "diff": sign * float(np.mean(task_means[:, i] - task_means[:, j])),
+            rows.append({"a": methods[i], "b": methods[j],
+                         "diff": sign * float(np.mean(task_means[:, i] - task_means[:, j])),
                          "n_units": len(units), "p": sign_flip_test((units[:, i] - units[:, j]).tolist())})
     for row, adjusted in zip(rows, adjust([r["p"] for r in rows], "holm")):
         row["p_holm"] = adjusted

@@ -222,7 +222,8 @@ def validate_record(obj: Any) -> list[str]:
         if name in obj and _check_dict(obj[name], name, problems):
             _check_keys(obj[name], name, spec, problems)
     task = obj.get("task")
-    if isinstance(task, dict) and task.get("source") == [] and not task.get("pretrain") and not task.get("target_budget"):
+    if (isinstance(task, dict) and task.get("source") == [] and not task.get("pretrain")
+            and not task.get("target_budget")):
         problems.append("task.source: expected a non-empty list of domain names (a task without a source trains on "
                         "target labels: pretrain steps or target_budget > 0), got []")
     if "metrics" in obj:
@@ -237,7 +238,8 @@ def validate_record(obj: Any) -> list[str]:
             problems.append(f"checkpoint: expected a relative path inside the results folder, got {path!r}")
     if obj.get("files") is not None and _check_dict(obj["files"], "files", problems):
         for rel, digest in obj["files"].items():
-            if not (isinstance(digest, dict) and isinstance(digest.get("sha256"), str) and _is_int(digest.get("bytes"))):
+            if not (isinstance(digest, dict) and isinstance(digest.get("sha256"), str)
+                    and _is_int(digest.get("bytes"))):
                 problems.append(f"files.{rel}: expected {{sha256: str, bytes: int}}, got {digest!r}")
             elif rel.startswith("/") or ".." in rel.replace("\\", "/").split("/"):
                 problems.append(f"files: expected relative paths inside the results folder, got {rel!r}")

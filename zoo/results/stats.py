@@ -8,12 +8,12 @@ configurations (e.g. two points of an hparam sweep); that is logged, and ``by`` 
 Confidence intervals: ``ci="shared"`` (the default of the tables that show intervals) is the interval
 over seeds *and* the target test images every seed shares (:mod:`zoo.results.shared_test`), computed from
 the per-image predictions the runs keep; runs without them fall back to the t-interval, and ``ci_levels``
-says which ("seeds+shared images" or "seeds (t: no predictions)"). ``ci="t"`` is the Student-t interval ``mean ± t_{(1+c)/2, n-1} · std / sqrt(n)``
-(scipy, imported on first use); ``ci="bootstrap"`` is a seeded percentile bootstrap, so the same records give
-the same interval: two-level (seeds, then test samples from each run's confusion matrix; see
-:mod:`zoo.results.bootstrap`) for metrics of the confusion matrix when every run has one, else over seeds
-only (AUROC, ECE, NLL, old records); ``ci_levels`` in each row says which. With one seed the std and both
-intervals are NaN.
+says which ("seeds+shared images" or "seeds (t: no predictions)"). ``ci="t"`` is the Student-t interval
+``mean ± t_{(1+c)/2, n-1} · std / sqrt(n)`` (scipy, imported on first use); ``ci="bootstrap"`` is a seeded
+percentile bootstrap, so the same records give the same interval: two-level (seeds, then test samples from
+each run's confusion matrix; see :mod:`zoo.results.bootstrap`) for metrics of the confusion matrix when
+every run has one, else over seeds only (AUROC, ECE, NLL, old records); ``ci_levels`` in each row says
+which. With one seed the std and both intervals are NaN.
 
 Ranks: on each task the algorithms present are ranked by their mean (ties share the average rank); a task
 with one algorithm ranks nothing and is left out; ``n_tasks`` says on how many tasks an algorithm was

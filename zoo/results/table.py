@@ -62,7 +62,8 @@ def is_percent(metric: str, percent: bool = True) -> bool:
 
 
 def column_header(name: str) -> str:
-    """A metric's column title: ``balanced_accuracy`` -> ``Balanced acc.``; ``recall:malignant`` -> ``Recall (malignant)``."""
+    """A metric's column title: ``balanced_accuracy`` -> ``Balanced acc.``; ``recall:malignant`` ->
+    ``Recall (malignant)``."""
     metric, _, cls = name.partition(":")  # "recall:malignant" -> "Recall (malignant)"
     text = _HEADERS.get(metric, metric.replace("_", " ").capitalize())
     return f"{text} ({cls})" if cls else text

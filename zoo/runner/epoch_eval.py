@@ -41,7 +41,8 @@ from zoo.runner.evaluate import isolated_rng, predict
 from zoo.runner.streams import eval_loaders
 
 DOMAINS = ("source", "target")
-FULL_EVERY_EPOCH = False  # True: every split's full report at every epoch (the reference the cheap one is tested against)
+# True: every split's full report at every epoch (the reference the cheap one is tested against)
+FULL_EVERY_EPOCH = False
 
 
 class EpochEvaluator:

@@ -1,10 +1,11 @@
 """The metrics of every evaluated epoch, without sklearn: what selection rules and a record's curves read.
 
 Each evaluated epoch used to get the full ``zoo.metrics.classification_metrics`` report for every split
-(about 16 ms per split on a CPU when it called sklearn, nearly all of it sklearn's input validation). Selection reads one metric
-of the validation splits (``selection.metric``) and a record's curves read ``accuracy``, ``auroc`` and
-``predicted_classes`` of every split, so each epoch now gets only :data:`EPOCH_METRICS`; the full report
-is made once per *selected* epoch after training, from the logits kept for it (``zoo.runner.epoch_eval``).
+(about 16 ms per split on a CPU when it called sklearn, nearly all of it sklearn's input validation).
+Selection reads one metric of the validation splits (``selection.metric``) and a record's curves read
+``accuracy``, ``auroc`` and ``predicted_classes`` of every split, so each epoch now gets only
+:data:`EPOCH_METRICS`; the full report is made once per *selected* epoch after training, from the logits
+kept for it (``zoo.runner.epoch_eval``).
 
 The values are **bit-identical** to ``classification_metrics``'s, not merely close: a record's curves
 carry them at full precision, and a selection rule compares epochs with ``>``, so two epochs that tie

@@ -86,6 +86,7 @@ def evaluate_splits(accelerator, model, loaders: dict[str, Any], normalizer, lab
     return results, probs
 
 
-def evaluate_loaders(accelerator, model, loaders: dict[str, Any], normalizer, label_names: list[str]) -> dict[str, dict]:
+def evaluate_loaders(accelerator, model, loaders: dict[str, Any], normalizer,
+                     label_names: list[str]) -> dict[str, dict]:
     """``{split: metrics}`` for each prepared loader (accuracy, balanced accuracy, P/R/F1, AUROC, per class)."""
     return evaluate_splits(accelerator, model, loaders, normalizer, label_names)[0]

@@ -26,7 +26,8 @@ from zoo.runner.batches import TensorBatches, cycle, keep_batch
 
 
 @torch.no_grad()
-def compute_features(accelerator, model, split: Split, normalizer, batch_size: int) -> tuple[torch.Tensor, torch.Tensor]:
+def compute_features(accelerator, model, split: Split, normalizer,
+                     batch_size: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Backbone features of every image of ``split`` on every process: (N, D) float32, (N,) int64, in order."""
     from zoo.runner.batches import make_loader
     from zoo.runner.evaluate import forward_chunked

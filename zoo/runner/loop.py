@@ -176,7 +176,8 @@ def train_run(run: RunSpec, data: TaskData, accelerator, show_progress: bool = T
         started = time.perf_counter()
         if stage.features:  # the backbone is frozen from here on: its features are computed once
             features = feature_stream(accelerator, model, labeled_split(data, stage.data), normalizer,
-                                      train["batch_size"], run.seed, train["eval_batch_size"], imbalance, data.num_classes)
+                                      train["batch_size"], run.seed, train["eval_batch_size"], imbalance,
+                                      data.num_classes)
         runner.add_train_time(time.perf_counter() - started)
         selected_stage = stage is stages[-1]  # select among the last stage only: earlier ones are a means to it
         first_index = len(history)

@@ -28,7 +28,8 @@ import torch
 FOREACH_MIN_TENSORS = 8  # parameter tensors from which the multi-tensor update is the faster one on a CPU
 
 
-def build_optimizer(param_groups: list[dict[str, Any]], train: dict[str, Any], stage_lr_mult: float = 1.0) -> torch.optim.Optimizer:
+def build_optimizer(param_groups: list[dict[str, Any]], train: dict[str, Any],
+                    stage_lr_mult: float = 1.0) -> torch.optim.Optimizer:
     """Adam, AdamW or SGD over the non-empty groups with their learning-rate multipliers."""
     groups = [
         {"params": g["params"], "lr": train["lr"] * g.get("lr_mult", 1.0) * stage_lr_mult, "name": g.get("name", "")}

@@ -66,7 +66,8 @@ def _check_on_epoch_end(model, stage, channels: int, what: str) -> None:
                   f"after epoch 1 of stage '{stage.name}'")
     require(set(model.state_dict()) == keys,
             f"{what}: on_epoch_end added or removed weights or buffers in stage '{stage.name}' "
-            f"({sorted(keys ^ set(model.state_dict()))[:5]}); the optimizer would not see them: create them in __init__")
+            f"({sorted(keys ^ set(model.state_dict()))[:5]}); the optimizer would not see them: "
+            "create them in __init__")
     with_grad = [name for name, p in model.named_parameters() if p.grad is not None]
     require(not with_grad, f"{what}: on_epoch_end left gradients on {', '.join(with_grad[:5])} in stage "
                            f"'{stage.name}'; the next training step would add to them: set them to None")

@@ -4,8 +4,9 @@ Loaded automatically wherever medzoo is installed: medzoo declares it as the ``p
 ``zoo.testing.pytest_plugin`` (``-p no:zoo.testing.pytest_plugin`` turns it off). With plugin autoloading off
 (``PYTEST_DISABLE_PLUGIN_AUTOLOAD=1``), ``pytest -p zoo.testing.pytest_plugin`` loads it; the entry point is
 named after the module so that ``-p`` (or ``pytest_plugins = ["zoo.testing.pytest_plugin"]`` in a
-conftest) finds it already registered rather than registering it twice, which pytest refuses. Importing it imports neither torch nor
-any plugin: every check runs on first use. The plain functions of ``zoo.testing`` work without it.
+conftest) finds it already registered rather than registering it twice, which pytest refuses. Importing it
+imports neither torch nor any plugin: every check runs on first use. The plain functions of ``zoo.testing``
+work without it.
 
 Usage::
 

@@ -7,6 +7,8 @@ for layer specs that do not fit the backbone.
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 import torch
 
@@ -21,9 +23,15 @@ def _trainable_names(backbone) -> set[str]:
 
 
 @pytest.fixture(scope="module")
-def resnet():
+def _built_resnet():
     torch.manual_seed(0)
     return zoo.create_backbone("resnet18_28", in_chans=1)
+
+
+@pytest.fixture
+def resnet(_built_resnet):
+    """A fresh copy per test: tests freeze and unfreeze its layers, which must not leak into the next test."""
+    return copy.deepcopy(_built_resnet)
 
 
 def test_last_k_unfreezes_exactly_the_top_blocks(resnet):

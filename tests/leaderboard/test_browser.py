@@ -6,7 +6,8 @@ scrolls sideways; no table needs its scroll container (columns fit at 1280, each
 no element of the page lies outside the viewport; nothing with ``overflow`` set hides content sideways (a
 ``pre`` wraps); every plot lies inside its figure, every text of a plot inside the plot, and its text is no
 larger than the page's body text. Within each figure the labels of its marks (bar labels, legend entries,
-method names) and their hover titles are unique, so two rows that differ only by selection rule stay apart.
+method names) and their hover titles are unique, so two rows that differ only by selection rule stay apart;
+the hover titles (full labels; a bar's names its task) are unique on the whole page.
 Bars start at 0 (their length is the score), each algorithm has its own colour, budgets read in percent,
 and the seed badge counts against the preset the runs used.
 
@@ -217,6 +218,13 @@ for (const fig of document.querySelectorAll('figure')) {
       seen.add(label);
     }
   }
+}
+// hover titles carry the full label (a bar's names its task): unique on the whole page
+const titles = new Set();
+for (const t of document.querySelectorAll('svg g.bar-row > title, svg g.point > title, svg g.series > title')) {
+  const label = t.textContent.trim();
+  if (titles.has(label)) problems.push(`hover title '${label}' twice on the page`);
+  titles.add(label);
 }
 return {problems: problems, tables: document.querySelectorAll('table').length,
         plots: document.querySelectorAll('svg.plot').length, texts: texts};

@@ -71,7 +71,7 @@ def bars_figure(task: dict[str, Any], metric: str, index: int, colors: dict[str,
         entries.append(("#888", "hatch", "hatched: oracle selection (an upper bound)"))
     return (f'<figure class="bars"><figcaption>{esc(metric_name(metric))} (%) on {esc(task["name"])}: mean over seeds, '
             f'95% interval; bars start at 0</figcaption>'
-            f'{bars_svg(rows, metric_name(metric) + " (%)", f"task-{index}", colors=colors)}'
+            f'{bars_svg(rows, metric_name(metric) + " (%)", f"task-{index}", colors=colors, context=task["name"])}'
             f'{legend(entries, "bar colour: algorithm")}</figure>')
 
 

@@ -130,9 +130,10 @@ def _x_ticks(x_of, y_top: float, y_axis: float, ticks: Sequence[tuple[float, str
 
 
 def bars_svg(rows: Sequence[tuple[str, float, float, float, bool, str]], axis_label: str, ident: str = "0", *,
-             colors: dict[str, str] | None = None) -> str:
+             colors: dict[str, str] | None = None, context: str = "") -> str:
     """Horizontal bars from 0: ``(label, mean, ci_low, ci_high, oracle, algorithm)`` per row, whiskers for the
-    interval, the label (wrapped, never cut) and the value above each bar, coloured by algorithm.
+    interval, the label (wrapped, never cut) and the value above each bar, coloured by algorithm. ``context``
+    (e.g. the task) starts each bar's hover title, so titles stay unique on a page of several charts.
 
     Usage::
 
@@ -148,7 +149,8 @@ def bars_svg(rows: Sequence[tuple[str, float, float, float, bool, str]], axis_la
         value = (f"{mean * 100:.1f}" + (f" [{low * 100:.1f}, {high * 100:.1f}]" if has_ci else "")
                  if finite(mean) else "no score")
         lines = wrap(label + (" (upper bound)" if oracle else ""), right - left - text_width(value) - 12)
-        tip = f"{label}: {value}" + (" (oracle selection: an upper bound)" if oracle else "")
+        tip = (f"{context}: " if context else "") + f"{label}: {value}" + (
+            " (oracle selection: an upper bound)" if oracle else "")
         text = "".join(f'<tspan x="{fmt_number(left)}" dy="{0 if i == 0 else fmt_number(LINE)}">{esc(line)}</tspan>'
                        for i, line in enumerate(lines))
         body.append(f'<g class="bar-row"><title>{esc(tip)}</title>'

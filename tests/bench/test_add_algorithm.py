@@ -55,6 +55,7 @@ def test_names_that_match_nothing_say_what_exists(tmp_path):
     assert not (tmp_path / "medzoo-runs" / "results.jsonl").exists()
 
 
+@pytest.mark.slow  # trains runs in subprocesses
 def test_the_command_trains_only_the_added_runs(tmp_path, data_dir):
     env = {"MEDZOO_DATA": str(data_dir)}
     first = run_medzoo(["run", "quick", *TINY], cwd=tmp_path, env=env, timeout=300)

@@ -59,6 +59,7 @@ def test_skipping_keeps_the_runnable_tasks_and_refuses_when_asked(linked_data):
         skip_missing_data(suite, named, linked_data, named_tasks=["path-organ-breast"])
 
 
+@pytest.mark.slow  # trains runs in subprocesses
 def test_progressive_quick_trains_the_four_runnable_tasks_and_names_the_fifth(tmp_path, linked_data):
     out = tmp_path / "runs"
     proc = run_medzoo(["run", "progressive", "--preset", "quick", "--data-dir", str(linked_data), "-o", str(out),

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 
+import pytest
 from helpers.cli import run_medzoo
 
 from zoo.bench.plan import make_plan
@@ -22,6 +23,7 @@ def _flat(proc) -> str:
     return " ".join(proc.stdout.split())
 
 
+@pytest.mark.slow  # trains runs in subprocesses
 def test_plan_counts_runs_and_writes_nothing(tmp_path, data_dir):
     env = {"MEDZOO_DATA": str(data_dir)}
     proc = run_medzoo(["run", "quick", "--plan", "seeds=[0,1]", *TINY], cwd=tmp_path, env=env, timeout=300)
@@ -34,6 +36,7 @@ def test_plan_counts_runs_and_writes_nothing(tmp_path, data_dir):
     assert not (tmp_path / "medzoo-runs").exists()  # a plan trains and writes nothing
 
 
+@pytest.mark.slow  # trains runs in subprocesses
 def test_plan_reads_finished_runs_and_times_the_rest_from_them(tmp_path, data_dir):
     env = {"MEDZOO_DATA": str(data_dir)}
     trained = run_medzoo(["run", "quick", "seeds=[0]", *TINY], cwd=tmp_path, env=env, timeout=300)

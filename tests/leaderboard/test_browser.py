@@ -42,6 +42,8 @@ from selenium.webdriver.support.ui import Select
 from zoo.leaderboard.html import pct
 from zoo.leaderboard.pages import suite_file
 
+pytestmark = pytest.mark.slow  # a real browser on eight pages at two widths
+
 
 def _open(browser, site, page, width=1280, height=900):
     browser.set_window_size(width, height)

@@ -8,6 +8,10 @@ precision, accumulation, gathering, checkpoints). So an algorithm never calls ``
 - ``training_step(source_batch, target_batch) -> dict``: ``"loss"`` is a scalar tensor, other entries are
   logged as they are. A batch is ``(x, y)``: ``x`` (N, C, H, W) float, already normalised; ``y`` (N,) long,
   or ``None`` for unlabeled target data. A batch the current stage does not use is ``None``.
+  Stage data ``target_unlabeled`` (source-free adaptation) gives ``(None, (x_t, None))``; stage data
+  ``source+target_semi`` (semi-supervised adaptation) gives the target batch ``(x_l, y_l, x_u)``: the labeled
+  budget's images and labels and a batch of unlabeled target images, plus ``x_u_strong`` (the same unlabeled
+  images under the stage's ``strong_augment`` policy, before normalisation) when the stage names one.
   Multi-source: a task with several sources trains on their concatenation. An algorithm that needs to know
   which source each sample came from sets ``SOURCE_DOMAINS = True`` and then always gets source batches
   ``(x, y, d)``, ``d`` (N,) long in ``[0, number of sources)`` (all zeros for a single source); every other
@@ -29,6 +33,11 @@ precision, accumulation, gathering, checkpoints). So an algorithm never calls ``
   training steps, before its evaluation (no gradients; e.g. weight averaging, recalibrating statistics);
   ``evaluation_state(domain, unlabeled)``, the before-evaluation hook: a context the runner evaluates one
   domain's splits in, for test-time adaptation such as AdaBN or TENT (it must restore the model on exit).
+- ``SETTINGS``: the task settings (``TASK_SETTINGS``) the method can run in: ``transfer`` (labeled source,
+  target images, optional budget), ``source_free`` (a source model and unlabeled target images only; stages
+  that train on the labeled source alone are the source model's and are left out), ``semi_supervised``
+  (labeled source, a target label budget and the unlabeled rest) and ``generalization`` (several labeled
+  sources; the target is never read in training). A suite running it elsewhere is refused in one line.
 - ``ALIGNMENT_WEIGHT``: the hyperparameter that scales an adaptation method's alignment term (``None`` for
   the others). A suite with ``controls: [weight_zero]`` runs its weight-0 twin beside it (same architecture
   and batches, alignment off).
@@ -65,7 +74,10 @@ from zoo.backbones.base import Backbone
 logger = logging.getLogger(__name__)
 
 Batch = tuple[torch.Tensor, torch.Tensor | None]
-StageData = Literal["source", "target_labeled", "source+target_unlabeled", "source+target_labeled"]
+StageData = Literal["source", "target_labeled", "target_unlabeled", "source+target_unlabeled", "source+target_labeled",
+                    "source+target_semi"]
+# The task settings a suite can state (``setting:`` of a task) and an algorithm can declare (``SETTINGS``).
+TASK_SETTINGS = ("transfer", "source_free", "semi_supervised", "generalization")
 
 
 @dataclass(frozen=True)
@@ -87,6 +99,7 @@ class Stage:
     epochs: int | None = None
     lr_mult: float = 1.0
     features: bool = False  # head-only stage on cached backbone features: batches are ((N, D) features, labels)
+    strong_augment: str | None = None  # source+target_semi only: a policy giving the unlabeled batch a strong view
 
 
 class Algorithm(nn.Module):
@@ -96,6 +109,7 @@ class Algorithm(nn.Module):
     PAPER: ClassVar[str] = ""  # the reference the method implements
     SOURCE_DOMAINS: ClassVar[bool] = False  # True: source batches are (x, y, d), d = index of the source domain
     ALIGNMENT_WEIGHT: ClassVar[str | None] = None  # the hparam scaling the alignment term (weight-0 twin control)
+    SETTINGS: ClassVar[tuple[str, ...]] = ("transfer", "semi_supervised")  # task settings it can run in
 
     def __init__(self, backbone: Backbone, num_classes: int, hparams: dict[str, Any] | None = None) -> None:
         super().__init__()

@@ -32,7 +32,8 @@ from zoo.testing.devices import DeviceGuard
 NUM_CLASSES = 3
 N = 12
 BUDGET = 0.5  # a labeled target budget, so stages of every kind of method show up
-STAGE_DATA = {"source", "target_labeled", "source+target_unlabeled", "source+target_labeled"}
+STAGE_DATA = {"source", "target_labeled", "target_unlabeled", "source+target_unlabeled", "source+target_labeled",
+              "source+target_semi"}
 CPU = torch.device("cpu")
 
 
@@ -65,13 +66,25 @@ def target_images(channels: int) -> list[torch.Tensor]:
     return [make_batch(channels, seed=seed, shift=0.4)[0] for seed in (2, 6)]
 
 
-def batches_for(stage: Stage, channels: int):
-    """(source_batch, target_batch) as the runner builds them for ``stage.data``."""
+def batches_for(stage: Stage, channels: int, source_domains: bool = False):
+    """(source_batch, target_batch) as the runner builds them for ``stage.data``.
+
+    ``source_domains`` (an algorithm declaring ``SOURCE_DOMAINS``): source batches are ``(x, y, d)`` from two
+    source domains. ``source+target_semi``: the target batch is ``(x_l, y_l, x_u)``, plus a strong view of
+    ``x_u`` (here: the same images with noise added) when the stage names a ``strong_augment`` policy.
+    """
     source = make_batch(channels, seed=1)
+    if source_domains:
+        source = (*source, torch.arange(N) % 2)  # (N,) source-domain index
     target_x, target_y = make_batch(channels, seed=2, shift=0.4)  # a shifted domain
+    if stage.data == "source+target_semi":
+        unlabeled = make_batch(channels, seed=3, shift=0.4)[0]  # (N, C, 28, 28), labels never passed
+        strong = (unlabeled + 0.3 * torch.randn(unlabeled.shape, generator=torch.Generator().manual_seed(4)),)
+        return source, (target_x, target_y, unlabeled, *(strong if stage.strong_augment else ()))
     return {
         "source": (source, None),
         "target_labeled": (None, (target_x, target_y)),
+        "target_unlabeled": (None, (target_x, None)),
         "source+target_unlabeled": (source, (target_x, None)),
         "source+target_labeled": (source, (target_x, target_y)),
     }[stage.data]
@@ -150,7 +163,7 @@ def step(algo: Algorithm, stage: Stage, channels: int, what: str, forward: bool 
     if type(algo).training_step is Algorithm.training_step:  # inherited: the base raises NotImplementedError
         raise ConformanceError(f"{what}: defines no training_step(source_batch, target_batch); the runner calls it "
                                "every step: return {'loss': <scalar tensor>, ...}")
-    source, target = runner_feeds(algo, stage, *batches_for(stage, channels))
+    source, target = runner_feeds(algo, stage, *batches_for(stage, channels, algo.SOURCE_DOMAINS))
     try:
         with DeviceGuard(what, CPU):
             out = algo(source, target, training_step=True) if forward else algo.training_step(source, target)

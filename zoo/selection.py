@@ -47,9 +47,17 @@ class SelectionRule:
     needs_budget: bool = False
     metric: str | None = None
     oracle: bool = False
+    needs_target_images: bool = False  # reads unlabeled target training images (DEV's density ratio)
 
-    def refusal(self, has_source: bool, budget: float, trains_on_source: bool) -> str | None:
-        """Why this rule cannot select for such a task and algorithm, or ``None`` when it can."""
+    def refusal(self, has_source: bool, budget: float, trains_on_source: bool,
+                reads_target: bool = True) -> str | None:
+        """Why this rule cannot select for such a task and algorithm, or ``None`` when it can.
+
+        ``reads_target``: the task may read target training images (not in the generalization setting).
+        """
+        if self.needs_target_images and not reads_target:
+            return (f"selection '{self.name}' reads unlabeled target images, which a generalization task never "
+                    "reads; use source_val (training-domain validation)")
         if self.needs_source_stage and not has_source:
             return f"selection '{self.name}' needs a source domain and this task has none; use target_val"
         if self.needs_source_stage and not trains_on_source:
@@ -66,7 +74,7 @@ RULES: dict[str, SelectionRule] = {rule.name: rule for rule in [
     SelectionRule("target_val", "target_val_budget", "budgeted target validation labels", needs_budget=True),
     SelectionRule("target_val_oracle", "target_val", "all target validation labels (upper bound)", oracle=True),
     SelectionRule("dev", "dev", "Deep Embedded Validation, label-free (You et al. 2019)", needs_source_stage=True,
-                  metric="score"),
+                  metric="score", needs_target_images=True),
     SelectionRule("last", None, "the last epoch"),
 ]}
 
@@ -86,9 +94,10 @@ def selection_split(rule: str) -> str | None:
     return get_rule(rule).split
 
 
-def applicable_rules(has_source: bool, budget: float, trains_on_source: bool) -> list[str]:
+def applicable_rules(has_source: bool, budget: float, trains_on_source: bool, reads_target: bool = True) -> list[str]:
     """Names of the rules that can select for a task with this source, budget and selected stage."""
-    return [name for name, rule in RULES.items() if rule.refusal(has_source, budget, trains_on_source) is None]
+    return [name for name, rule in RULES.items()
+            if rule.refusal(has_source, budget, trains_on_source, reads_target) is None]
 
 
 def rule_metric(rule: str, metric: str) -> str:

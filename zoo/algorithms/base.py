@@ -70,6 +70,7 @@ from torch import nn
 
 from zoo.algorithms.hparams import HParam, resolve_hparams  # noqa: F401 - the contract's names, importable from here
 from zoo.backbones.base import Backbone
+from zoo.task_settings import setting_names
 
 logger = logging.getLogger(__name__)
 
@@ -77,7 +78,7 @@ Batch = tuple[torch.Tensor, torch.Tensor | None]
 StageData = Literal["source", "target_labeled", "target_unlabeled", "source+target_unlabeled", "source+target_labeled",
                     "source+target_semi"]
 # The task settings a suite can state (``setting:`` of a task) and an algorithm can declare (``SETTINGS``).
-TASK_SETTINGS = ("transfer", "source_free", "semi_supervised", "generalization")
+TASK_SETTINGS = tuple(setting_names())
 
 
 @dataclass(frozen=True)

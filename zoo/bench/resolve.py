@@ -32,29 +32,62 @@ from zoo.errors import ConfigError
 from zoo.imbalance_methods import imbalance_method
 from zoo.plugins import plugin_sources
 from zoo.selection import RULES, applicable_rules
+from zoo.task_settings import TASK_SETTINGS, algorithm_refusal, task_refusal
 
 
 def resolve_selection(selection: dict[str, Any], budget: float, task: str, has_source: bool = True,
-                      trains_on_source: bool | None = None, algorithm: str = "") -> dict[str, Any]:
-    """The reported rule (``auto``: ``source_val`` without target labels, ``target_val`` with), the metric, and
-    the rules recorded for the run: every applicable one (or those of ``selection.rules`` that apply).
+                      trains_on_source: bool | None = None, algorithm: str = "", setting: str = "transfer"
+                      ) -> dict[str, Any]:
+    """The reported rule (``auto``: ``source_val`` without target labels, ``target_val`` with, ``last`` in the
+    source-free setting), the metric, and the rules recorded for the run: every applicable one (or those of
+    ``selection.rules`` that apply).
 
     ``trains_on_source``: the selected (last) stage trains on source data (default: when there is a source).
     A reported rule that cannot apply is a one-line ``ConfigError``, never silently replaced.
     """
     trains_on_source = has_source if trains_on_source is None else trains_on_source
+    reads_target = TASK_SETTINGS[setting].reads_target_in_training
     rule = selection["rule"]
     if rule == "auto":
-        rule = "source_val" if budget == 0 else "target_val"
-    refusal = RULES[rule].refusal(has_source, budget, trains_on_source)
+        rule = "last" if setting == "source_free" else "source_val" if budget == 0 else "target_val"
+    refusal = RULES[rule].refusal(has_source, budget, trains_on_source, reads_target)
     if refusal:
         who = f" ({algorithm})" if algorithm else ""
         raise ConfigError(f"task '{task}'{who}: {refusal}")
     wanted = selection.get("rules", "all")
-    rules = [r for r in applicable_rules(has_source, budget, trains_on_source) if wanted == "all" or r in wanted]
+    rules = [r for r in applicable_rules(has_source, budget, trains_on_source, reads_target)
+             if wanted == "all" or r in wanted]
     if rule not in rules:
         rules.append(rule)
     return {"rule": rule, "metric": selection.get("metric", "accuracy"), "rules": rules}
+
+
+def setting_stages(stages: list, task: TaskSpec, algorithm: str, algo_cls: type, has_init: bool) -> list:
+    """The stages ``algorithm`` trains in ``task``'s setting; a one-line ``ConfigError`` where it cannot run.
+
+    Source-free: the leading stages on labeled source alone are the source model's (trained by the task's
+    pretrain steps, or the ``init`` run) and are left out; no other stage may read the source. Generalization:
+    no stage may read the target. ``zoo.task_settings`` declares the rules; the runner enforces them on the
+    data too (``zoo.runner.streams``, ``zoo.runner.epoch_eval``).
+    """
+    setting = task.setting
+    for refusal in (task_refusal(setting, task.sources, task.target_budget, task.pretrain, has_init),
+                    algorithm_refusal(setting, algorithm, tuple(getattr(algo_cls, "SETTINGS", ("transfer",))))):
+        if refusal:
+            raise ConfigError(f"task '{task.name}': {refusal}")
+    if setting == "source_free":
+        while stages and stages[0].data == "source":
+            stages = stages[1:]
+        reading = [s for s in stages if s.data.startswith("source")]
+        if reading:
+            raise ConfigError(f"task '{task.name}': {algorithm}'s stage '{reading[0].name}' trains on source data, "
+                              "which a source_free task never reads")
+    if not TASK_SETTINGS[setting].reads_target_in_training:
+        reading = [s for s in stages if "target" in s.data]
+        if reading:
+            raise ConfigError(f"task '{task.name}': {algorithm}'s stage '{reading[0].name}' reads target data, "
+                              "which a generalization task never reads in training")
+    return stages
 
 
 def check_stages(stages: list, task: TaskSpec, algorithm: str, train: dict[str, Any]) -> None:
@@ -108,7 +141,8 @@ def resolve_run(suite, task: TaskSpec, algorithm: str, seed: int, settings: dict
     hparams = resolve_hparams(algo_cls.HPARAMS, {**given, **variant_hparams(algorithm, algo_cls)},
                               f"{algorithm} ({algo_cls.__name__})")
     algo_cls.validate_hparams(hparams)
-    stage_list = stages_of(algo_cls, hparams, task.target_budget)
+    stage_list = setting_stages(stages_of(algo_cls, hparams, task.target_budget), task, algorithm, algo_cls,
+                                settings["init"] is not None)
     check_stages(stage_list, task, algorithm, settings["train"])
     stages = [s.name for s in stage_list]
     config = {
@@ -119,6 +153,7 @@ def resolve_run(suite, task: TaskSpec, algorithm: str, seed: int, settings: dict
             "target": {task.target: suite.domains[task.target]},
             "target_budget": task.target_budget,
             "label_map": task.label_map,
+            "setting": task.setting,
         },
         "algorithm": algorithm,
         "hparams": hparams,
@@ -127,13 +162,16 @@ def resolve_run(suite, task: TaskSpec, algorithm: str, seed: int, settings: dict
         "train": dict(settings["train"]),
         "seed": seed,
         "selection": resolve_selection(settings["selection"], task.target_budget, task.name, bool(task.sources),
-                                       stage_list[-1].data.startswith("source"), algorithm),
+                                       bool(stage_list) and stage_list[-1].data.startswith("source"), algorithm,
+                                       task.setting),
         "image_size": settings["image_size"],
         "channels": settings["channels"],
     }
     if task.pretrain:
         config["task"]["pretrain"] = [{**step, "domain": {step["domain"]: suite.domains[step["domain"]]}}
                                       for step in task.pretrain]
+        if task.setting == "source_free":  # the last step is the shipped source model: it keeps its head
+            config["task"]["pretrain"][-1]["head"] = True
     if task.pretrain and settings["init"] is not None:
         raise ConfigError(f"task '{task.name}': use either init (start from a finished run) or pretrain steps, "
                           "not both")

@@ -44,7 +44,7 @@ ID_DEFAULTS: dict[str, Any] = {
         "drop_last": True, "eval_every": 1, "compile": False, "test_curves": False,
     },
     "selection": {"metric": "accuracy"},
-    "task": {"label_map": None, "pretrain": None},
+    "task": {"label_map": None, "pretrain": None, "setting": "transfer"},
     "image_size": None,
     "channels": None,
     "init": None,
@@ -214,6 +214,8 @@ def legacy_run_id(config: Mapping[str, Any]) -> str:
     train.pop("test_curves", None)
     if not data["task"].get("pretrain"):
         data["task"].pop("pretrain", None)
+    if data["task"].get("setting", "transfer") == "transfer":  # settings came after policy 1
+        data["task"].pop("setting", None)
     for key in ("init", "sweep"):
         if data.get(key) is None:
             data.pop(key, None)

@@ -30,6 +30,7 @@ class TaskSpec:
     algorithms: tuple[str, ...]
     label_map: dict[str, str] | None = None
     pretrain: tuple[dict[str, Any], ...] = ()  # progressive transfer steps before the algorithm (zoo.runner.pretrain)
+    setting: str = "transfer"  # zoo.task_settings: transfer, source_free, semi_supervised or generalization
 
 
 @dataclass(frozen=True)

@@ -40,6 +40,7 @@ from zoo.bench.yaml_lines import YamlDoc, load_yaml_with_lines
 from zoo.bench.yaml_safe import parse_value
 from zoo.errors import ConfigError
 from zoo.imbalance_methods import IMBALANCE_NAMES
+from zoo.task_settings import DEFAULT_SETTING, TASK_SETTINGS, task_refusal
 
 logger = logging.getLogger(__name__)
 
@@ -228,7 +229,11 @@ def _validate_task(doc: YamlDoc, raw: Any, i: int, domains: dict[str, Any]) -> T
     for key in ("name", "target", "algorithms"):
         if key not in raw:
             raise doc.error(at, f"task #{i + 1} has no '{key}'")
-    if "source" not in raw and "pretrain" not in raw:
+    setting = raw.get("setting", DEFAULT_SETTING)
+    if setting not in TASK_SETTINGS:
+        raise doc.error(at + ("setting",), f"task '{raw['name']}': unknown setting {setting!r}; known: "
+                                           f"{', '.join(TASK_SETTINGS)}")
+    if "source" not in raw and "pretrain" not in raw and setting != "source_free":
         raise doc.error(at, f"task #{i + 1} has no 'source' (or 'pretrain' steps, for fine-tuning a pretrained net)")
     raw_sources = raw.get("source", [])
     sources = raw_sources if isinstance(raw_sources, list) else [raw_sources]
@@ -240,7 +245,7 @@ def _validate_task(doc: YamlDoc, raw: Any, i: int, domains: dict[str, Any]) -> T
     check_type(doc, at + ("target_budget",), budget, (int, float), "a fraction in [0, 1]")
     if not 0 <= budget <= 1:
         raise doc.error(at + ("target_budget",), f"'target_budget' must be in [0, 1], got {budget}")
-    if not sources and budget == 0:
+    if not sources and budget == 0 and setting != "source_free":
         raise doc.error(at + ("target_budget",), f"task '{raw['name']}' has no source, so it needs target labels: "
                                                  "set target_budget > 0")
     algorithms = raw["algorithms"] if isinstance(raw["algorithms"], list) else [raw["algorithms"]]
@@ -248,6 +253,9 @@ def _validate_task(doc: YamlDoc, raw: Any, i: int, domains: dict[str, Any]) -> T
     if label_map is not None:
         check_type(doc, at + ("label_map",), label_map, (dict,), "a mapping source label -> target label")
     pretrain = validate_pretrain(doc, raw["pretrain"], at + ("pretrain",), domains) if "pretrain" in raw else ()
+    refusal = task_refusal(setting, tuple(sources), budget, pretrain, has_init=True)  # init: checked at resolution
+    if refusal:
+        raise doc.error(at + (("setting",) if "setting" in raw else ()), f"task '{raw['name']}': {refusal}")
     return TaskSpec(
         name=str(raw["name"]),
         sources=tuple(str(s) for s in sources),
@@ -256,6 +264,7 @@ def _validate_task(doc: YamlDoc, raw: Any, i: int, domains: dict[str, Any]) -> T
         algorithms=tuple(str(a) for a in algorithms),
         label_map={str(k): str(v) for k, v in label_map.items()} if label_map else None,
         pretrain=pretrain,
+        setting=setting,
     )
 
 

@@ -27,6 +27,7 @@ import torch.nn.functional as F
 
 from zoo.datasets import DATASETS, Domain, Split
 from zoo.errors import ConfigError, DataError
+from zoo.task_settings import TASK_SETTINGS
 
 MEDZOO_KEYS = ("dataset", "partition", "shift", "patient_level")
 
@@ -42,6 +43,7 @@ class TaskData:
     # domain name -> {dataset, licence, citation} of every domain the run reads (sources, target, pretraining):
     # what each result record carries as ``datasets``
     terms: dict[str, dict[str, str]] = field(default_factory=dict)
+    setting: str = "transfer"  # zoo.task_settings: what the run's streams and hooks may read
 
     @property
     def num_classes(self) -> int:
@@ -217,6 +219,9 @@ def build_task_data(config: dict[str, Any], data_dir: Path | None = None, downlo
     from zoo.datasets.partition import label_budget
 
     task = config["task"]
+    setting = task.get("setting", "transfer")
+    if not TASK_SETTINGS[setting].reads_source and task["sources"]:  # refused at resolution; never read here either
+        raise ConfigError(f"a {setting} task reads no source images, but its config names {', '.join(task['sources'])}")
     check_disjoint(task["sources"], task["target"])
     size, channels = config.get("image_size"), config.get("channels")
     (target_name, target_spec), = task["target"].items()
@@ -239,7 +244,7 @@ def build_task_data(config: dict[str, Any], data_dir: Path | None = None, downlo
     specs = {**task["sources"], **{n: s for step in task.get("pretrain") or [] for n, s in step["domain"].items()},
              **task["target"]}
     terms = {name: {"dataset": specs[name]["dataset"], **domain.terms()} for name, domain in used.items()}
-    return TaskData(_concat(sources) if sources else None, target, labeled, val_labeled, terms)
+    return TaskData(_concat(sources) if sources else None, target, labeled, val_labeled, terms, setting)
 
 
 SMALL_TEST_SPLIT = 100  # below this many target test images, one image moves accuracy by over a point

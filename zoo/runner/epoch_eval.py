@@ -37,8 +37,10 @@ import torch
 
 from zoo.bench.task_data import TaskData
 from zoo.runner.epoch_metrics import epoch_metrics, full_report
+from zoo.errors import ConfigError
 from zoo.runner.evaluate import isolated_rng, predict
 from zoo.runner.streams import eval_loaders
+from zoo.task_settings import TASK_SETTINGS
 
 DOMAINS = ("source", "target")
 # True: every split's full report at every epoch (the reference the cheap one is tested against)
@@ -62,7 +64,11 @@ class EpochEvaluator:
         """The domain's training images, normalised, on the device, in order: (B, C, H, W) float batches.
 
         Every process reads all of them (not a shard), so statistics estimated from them agree everywhere.
+        A generalization task's target images are never handed out: its run must not adapt to them.
         """
+        if domain == "target" and not TASK_SETTINGS[self.data.setting].reads_target_in_training:
+            raise ConfigError("this algorithm adapts to the target's unlabeled images at evaluation, which a "
+                              "generalization task never reads; use it on a transfer or source_free task")
         split = (self.data.source if domain == "source" else self.data.target).splits["train"]
         for start in range(0, len(split), self.batch_size):
             images = split.images[start:start + self.batch_size].to(self.accelerator.device)  # (B, C, H, W) uint8

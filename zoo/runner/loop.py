@@ -34,11 +34,14 @@ from zoo.algorithms.variants import base_algorithm
 from zoo.backbones import create_backbone, declares_option
 from zoo.backbones.normalize import Normalizer
 from zoo.bench.init_from import load_init
+from zoo.bench.resolve import setting_stages
 from zoo.bench.run_spec import RunSpec
 from zoo.bench.task_data import TaskData
 from zoo.imbalance import loss_weights_for
 from zoo.imbalance_methods import ImbalanceMethod, imbalance_method
+from zoo.errors import ConfigError
 from zoo.runner.evaluate import isolated_rng
+from zoo.runner.pretrain import HEAD_PREFIX
 from zoo.runner.selection_tracker import SelectionTracker, selection_set
 from zoo.runner.stage_loop import (  # noqa: F401
     BatchFeeder,
@@ -86,9 +89,17 @@ def build_model(config: dict[str, Any], data: TaskData, backbone_state: dict[str
     if declares_option(config["backbone"]["name"], "image_size"):  # e.g. simple_cnn's dense layer
         options.setdefault("image_size", data.target.image_size)
     backbone = create_backbone(config["backbone"]["name"], **options)
-    if backbone_state is not None:
-        backbone.load_state_dict(backbone_state)
+    head = None
+    if backbone_state is not None:  # a source model's head (source-free tasks) comes under HEAD_PREFIX
+        head = {k[len(HEAD_PREFIX):]: v for k, v in backbone_state.items() if k.startswith(HEAD_PREFIX)} or None
+        backbone.load_state_dict({k: v for k, v in backbone_state.items() if not k.startswith(HEAD_PREFIX)})
     algorithm = ALGORITHMS.get(base_algorithm(config["algorithm"]))(backbone, data.num_classes, config["hparams"])
+    if head is not None:
+        try:
+            algorithm.classifier.load_state_dict(head)
+        except RuntimeError as err:
+            raise ConfigError(f"{config['algorithm']}: its head does not take the source model's linear head "
+                              f"({str(err).splitlines()[0]}); use an algorithm with the base linear head") from None
     load_init(algorithm, config.get("init"))
     cfg = backbone.config
     return algorithm, Normalizer(cfg.mean, cfg.std, cfg.in_chans)
@@ -157,7 +168,8 @@ def train_run(run: RunSpec, data: TaskData, accelerator, show_progress: bool = T
     evaluate = EpochEvaluator(accelerator, data, normalizer, train["eval_batch_size"], run.seed,
                               metric=config["selection"]["metric"], test_curves=train.get("test_curves", False))
     kept_outputs: dict[int, dict[str, tuple]] = {}  # history index -> {split: (logits, labels)}, as tracker.kept
-    stages = stages_of(type(algorithm), algorithm.hparams, config["task"]["target_budget"])
+    stages = setting_stages(stages_of(type(algorithm), algorithm.hparams, config["task"]["target_budget"]), run.task,
+                            run.algorithm, type(algorithm), config.get("init") is not None)
     stage_epochs = [s.epochs or train["epochs"] for s in stages]
     selection = config["selection"]
     rules = list(selection.get("rules") or [selection["rule"]])
@@ -200,6 +212,13 @@ def train_run(run: RunSpec, data: TaskData, accelerator, show_progress: bool = T
 
         runner.run(stage, epochs, features=features, evaluate=evaluate_epoch, eval_every=train.get("eval_every", 1),
                    after_epoch=record, diverged_as=f"run {run.run_id} ({run.algorithm}, seed {run.seed})")
+    if not stages:  # source-free without training (source_only, adabn, tent): the source model, evaluated once
+        history.append({"stage": "source_model", "epoch": 0, "train": {}, "val": None, "test": None})
+        started = time.perf_counter()
+        history[-1]["val"], history[-1]["test"], probs, outputs = evaluate(model, with_dev=False)
+        eval_s += time.perf_counter() - started
+        tracker.update(history, 0, lambda: snapshot(accelerator.unwrap_model(model)), probs)
+        kept_outputs = {i: outputs for i in tracker.kept}
     bar.close()
     started = time.perf_counter()
     evaluate.finish(model, history, tracker.kept, kept_outputs)  # selected epochs: test splits, full report

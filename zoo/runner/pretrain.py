@@ -5,7 +5,9 @@ e.g. brain-tumour MRI (3 classes) -> PneumoniaMNIST (2) -> the target BreastMNIS
 backbone with a fresh linear head for that domain's classes (cross-entropy, the run's optimizer and
 augmentation), only the layers ``train`` names (``zoo.algorithms.freezing``), keeps the epoch with the best
 accuracy on that domain's validation split, and hands the backbone to the next step; the algorithm then
-starts from the last step's backbone with its own head for the target's classes.
+starts from the last step's backbone with its own head for the target's classes. In a source-free task the
+last step is the shipped source model (``head: true``, set by resolution): its head, for the target's
+classes, is kept too and the algorithm starts from both (``HEAD_PREFIX`` keys of the returned state).
 
 Every step is a checkpoint, ``<output>/pretrain/<key>/backbone.safetensors`` + ``step.json``, keyed by the
 hash of everything that determines it (backbone, image size, seed, training options, and all the steps up
@@ -42,12 +44,17 @@ from zoo.backbones import create_backbone, declares_option
 from zoo.backbones.normalize import Normalizer
 from zoo.bench.task_data import TaskData, build_matching_domain
 from zoo.datasets.base import Domain
+from zoo.errors import ConfigError
 from zoo.runner.evaluate import evaluate_loaders, isolated_rng
 from zoo.runner.seed_streams import seed_stream
 from zoo.runner.stage_loop import StageRunner, progress_bar, snapshot, stage_inputs
 from zoo.runner.streams import eval_loaders
 
 logger = logging.getLogger(__name__)
+
+# In the state a step returns, the kept head's weights (``head: true``) sit under this prefix: no module of a
+# backbone can be named so ('@' is not a Python identifier), so the backbone's own keys never clash with it.
+HEAD_PREFIX = "@head."
 
 # Training options that change a pretraining step's weights (epochs is per step; max_steps_per_epoch too).
 KEY_TRAIN_OPTIONS = ("batch_size", "lr", "optimizer", "weight_decay", "momentum", "scheduler", "milestones", "gamma",
@@ -73,6 +80,7 @@ def _train_step(step: dict[str, Any], domain: Domain, backbone, config: dict[str
     """
     train = config["train"]
     model = SourceOnly(backbone, domain.num_classes)
+    keep_head = bool(step.get("head"))  # a source-free task's source model: the head is shipped with it
     set_trainable(backbone, step["train"], owner=f"pretrain step on '{domain.name}'")
     stage = Stage(f"pretrain:{domain.name}", "source", epochs=step["epochs"], lr_mult=step["lr_mult"])
     model.set_stage(stage)
@@ -91,8 +99,10 @@ def _train_step(step: dict[str, Any], domain: Domain, backbone, config: dict[str
         with isolated_rng(accelerator):  # evaluation never changes the next epoch's batches
             acc = evaluate_loaders(accelerator, prepared, val, normalizer, domain.label_names)["val"]["accuracy"]
         curve.append(round(acc, 6))
-        if acc > best_acc:
-            best_acc, best = acc, snapshot(backbone)  # the backbone only: the next step brings its own head
+        if acc > best_acc:  # the backbone only (the next step brings its own head), unless the head is kept
+            best_acc, best = acc, snapshot(backbone)
+            if keep_head:
+                best.update({HEAD_PREFIX + k: v for k, v in snapshot(model.classifier).items()})
 
     # No divergence check (diverged_as=None): a step whose loss blows up late still hands over the backbone
     # of its best epoch, as pretraining always has; the run's own stages do check.
@@ -146,6 +156,10 @@ def _run_step(k: int, step: dict[str, Any], state, records: list, run, target: D
         logger.warning("%s: sha256 differs from %s (damaged); training pretraining step %d again", weights,
                        meta_path.name, k + 1)
     domain = build_matching_domain(name, spec, target, config, data_dir, download)
+    if step.get("head") and [n.lower() for n in domain.label_names] != [n.lower() for n in target.label_names]:
+        raise ConfigError(f"the source model of a source_free task is trained on '{name}', whose classes "
+                          f"{domain.label_names} differ from the target's {target.label_names}; its head must "
+                          "predict the target's classes")
     set_seed(seed_stream(config["seed"], "pretrain_step", k))  # same head and order on every process
     backbone = create_backbone(config["backbone"]["name"], **options)
     if state is not None:
@@ -184,4 +198,4 @@ def pretrain_backbone(run, target: Domain, accelerator, output_dir: Path, data_d
     return state, records
 
 
-__all__ = ["pretrain_backbone", "step_key"]
+__all__ = ["HEAD_PREFIX", "pretrain_backbone", "step_key"]

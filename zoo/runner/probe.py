@@ -46,6 +46,7 @@ def stage_epochs(config) -> list[int]:
 
     cls = ALGORITHMS.get(base_algorithm(config["algorithm"]))
     stages = stages_of(cls, dict(config["hparams"]), config["task"]["target_budget"])  # no model needed
+    stages = [s for s in stages if s.name in config["stages"]]  # a source-free run leaves the source stage out
     return [s.epochs or config["train"]["epochs"] for s in stages]
 
 

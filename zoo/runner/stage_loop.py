@@ -55,14 +55,30 @@ class BatchFeeder:
         self.streams, self.normalizer, self.augment, self.generator = streams, normalizer, augment, generator
         self.source, self.target = stage_streams(stage.data)
         self.target_labeled = self.target == "target_labeled"
+        self.semi = stage.data == "source+target_semi"  # target batch (x_l, y_l, x_u[, x_u_strong])
+        self.strong = None
+        if getattr(stage, "strong_augment", None):
+            from zoo.augment import build_augment
+
+            self.strong = build_augment(stage.strong_augment)
         self.features = features
         self.channels_last = channels_last
 
-    def _images(self, images: torch.Tensor) -> torch.Tensor:
-        if self.augment is not None:
-            images = self.augment(images, self.generator)  # (B, C, H, W) uint8 -> same, per-sample random
+    def _images(self, images: torch.Tensor, augment=None) -> torch.Tensor:
+        augment = augment or self.augment
+        if augment is not None:
+            images = augment(images, self.generator)  # (B, C, H, W) uint8 -> same, per-sample random
         x = self.normalizer(images)  # (B, C, H, W) float
         return x.contiguous(memory_format=torch.channels_last) if self.channels_last else x
+
+    def _unlabeled(self) -> tuple[torch.Tensor, ...]:
+        """A semi-supervised stage's unlabeled target batch: the weak view (``train.augment``) and, when the
+        stage names ``strong_augment``, the strong view of the same images (weak policy, then strong one)."""
+        images, _ = self.streams.next("target_unlabeled")  # labels never passed on
+        if self.strong is None:
+            return (self._images(images),)
+        weak = self.augment(images, self.generator) if self.augment is not None else images
+        return self._images(weak, augment=_identity), self._images(weak, augment=self.strong)
 
     def __call__(self):
         if self.features is not None:  # head-only stage: (B, D) features, (B,) labels
@@ -75,7 +91,13 @@ class BatchFeeder:
         if self.target:
             images, labels = self.streams.next(self.target)
             tgt = (self._images(images), labels if self.target_labeled else None)
+            if self.semi:
+                tgt = (*tgt, *self._unlabeled())
         return src, tgt
+
+
+def _identity(images: torch.Tensor, generator) -> torch.Tensor:
+    return images
 
 
 def train_epoch(accelerator, model, feeder: BatchFeeder, optimizer, scheduler, steps: int, bar=None,

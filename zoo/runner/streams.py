@@ -1,6 +1,6 @@
 """The data streams of one run: what each stage trains on, and the splits every epoch is evaluated on.
 
-Three training streams, each a ``DeviceBatches`` cycled forever (the split moved to the device once, batches
+Three training streams (none of the target in a generalization task), each a ``DeviceBatches`` cycled forever (the split moved to the device once, batches
 indexed there, this process's shard of each batch as a prepared loader gave it): the labeled ``source``, the
 ``target_unlabeled`` images (labels never passed on) and the ``target_labeled`` budget. A stage's ``data``
 names the streams it draws from (``stage_streams``). An epoch is one pass over the source stream (over the
@@ -19,12 +19,15 @@ from zoo.bench.task_data import TaskData
 from zoo.datasets.base import Split
 from zoo.errors import ConfigError
 from zoo.runner.batches import DeviceBatches, make_loader
+from zoo.task_settings import TASK_SETTINGS
 
 STAGE_STREAMS = {
     "source": ("source", None),
     "target_labeled": (None, "target_labeled"),
+    "target_unlabeled": (None, "target_unlabeled"),
     "source+target_unlabeled": ("source", "target_unlabeled"),
     "source+target_labeled": ("source", "target_labeled"),
+    "source+target_semi": ("source", "target_labeled"),  # plus a batch of target_unlabeled (BatchFeeder)
 }
 
 
@@ -73,8 +76,10 @@ class TrainStreams:
 
         source_train = data.source.splits["train"] if data.source is not None else None
         self.source = stream(source_train, seed, True, source_domains)
-        self.target_unlabeled = stream(data.target.splits["train"], seed + 1, False)
-        self.target_labeled = stream(data.target_labeled, seed + 2, True)
+        # A generalization task never trains on its target, whatever a stage asks for: no target stream exists.
+        reads_target = TASK_SETTINGS[data.setting].reads_target_in_training
+        self.target_unlabeled = stream(data.target.splits["train"], seed + 1, False) if reads_target else None
+        self.target_labeled = stream(data.target_labeled, seed + 2, True) if reads_target else None
         epoch_stream = self.source or self.target_labeled or self.target_unlabeled
         self.steps_per_epoch = len(epoch_stream)
 
@@ -83,7 +88,7 @@ class TrainStreams:
         batches = getattr(self, stream)
         if batches is None:
             raise ConfigError(f"this stage trains on '{stream}' data, which this task does not have "
-                              "(target_budget 0, or no source domain)")
+                              "(target_budget 0, no source domain, or a generalization task's target)")
         return next(batches)
 
 

@@ -39,7 +39,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("Hub checkpoints", ("zoo/hub/",)),
     ("backbone implementations", ("zoo/backbones/",)),
     ("plugins and shared declarations", ("zoo/plugins.py", "zoo/provenance.py", "zoo/selection.py",
-                                         "zoo/checkpoint.py")),
+                                         "zoo/task_settings.py", "zoo/checkpoint.py")),
     ("registry", ("zoo/registry.py",)),
     ("base", ("zoo/errors.py", "zoo/digests.py", "zoo/version.py")),
 ]

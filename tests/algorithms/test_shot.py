@@ -14,8 +14,8 @@ from zoo.algorithms.shot import SHOT
 from zoo.backbones import create_backbone
 from zoo.errors import ConfigError
 from zoo.losses.information_max import information_maximization, shot_pseudo_labels
-from zoo.testing.algorithms import ALGORITHM_CHECKS
-from zoo.testing.core import ConformanceError, one_thread
+from zoo.testing.algorithms import check_algorithm
+from zoo.testing.core import one_thread
 
 SOURCE, ADAPT = Stage("source", "source"), Stage("adapt", "target_unlabeled")
 
@@ -195,13 +195,5 @@ def test_source_stage_uses_label_smoothing():
 
 
 def test_shot_passes_the_conformance_kit():
-    # check_algorithm(SHOT), check by check: the kit's budget-0 rule (zoo/testing/algorithms.py, stages_need_no_model)
-    # predates stage data ``target_unlabeled`` and lists only source and source+target_unlabeled as label-free.
-    # Until it lists target_unlabeled too, that one refusal is accepted here, and the rule is checked directly.
-    for name, check in ALGORITHM_CHECKS.items():
-        try:
-            check(SHOT)
-        except ConformanceError as err:
-            if not (name == "stages_need_no_model" and "data='target_unlabeled'" in str(err)):
-                raise
+    check_algorithm(SHOT)
     assert {s.data for s in SHOT.stages(_model().hparams, 0.0)} <= {"source", "target_unlabeled"}

@@ -65,6 +65,7 @@ def reestimate_batchnorm(model: nn.Module, batches: Iterable[torch.Tensor], forw
 class AdaBN(SourceOnly):
     """Source-only training; target splits are evaluated with target BatchNorm statistics."""
 
+    SETTINGS = ("transfer", "source_free", "semi_supervised")  # it reads target images: not in generalization
     PAPER = ("Li et al., Revisiting Batch Normalization for Practical Domain Adaptation, 2016 (arXiv:1603.04779); "
              "Pattern Recognition 80, 2018")
 

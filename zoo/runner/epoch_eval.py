@@ -36,8 +36,8 @@ from typing import Any, Iterator
 import torch
 
 from zoo.bench.task_data import TaskData
-from zoo.runner.epoch_metrics import epoch_metrics, full_report
 from zoo.errors import ConfigError
+from zoo.runner.epoch_metrics import epoch_metrics, full_report
 from zoo.runner.evaluate import isolated_rng, predict
 from zoo.runner.streams import eval_loaders
 from zoo.task_settings import TASK_SETTINGS

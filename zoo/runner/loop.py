@@ -37,9 +37,9 @@ from zoo.bench.init_from import load_init
 from zoo.bench.resolve import setting_stages
 from zoo.bench.run_spec import RunSpec
 from zoo.bench.task_data import TaskData
+from zoo.errors import ConfigError
 from zoo.imbalance import loss_weights_for
 from zoo.imbalance_methods import ImbalanceMethod, imbalance_method
-from zoo.errors import ConfigError
 from zoo.runner.evaluate import isolated_rng
 from zoo.runner.pretrain import HEAD_PREFIX
 from zoo.runner.selection_tracker import SelectionTracker, selection_set

@@ -1,7 +1,8 @@
 """The data streams of one run: what each stage trains on, and the splits every epoch is evaluated on.
 
-Three training streams (none of the target in a generalization task), each a ``DeviceBatches`` cycled forever (the split moved to the device once, batches
-indexed there, this process's shard of each batch as a prepared loader gave it): the labeled ``source``, the
+Three training streams (no target stream in a generalization task), each a ``DeviceBatches`` cycled
+forever (the split moved to the device once, batches indexed there, this process's shard of each batch as
+a prepared loader gave it): the labeled ``source``, the
 ``target_unlabeled`` images (labels never passed on) and the ``target_labeled`` budget. A stage's ``data``
 names the streams it draws from (``stage_streams``). An epoch is one pass over the source stream (over the
 labeled target when the task has no source), whatever the stage, so methods get the same number of steps.

@@ -231,7 +231,7 @@ def check_stages_need_no_model(algo, what: str, hparams: Hparams = None) -> None
         unsupervised = stages_of(cls, resolved, 0.0)
     except ConfigError:
         return  # a method that needs target labels refuses budget 0 with a one-line error
-    wrong = [s for s in unsupervised if s.data not in ("source", "source+target_unlabeled")]
+    wrong = [s for s in unsupervised if s.data not in ("source", "target_unlabeled", "source+target_unlabeled")]
     require(not wrong, f"{what}: with target_budget 0 no stage may read target labels, got {wrong}; raise ConfigError "
                        "from stages() if the method needs them")
 

@@ -28,13 +28,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from helpers.cli import cli_env
+from helpers.sources import COPY_IGNORE, build_wheel, copy_medzoo_sources
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE_PLUGIN = ROOT / "plugins" / "medzoo-example-plugin"
 TIMEOUT_S = 300
 # What a wheel of medzoo is built from (see setup.py and pyproject.toml); nothing else of the tree is read.
-MEDZOO_SOURCES = ("pyproject.toml", "setup.py", "README.md", "zoo", "benchmarks", "leaderboard/assets")
-COPY_IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", "build", "dist", "*.egg-info", ".pytest_cache")
 
 
 def _declares_medzoo_entry_points(dist_info: Path) -> bool:
@@ -70,20 +69,7 @@ def make_deps_folder(dest: Path) -> Path:
 
 def build_medzoo_wheel(dest: Path) -> Path:
     """Build medzoo's wheel from a copy of its sources (an in-tree build would write build/ into the checkout)."""
-    source = dest / "src"
-    source.mkdir(parents=True)
-    for name in MEDZOO_SOURCES:
-        path = ROOT / name
-        if path.is_dir():
-            shutil.copytree(path, source / name, ignore=COPY_IGNORE)
-        else:
-            shutil.copy2(path, source / name)
-    proc = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--no-index",
-                           "-q", "-w", str(dest), str(source)], capture_output=True, text=True, timeout=TIMEOUT_S)
-    if proc.returncode != 0:
-        raise RuntimeError(f"building medzoo's wheel failed:\n{proc.stdout}\n{proc.stderr}")
-    (wheel,) = dest.glob("medzoo-*.whl")
-    return wheel
+    return build_wheel(copy_medzoo_sources(dest / "src"), dest)
 
 
 def copy_package(source: Path, dest: Path) -> Path:

@@ -11,9 +11,9 @@ from __future__ import annotations
 import json
 import re
 import shlex
-from pathlib import Path
 
-from plugin_env import MEDZOO_SOURCES, ROOT, FreshEnv
+from helpers.sources import copy_medzoo_sources
+from plugin_env import ROOT, FreshEnv
 
 DOC = ROOT / "docs" / "architecture.md"
 STEP = re.compile(r"<!-- builtin-step: (?P<kind>[^>]*?) -->\s*```\w*\n(?P<body>.*?)```", re.S)
@@ -25,24 +25,10 @@ def _steps() -> list[tuple[str, str]]:
     return [(m["kind"].strip(), m["body"]) for m in STEP.finditer(section)]
 
 
-def _copy_sources(dest: Path) -> Path:
-    import shutil
-
-    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "build", "dist", "*.egg-info")
-    for name in MEDZOO_SOURCES:
-        path = ROOT / name
-        if path.is_dir():
-            shutil.copytree(path, dest / name, ignore=ignore)
-        else:
-            (dest / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(path, dest / name)
-    return dest
-
-
 def test_the_documented_steps_add_a_working_builtin(tmp_path, deps_folder, data_dir):
     steps = _steps()
     assert [kind for kind, _ in steps] == ["file zoo/algorithms/entropy_min.py", "entry point", "shell", "shell"]
-    source = _copy_sources(tmp_path / "medzoo")
+    source = copy_medzoo_sources(tmp_path / "medzoo")
     env = FreshEnv.create(tmp_path / "venv", deps_folder)
     extra = {"MEDZOO_DATA": str(data_dir), "COLUMNS": "200"}
     outputs = []

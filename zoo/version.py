@@ -5,4 +5,4 @@ Usage::
     from zoo.version import __version__
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

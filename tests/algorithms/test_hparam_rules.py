@@ -173,3 +173,20 @@ def test_an_old_style_plugin_resolves_in_a_suite_and_passes_the_kit(tmp_path):
     finally:
         ALGORITHMS.remove("old_style")
     assert [s["name"] for s in record["stages"]] == ["fit"]  # what the loop ran
+
+
+def test_an_old_instance_method_stages_may_extend_its_parents_with_super():
+    from zoo.algorithms.dann import DANN
+
+    class OldExtended(DANN):  # a plugin written before stages became a classmethod
+        def stages(self, target_budget):
+            return super().stages(target_budget) + [Stage("polish", "source", epochs=self.hparams["bottleneck_dim"])]
+
+    with pytest.warns(DeprecationWarning, match="OldExtended.stages"):
+        stages = stages_of(OldExtended, {"weight": 1.0, "backbone_lr_mult": 1.0, "bottleneck_dim": 7}, 0.0)
+    assert [(s.name, s.data, s.epochs) for s in stages] == [("adapt", "source+target_unlabeled", None),
+                                                            ("polish", "source", 7)]
+    model = OldExtended(zoo.create_backbone("simple_cnn", in_chans=1), 2, {"bottleneck_dim": 3})
+    assert [s.name for s in model.stages(0.0)] == ["adapt", "polish"]  # as a plugin's own tests call it
+    with pytest.raises(TypeError, match=r"DANN.stages takes \(hparams, target_budget\)"):
+        DANN.stages(0.0)

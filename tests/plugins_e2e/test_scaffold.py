@@ -11,6 +11,7 @@ import pytest
 from helpers.cli import assert_one_line_error, run_medzoo_many
 
 import zoo.testing
+from zoo.version import __version__
 
 KINDS = ("algorithm", "backbone", "dataset")
 
@@ -58,7 +59,8 @@ def test_scaffold_mistakes_are_one_line_errors(tmp_path):
     procs = dict(zip(argvs, run_medzoo_many(list(argvs.values()), cwd=tmp_path)))
     assert_one_line_error(procs["bad kind"], "unknown plugin kind 'algoritm'", "did you mean 'algorithm'?")
     assert_one_line_error(procs["bad name"], "'1st-try'", "must start with a letter")
-    assert_one_line_error(procs["builtin name"], "algorithm 'dann' already exists", "medzoo 0.1.0", "another name")
+    assert_one_line_error(procs["builtin name"], "algorithm 'dann' already exists", f"medzoo {__version__}",
+                          "another name")
     assert_one_line_error(procs["folder in use"], "taken already exists and is not an empty folder")
     assert [p.name for p in (tmp_path / "taken").iterdir()] == ["file.txt"]  # nothing was written into it
     assert not list(tmp_path.glob("medzoo-*"))

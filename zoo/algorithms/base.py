@@ -58,6 +58,7 @@ Usage::
 from __future__ import annotations
 
 import contextlib
+import functools
 import inspect
 import logging
 import warnings
@@ -154,6 +155,12 @@ class Algorithm(nn.Module):
         """
         return contextlib.nullcontext()
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        declared = cls.__dict__.get("stages")
+        if isinstance(declared, classmethod):  # see _old_super_call: super().stages(budget) of an old subclass
+            cls.stages = classmethod(_old_super_call(declared.__func__))  # type: ignore[assignment]
+
     @classmethod
     def stages(cls, hparams: dict[str, Any], target_budget: float) -> list[Stage]:
         """Default: one stage of supervised training on the labeled source.
@@ -205,6 +212,29 @@ class Algorithm(nn.Module):
 
 
 _WARNED: set[tuple[type, str]] = set()
+_NO_BUDGET = object()
+
+
+def _old_super_call(stages: Callable) -> Callable:
+    """``stages(cls, hparams, target_budget)`` that also answers ``super().stages(target_budget)``, the call a
+    plugin's old instance-method ``stages(self, target_budget)`` makes to extend its parent's stages.
+
+    Why the caller's frame: that call passes the budget alone, and a classmethod reached through ``super()`` gets
+    the class, not the instance; the hyperparameters are those of the ``self`` making the call.
+    """
+    @functools.wraps(stages)
+    def wrapper(cls, hparams, target_budget=_NO_BUDGET):
+        if target_budget is _NO_BUDGET:
+            caller = inspect.currentframe().f_back.f_locals.get("self")  # type: ignore[union-attr]
+            if not isinstance(getattr(caller, "hparams", None), dict):
+                raise TypeError(f"{cls.__qualname__}.stages takes (hparams, target_budget); got one argument")
+            hparams, target_budget = caller.hparams, hparams
+        return stages(cls, hparams, target_budget)
+
+    return wrapper
+
+
+Algorithm.stages = classmethod(_old_super_call(Algorithm.__dict__["stages"].__func__))  # type: ignore[assignment]
 
 
 def call_with_hparams(cls: type, name: str, hparams: dict[str, Any], *args: Any) -> Any:

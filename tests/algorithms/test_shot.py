@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pytest
 import torch
@@ -158,13 +160,22 @@ def test_adapt_loss_is_weighted_im_plus_pseudo_label_ce_and_modes_come_back():
     with torch.no_grad():
         features = model.features(X_T)
         logits = model.classifier(features)
-        labels = shot_pseudo_labels(features, logits.softmax(1))
+        # the pseudo-labels' network: eval mode but BatchNorm on the batch's statistics (a throwaway copy's)
+        batch_stats = copy.deepcopy(model)
+        for m in batch_stats.modules():
+            if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
+                m.train()
+        seen = batch_stats.features(X_T)
+        labels = shot_pseudo_labels(seen, batch_stats.classifier(seen).softmax(1))
         im = information_maximization(logits)
         want = 2.0 * im.loss + 0.5 * F.cross_entropy(logits, labels)
     assert float(out["loss"].detach()) == pytest.approx(float(want), abs=1e-5)
     assert float(out["im"]) == pytest.approx(float(im.loss), abs=1e-6)
     assert set(out) == {"loss", "im", "ent", "div", "pseudo_ce", "pseudo_agree"}
     assert all(not v.requires_grad for k, v in out.items() if k != "loss")
+    running = {k: v.clone() for k, v in model.state_dict().items() if "running" in k or "num_batches" in k}
+    model.pseudo_labels(X_T)  # batch statistics, but the running ones are left as they were
+    assert all(torch.equal(v, model.state_dict()[k]) for k, v in running.items())
     model.train()
     model.backbone.conv_blocks[1].eval()  # a module in another mode than the rest: must be left as it is
     modes = [m.training for m in model.modules()]

@@ -22,7 +22,8 @@ Deviations from the paper and its code:
 - Pseudo-labels per batch. SHOT labels the whole target set once per epoch (``obtain_label`` over the
   test loader, networks in eval mode). An algorithm here sees batches, never a dataset, so the labels are
   computed for each batch (64 images in the suites) under ``torch.no_grad()`` from the current network in
-  eval mode, just before the gradient step: the centroids are those of one batch, noisier than the
+  eval mode but with BatchNorm on the batch's statistics (see ``pseudo_labels``), just before the gradient
+  step: the centroids are those of one batch, noisier than the
   dataset's, and a class absent from the batch gets no centroid.
 - No bottleneck and no weight-normalised head: SHOT's source model is backbone -> Linear(D, 256) ->
   BatchNorm1d -> (dropout) -> weight-normed Linear(256, K), adapting backbone and bottleneck. Here the head
@@ -47,6 +48,7 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 from zoo.algorithms.base import Algorithm, Batch, HParam, Stage
 from zoo.losses.information_max import information_maximization, shot_pseudo_labels
@@ -88,9 +90,21 @@ class SHOT(Algorithm):
     @torch.no_grad()
     def pseudo_labels(self, x: torch.Tensor) -> torch.Tensor:
         """SHOT's self-supervised labels of the batch ``x`` (N, C, H, W) -> (N,), from the network in eval mode
-        (as SHOT's ``obtain_label``); every module's train/eval mode is restored after."""
+        (as SHOT's ``obtain_label``: no dropout) except BatchNorm, which normalises with the batch's statistics
+        without updating its running ones; every module's mode and every BatchNorm buffer is restored after.
+
+        Why batch statistics: the gradient step that follows normalises this batch with its own statistics,
+        so the labels describe the network being trained. With the running (source) statistics, a source model
+        that a strong shift turns into a constant predictor (X-ray, noise severity 4: every image 'pneumonia')
+        gives one pseudo-label to every image, and the cross-entropy on them pulls towards that collapse.
+        """
         modes = [(m, m.training) for m in self.modules()]
+        norms = [m for m in self.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+        saved = [(m.momentum, None if m.num_batches_tracked is None else m.num_batches_tracked.clone()) for m in norms]
         self.eval()
+        for m in norms:
+            m.train()
+            m.momentum = 0.0  # running = (1 - 0) * running + 0 * batch: the running statistics stay as they are
         try:
             features = self.features(x)  # (N, D)
             probs = self.classifier(features).softmax(1)  # (N, K)
@@ -98,6 +112,10 @@ class SHOT(Algorithm):
         finally:
             for module, mode in modes:
                 module.training = mode
+            for m, (momentum, count) in zip(norms, saved):
+                m.momentum = momentum
+                if count is not None:
+                    m.num_batches_tracked.copy_(count)
 
     def _adapt_step(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         cls_weight, ent_weight = self.hparams["cls_weight"], self.hparams["ent_weight"]

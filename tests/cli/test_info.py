@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 from helpers.cli import assert_one_line_error, run_medzoo_many
 
-ALGORITHMS = ["dann", "finetune", "m3sda", "adabn", "dann@w0", "linear_probe", "ccsa", "source_only"]
+ALGORITHMS = ["dann", "finetune", "m3sda", "adabn", "dann@w0", "linear_probe", "ccsa", "source_only", "shot", "tent",
+              "mme"]
 BACKBONES = ["resnet18_28", "simple_cnn", "timm/mobilenetv3_small_050"]
 SUITE_NAMED_DANN = """suite: dann
 version: 1
@@ -68,6 +69,7 @@ def out(data_dir, empty_data, tmp_path_factory) -> dict[str, object]:
         "timm": ["info", "timm"],
         "quick": ["info", "quick", *data],
         "progressive": ["info", "progressive", *data],
+        "source-free": ["info", "source-free", *data],
         "quick-nodata": ["info", "quick", "--data-dir", str(empty_data)],
         "unknown": ["info", "dnn"],
         "unknown-timm": ["info", "timm/resnet81"],
@@ -194,6 +196,25 @@ def test_info_algorithm_settings_follow_its_stages(out):
     assert "variant weight=0.0 (the twin of dann)" in flat(ok(out["algo:dann@w0"]))
 
 
+def test_info_algorithm_names_the_task_settings_it_runs_in(out):
+    from zoo.algorithms import ALGORITHMS as REGISTRY
+
+    shot, tent, mme, dann = (flat(ok(out[f"algo:{n}"])) for n in ("shot", "tent", "mme", "dann"))
+    assert "paper Liang, Hu & Feng, Do We Really Need to Access the Source Data?" in shot
+    assert "settings transfer, source_free (a task of another setting refuses it" in shot
+    assert REGISTRY.get("shot").SETTINGS == ("transfer", "source_free")
+    # in a source-free task the labeled-source stage is the shipped source model's; SHOT adapts on target images
+    assert "source_free task starts from the shipped source model, then: adapt (unlabeled target)" in shot
+    assert "stages, target_budget 0 source (labeled source) -> adapt (unlabeled target)" in shot
+    assert "paper Wang, Shelhamer, Liu, Olshausen & Darrell, Tent" in tent
+    assert "settings transfer, source_free, semi_supervised (" in tent
+    assert "then: no training stage (the source model is evaluated)" in tent
+    assert "adapts before evaluating each domain" in tent
+    assert "settings transfer, semi_supervised (" in mme
+    assert "adapt (labeled source + labeled target budget + unlabeled target)" in mme
+    assert "settings transfer, semi_supervised (" in dann and "source_free task" not in dann
+
+
 # -- backbones -----------------------------------------------------------------------------------------
 @pytest.mark.parametrize("key, name, kwargs", [
     ("bb:resnet18_28", "resnet18_28", {}),
@@ -249,6 +270,18 @@ def test_info_suite_run_counts_equal_the_suite_expansion(out, suite_name):
         if chain:
             assert chain in row, row
     assert flat(suite.description) in flat(stdout)
+
+
+def test_info_suite_shows_each_task_setting(out):
+    from zoo.bench.suite import load_suite
+
+    stdout = ok(out["source-free"])
+    for task in load_suite("source-free").tasks:
+        row = cells(stdout, task.name)
+        assert row[1] == task.setting == "source_free", row
+        assert row[2].startswith("(none) ->"), row  # no source: the source model comes from the pretrain step
+    quick = ok(out["quick"])
+    assert all(cells(quick, task.name)[1] == "transfer" for task in load_suite("quick").tasks)
 
 
 def test_info_suite_says_which_files_are_present(out, data_dir, empty_data):

@@ -39,7 +39,8 @@ def resolve_selection(selection: dict[str, Any], budget: float, task: str, has_s
                       trains_on_source: bool | None = None, algorithm: str = "", setting: str = "transfer"
                       ) -> dict[str, Any]:
     """The reported rule (``auto``: ``source_val`` without target labels, ``target_val`` with, ``last`` in the
-    source-free setting), the metric, and the rules recorded for the run: every applicable one (or those of
+    source-free setting and, without target labels, after a stage on unlabeled target images alone, as SHOT
+    in a transfer task), the metric, and the rules recorded for the run: every applicable one (or those of
     ``selection.rules`` that apply).
 
     ``trains_on_source``: the selected (last) stage trains on source data (default: when there is a source).
@@ -48,8 +49,9 @@ def resolve_selection(selection: dict[str, Any], budget: float, task: str, has_s
     trains_on_source = has_source if trains_on_source is None else trains_on_source
     reads_target = TASK_SETTINGS[setting].reads_target_in_training
     rule = selection["rule"]
-    if rule == "auto":
-        rule = "last" if setting == "source_free" else "source_val" if budget == 0 else "target_val"
+    if rule == "auto":  # no label may select when the task has no target labels and the last stage no source
+        rule = ("last" if setting == "source_free" or (budget == 0 and not trains_on_source) else
+                "source_val" if budget == 0 else "target_val")
     refusal = RULES[rule].refusal(has_source, budget, trains_on_source, reads_target)
     if refusal:
         who = f" ({algorithm})" if algorithm else ""
@@ -62,6 +64,19 @@ def resolve_selection(selection: dict[str, Any], budget: float, task: str, has_s
     return {"rule": rule, "metric": selection.get("metric", "accuracy"), "rules": rules}
 
 
+def check_setting(task: TaskSpec, algorithm: str, algo_cls: type, has_init: bool) -> None:
+    """A one-line ``ConfigError`` when ``task`` breaks its setting's rules or ``algorithm`` does not run in it.
+
+    Checked before the algorithm's stages are probed: the setting is the first reason a run cannot be (MME in
+    a generalization task is refused for its setting, not told to take a label budget the setting forbids).
+    """
+    setting = task.setting
+    for refusal in (task_refusal(setting, task.sources, task.target_budget, task.pretrain, has_init),
+                    algorithm_refusal(setting, algorithm, tuple(getattr(algo_cls, "SETTINGS", ("transfer",))))):
+        if refusal:
+            raise ConfigError(f"task '{task.name}': {refusal}")
+
+
 def setting_stages(stages: list, task: TaskSpec, algorithm: str, algo_cls: type, has_init: bool) -> list:
     """The stages ``algorithm`` trains in ``task``'s setting; a one-line ``ConfigError`` where it cannot run.
 
@@ -70,11 +85,8 @@ def setting_stages(stages: list, task: TaskSpec, algorithm: str, algo_cls: type,
     no stage may read the target. ``zoo.task_settings`` declares the rules; the runner enforces them on the
     data too (``zoo.runner.streams``, ``zoo.runner.epoch_eval``).
     """
+    check_setting(task, algorithm, algo_cls, has_init)
     setting = task.setting
-    for refusal in (task_refusal(setting, task.sources, task.target_budget, task.pretrain, has_init),
-                    algorithm_refusal(setting, algorithm, tuple(getattr(algo_cls, "SETTINGS", ("transfer",))))):
-        if refusal:
-            raise ConfigError(f"task '{task.name}': {refusal}")
     if setting == "source_free":
         while stages and stages[0].data == "source":
             stages = stages[1:]
@@ -141,6 +153,7 @@ def resolve_run(suite, task: TaskSpec, algorithm: str, seed: int, settings: dict
     hparams = resolve_hparams(algo_cls.HPARAMS, {**given, **variant_hparams(algorithm, algo_cls)},
                               f"{algorithm} ({algo_cls.__name__})")
     algo_cls.validate_hparams(hparams)
+    check_setting(task, algorithm, algo_cls, settings["init"] is not None)
     stage_list = setting_stages(stages_of(algo_cls, hparams, task.target_budget), task, algorithm, algo_cls,
                                 settings["init"] is not None)
     check_stages(stage_list, task, algorithm, settings["train"])

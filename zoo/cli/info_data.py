@@ -4,8 +4,8 @@ A MedMNIST dataset's card reads ``medmnist_info.tsv`` (modality, task, class nam
 sizes, licence, citations, URL and md5 of each size) and, when the file is in the data folder, the images
 per class and split from its labels (only the label arrays are read). Other datasets show their docstrings
 and the options their factory takes. A suite's card loads the suite (and each preset) as ``medzoo run``
-does: its tasks (sources -> target, budget, algorithms, pretraining chain), runs per task and per preset,
-its defaults and primary metric, and per task the files it reads and whether they are present
+does: its tasks (setting, sources -> target, budget, algorithms, pretraining chain), runs per task and per
+preset, its defaults and primary metric, and per task the files it reads and whether they are present
 (``zoo.bench.data_needs``).
 
 Usage::
@@ -245,11 +245,11 @@ def suite_card(name: str, data_dir: Any = None) -> Card:
             data = "no file to check"
         else:
             data = "present" if status.runnable else "missing " + ", ".join(n.path.name for n in status.missing)
-        task_rows.append([task.name, f"{' + '.join(task.sources) or '(none)'} -> {task.target}",
+        task_rows.append([task.name, task.setting, f"{' + '.join(task.sources) or '(none)'} -> {task.target}",
                           f"{task.target_budget:g}", ", ".join(task.algorithms), chain or "", str(per_task[task.name]),
                           data])
-    card.tables.append(CardTable("tasks", ["task", "source -> target", "budget", "algorithms", "pretrain", "runs",
-                                           "data"], task_rows, note=f"{total} runs in all (task x algorithm x seed)"))
+    columns = ["task", "setting", "source -> target", "budget", "algorithms", "pretrain", "runs", "data"]
+    card.tables.append(CardTable("tasks", columns, task_rows, note=f"{total} runs in all (task x algorithm x seed)"))
     card.tables.append(CardTable("domains", ["domain", "dataset", "options"],
                                  [[d, str(spec.get("dataset")), _domain_text(spec)]
                                   for d, spec in suite.domains.items()]))

@@ -26,6 +26,8 @@ STAGE_DATA = {
     "target_labeled": "labeled target budget",
     "source+target_unlabeled": "labeled source + unlabeled target",
     "source+target_labeled": "labeled source + labeled target budget",
+    "target_unlabeled": "unlabeled target",
+    "source+target_semi": "labeled source + labeled target budget + unlabeled target",
 }
 EXAMPLE_BUDGET = 0.1  # the label budget the "with target labels" stages are probed at
 
@@ -82,12 +84,30 @@ def probe_stages(cls, hparams: dict[str, Any], budget: float) -> tuple[list, str
         return [], str(exc)
 
 
+def _task_settings(cls, unsup: list) -> list[tuple[str, str]]:
+    """The task settings ``cls`` runs in (``zoo.task_settings`` order), and what it trains in a source_free task."""
+    from zoo.task_settings import TASK_SETTINGS
+
+    declared = tuple(getattr(cls, "SETTINGS", ("transfer",)))
+    names = [s for s in TASK_SETTINGS if s in declared] + [s for s in declared if s not in TASK_SETTINGS]
+    rows = [("settings", ", ".join(names) + " (a task of another setting refuses it before training)")]
+    if "source_free" in declared:
+        kept = list(unsup)
+        while kept and kept[0].data == "source":  # the shipped source model's stages (zoo.bench.resolve)
+            kept = kept[1:]
+        rows.append(("source_free task", "starts from the shipped source model, then: "
+                                         + (" -> ".join(map(_stage_text, kept)) if kept else
+                                            "no training stage (the source model is evaluated)")))
+    return rows
+
+
 def _settings(name: str, cls, hparams: dict[str, Any]) -> list[tuple[str, str]]:
     from zoo.algorithms.base import Algorithm
 
     unsup, unsup_err = probe_stages(cls, hparams, 0.0)
     budget, budget_err = probe_stages(cls, hparams, EXAMPLE_BUDGET)
     rows = [
+        *_task_settings(cls, unsup),
         ("stages, target_budget 0", " -> ".join(map(_stage_text, unsup)) if unsup else f"cannot run: {unsup_err}"),
         (f"stages, target_budget {EXAMPLE_BUDGET:g}",
          " -> ".join(map(_stage_text, budget)) if budget else f"cannot run: {budget_err}"),

@@ -61,8 +61,8 @@ class SelectionRule:
         if self.needs_source_stage and not has_source:
             return f"selection '{self.name}' needs a source domain and this task has none; use target_val"
         if self.needs_source_stage and not trains_on_source:
-            return (f"selection '{self.name}' reads source data, but the selected stage trains on target labels "
-                    "only; use target_val (or target_val_oracle, reported as an upper bound)")
+            return (f"selection '{self.name}' reads source data, but the selected stage trains on target data "
+                    "only; use target_val with target labels, last without (target_val_oracle: an upper bound)")
         if self.needs_budget and budget <= 0:
             return (f"selection '{self.name}' needs target labels but target_budget is 0; use source_val "
                     "(or target_val_oracle, reported as an upper bound)")

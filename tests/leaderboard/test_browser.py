@@ -14,7 +14,8 @@ and the seed badge counts against the preset the runs used.
 Screenshots (PNG, full page) go to ``$MEDZOO_ARTIFACTS`` (else a pytest tmp folder; e.g.
 ``MEDZOO_ARTIFACTS=/work/screens``) and are copied to ``leaderboard/screenshots/`` (git-ignored):
 ``index-1280.png``, ``index-390.png``, ``suite-quick-1280.png``, ``suite-quick-390.png``,
-``suite-progressive-1280.png``, ``suite-progressive-390.png``, ``suite-cross-modality-1280.png``.
+``suite-progressive-1280.png``, ``suite-progressive-390.png``, ``suite-cross-modality-1280.png``,
+``suite-settings-1280.png`` (a suite of two task settings: a headed section each).
 
 Usage::
 
@@ -355,3 +356,24 @@ def test_the_suite_page_draws_the_critical_difference_diagram(browser, tmp_path,
     assert not browser.execute_script("return window.__xss || null")  # the <script> algorithm name stays text
     browser.execute_script("arguments[0].scrollIntoView()", section)
     _shot(browser, artifacts_dir, "suite-cd-diagram", 1280)
+
+
+def test_a_suite_of_several_settings_has_a_section_each_and_fits(browser, real_records, tmp_path, artifacts_dir):
+    # transfer and source-free runs of one task name: a headed section per setting, a CD diagram in each
+    from test_lb_settings import settings_records
+
+    from zoo.leaderboard import build_site
+
+    out = build_site(settings_records(real_records), tmp_path / "site", metric="accuracy").out
+    for width in (1280, 390):
+        _open(browser, out, suite_file("mixed@1"), width=width)
+        found = browser.execute_script(LAYOUT_JS)
+        assert not found["problems"], f"mixed@1 at {width} px:\n" + "\n".join(found["problems"][:20])
+        headings = browser.find_elements(By.CSS_SELECTOR, "section.setting > h2")
+        assert [h.text for h in headings] == ["Setting: transfer", "Setting: source_free"]
+        assert all(h.is_displayed() for h in headings)
+        for section in browser.find_elements(By.CSS_SELECTOR, "section.setting"):
+            assert len(section.find_elements(By.CSS_SELECTOR, "svg.cd-diagram")) == 1
+            assert section.find_element(By.CSS_SELECTOR, "p.setting-summary").is_displayed()
+        if width == 1280:
+            _shot(browser, artifacts_dir, "suite-settings", width)

@@ -5,6 +5,8 @@ the baseline (same task and seed) on the first metric with its sign-flip p-value
 average rank of each algorithm across tasks after the table (with ``--format csv``: the rank table alone).
 Without ``--metrics`` the first metric is the primary one (``zoo.results.primary``): the suite's declared
 ``primary_metric``, else balanced accuracy when a target test split's majority class is over 60%.
+Rows, gains, ranks and Friedman tests are grouped by task setting (``zoo.results.setting``): a method is
+compared only with methods of its own setting; several settings get a ``Setting`` column.
 
 Usage::
 

@@ -6,7 +6,8 @@ methods whose mean ranks are within CD of each other (no pair inside a group can
 Why: one picture for "k methods on many tasks" that shows both the order and which differences are
 noise, where a table of means invites reading every gap as real.
 
-The input is one dict of :func:`zoo.results.friedman.friedman`. The drawing follows the conventions of
+The input is one dict of :func:`zoo.results.friedman.friedman`, whose methods are all of one task setting
+(a setting other than transfer is named in the diagram's label). The drawing follows the conventions of
 :mod:`zoo.leaderboard.svg` (``class="plot"``, a ``viewBox``, Okabe-Ito colours, coordinates rounded to
 0.1, every record string escaped with ``html.escape``), and it also carries its own stroke and font
 attributes, so the same string renders the same outside the site's style sheet. No script, no web font.
@@ -100,6 +101,8 @@ def cd_diagram_svg(block: dict, *, width: int = 640) -> str:
     height = y_row0 + (max(n_left, len(names) - n_left) - 1) * ROW + 14.0
 
     metric, label = block.get("metric", "score"), block.get("label", f"{len(names)} methods")
+    if block.get("setting") not in (None, "transfer"):  # ranks are within one setting: a diagram names its own
+        label = f"{label}, {block['setting']}"
     cd_text = f"CD = {cd:.2f}" if finite(cd) else "CD n/a"
     aria = f"Critical-difference diagram of mean {metric} ranks, {label}"
     summary = (f"{aria}, {block.get('n_units', '?')} independent blocks; Friedman chi2 = "

@@ -19,6 +19,7 @@ from typing import Any, Sequence
 
 from zoo.results.record import to_jsonable
 from zoo.results.render import csv_text
+from zoo.results.setting import record_setting
 from zoo.results.stats import backbone_label
 
 CSV_METRICS = ("accuracy", "balanced_accuracy", "f1", "auroc")
@@ -38,13 +39,14 @@ def _plugins(record: dict[str, Any]) -> str:
 
 
 def runs_csv(records: Sequence[dict[str, Any]], split: str) -> str:
-    """One row per run: what ran, its scores on ``split``, its cost and its provenance in short.
+    """One row per run: what ran (its task's ``setting`` too), its scores on ``split``, its cost and its provenance
+    in short.
 
     Usage::
 
         Path("runs.csv").write_text(runs_csv(records, "target_test"))
     """
-    header = ["run_id", "suite", "suite_version", "task", "source", "pretrain", "target", "target_budget",
+    header = ["run_id", "suite", "suite_version", "setting", "task", "source", "pretrain", "target", "target_budget",
               "algorithm", "backbone", "selection", "seed", *[f"{split}.{m}" for m in CSV_METRICS], *TIMINGS,
               "medzoo_version", "git_sha", "plugins", "created_at"]
     rows = []
@@ -52,7 +54,7 @@ def runs_csv(records: Sequence[dict[str, Any]], split: str) -> str:
         prov = r.get("provenance") or {}
         git = prov.get("git") if isinstance(prov.get("git"), dict) else {}
         scores = r["metrics"].get(split) if isinstance(r["metrics"].get(split), dict) else {}
-        rows.append([r["run_id"], r["suite"]["name"], r["suite"]["version"], r["task"]["name"],
+        rows.append([r["run_id"], r["suite"]["name"], r["suite"]["version"], record_setting(r), r["task"]["name"],
                      "+".join(r["task"]["source"]), "+".join(r["task"].get("pretrain") or []), r["task"]["target"],
                      r["task"]["target_budget"], r["algorithm"], backbone_label(r["backbone"]),
                      r["selection"]["rule"], r["seed"], *[scores.get(m) for m in CSV_METRICS],
@@ -62,15 +64,16 @@ def runs_csv(records: Sequence[dict[str, Any]], split: str) -> str:
 
 
 def cells_csv(summaries: Sequence[dict[str, Any]]) -> str:
-    """One row per suite x task x algorithm x backbone x selection rule, as the task tables show them; ``metric``
-    is the one the suite is ranked by, ``constant_predictor`` says a run of the cell predicted one class only;
-    ``preset`` is the one its runs matched (empty: none), ``seeds_from`` what ``required_seeds`` counts against.
+    """One row per suite x setting x task x algorithm x backbone x selection rule, as the task tables show them;
+    ``metric`` is the one the suite is ranked by, ``constant_predictor`` says a run of the cell predicted one class
+    only; ``preset`` is the one its runs matched (empty: none), ``seeds_from`` what ``required_seeds`` counts
+    against.
 
     Usage::
 
         Path("cells.csv").write_text(cells_csv(summarize_suites(records)))
     """
-    header = ["suite", "task", "algorithm", "backbone", "selection", "oracle", "n", "required_seeds", "mean",
+    header = ["suite", "setting", "task", "algorithm", "backbone", "selection", "oracle", "n", "required_seeds", "mean",
               "ci_low", "ci_high", "baseline", "gain", "p", "p_raw", "test", "rank", "train_s", "peak_memory_mb",
               "images_per_s", "plugins", "metric", "constant_predictor", "constant_runs", "baseline_constant", "preset",
               "seeds_from"]
@@ -79,7 +82,8 @@ def cells_csv(summaries: Sequence[dict[str, Any]]) -> str:
         for task in suite["tasks"]:
             for c in task["cells"]:
                 gain = c["gain"] or {}
-                rows.append([suite["suite"], c["task"], c["algorithm"], c["backbone"], c["selection"], c["oracle"],
+                rows.append([suite["suite"], task.get("setting", ""), c["task"], c["algorithm"], c["backbone"],
+                             c["selection"], c["oracle"],
                              c["n"], c["required_seeds"], c["mean"], c["ci_low"], c["ci_high"],
                              gain.get("baseline", ""), gain.get("gain"), gain.get("p"), gain.get("p_raw"),
                              gain.get("test", ""),

@@ -56,8 +56,9 @@ def legend(entries: list[tuple[str, str, str]], title: str) -> str:
     return f'<ul class="key" aria-label="{esc(title)}">{items}</ul>'
 
 
-def bars_figure(task: dict[str, Any], metric: str, index: int, colors: dict[str, str]) -> str:
-    """The bar chart of one task (a bar per table row, from 0) with its legend of algorithm colours.
+def bars_figure(task: dict[str, Any], metric: str, index: int, colors: dict[str, str], setting: str = "") -> str:
+    """The bar chart of one task (a bar per table row, from 0) with its legend of algorithm colours; ``setting``
+    (on a page of several) joins the task's name in the hover titles, which stay unique on the page.
 
     Usage::
 
@@ -66,25 +67,27 @@ def bars_figure(task: dict[str, Any], metric: str, index: int, colors: dict[str,
     rows = [(f"{c['algorithm']} · {c['backbone']} · {c['selection']}", c["mean"], c["ci_low"], c["ci_high"],
              c["oracle"], c["algorithm"]) for c in task["cells"]]
     algorithms = sorted({c["algorithm"] for c in task["cells"]})
+    context = f"{task['name']} ({setting})" if setting else task["name"]
     entries = [(colors[a], "bar", a) for a in algorithms]
     if any(c["oracle"] for c in task["cells"]):
         entries.append(("#888", "hatch", "hatched: oracle selection (an upper bound)"))
     return (f'<figure class="bars"><figcaption>{esc(metric_name(metric))} (%) on {esc(task["name"])}: mean over seeds, '
             f'95% interval; bars start at 0</figcaption>'
-            f'{bars_svg(rows, metric_name(metric) + " (%)", f"task-{index}", colors=colors, context=task["name"])}'
+            f'{bars_svg(rows, metric_name(metric) + " (%)", f"task-{index}", colors=colors, context=context)}'
             f'{legend(entries, "bar colour: algorithm")}</figure>')
 
 
-def cost_figure(suite: dict[str, Any], colors: dict[str, str]) -> str:
+def cost_figure(suite: dict[str, Any], colors: dict[str, str], setting: str = "") -> str:
     """The overall rows' mean score against training time per run; ``""`` when no run recorded a cost.
+    ``setting`` (one setting's view on a page of several) ends every label, so hover titles stay unique.
 
     Usage::
 
         cost_figure(suite, algorithm_colors(suite["algorithms"]))
     """
     rows = [r for r in suite["overall"] if not r["oracle"]]
-    points = [(f"{r['algorithm']} · {r['backbone']} · {r['selection']}" + (" · from scratch" if r["scratch"] else ""),
-               r["cost"]["train_s"], r["mean"], r["algorithm"]) for r in rows]
+    points = [(f"{r['algorithm']} · {r['backbone']} · {r['selection']}" + (" · from scratch" if r["scratch"] else "")
+               + (f" · {setting}" if setting else ""), r["cost"]["train_s"], r["mean"], r["algorithm"]) for r in rows]
     shown = [p for p in points if finite(p[1]) and p[1] > 0 and finite(p[2])]
     if not shown:
         return ""
@@ -100,8 +103,9 @@ def cost_figure(suite: dict[str, Any], colors: dict[str, str]) -> str:
             f'{svg}{legend(entries, "points")}</figure>')
 
 
-def budget_figures(suite: dict[str, Any], colors: dict[str, str]) -> str:
-    """One plot per target domain whose tasks differ by label budget; a line per origin x algorithm x rule.
+def budget_figures(suite: dict[str, Any], colors: dict[str, str], setting: str = "") -> str:
+    """One plot per target domain whose tasks differ by label budget; a line per origin x algorithm x rule
+    (``setting``: as for :func:`cost_figure`).
 
     Usage::
 
@@ -116,7 +120,7 @@ def budget_figures(suite: dict[str, Any], colors: dict[str, str]) -> str:
         for cell in task["cells"]:
             if cell["oracle"] or task["target_budget"] is None:
                 continue
-            extra = "" if one_backbone else f" · {cell['backbone']}"
+            extra = ("" if one_backbone else f" · {cell['backbone']}") + (f" · {setting}" if setting else "")
             label = f"{origin}→{task['target']} · {cell['algorithm']} · {cell['selection']}{extra}"
             by_target[task["target"]][label][task["target_budget"]] = (cell["mean"], cell["ci_low"], cell["ci_high"])
             origin_of[label], algorithm_of[label] = origin, cell["algorithm"]

@@ -11,7 +11,9 @@ Which baseline a task has is read from the records alone:
 - **source-only**: otherwise, if the task has runs of the algorithm ``source_only``, every other algorithm
   on it is paired with source-only runs of the same backbone, selection rule and seed.
 
-The pairing and the tests are :func:`zoo.results.compare.compare`'s (mean paired difference; where runs
+The leaderboard calls these on one suite's runs of one task setting at a time (:mod:`zoo.leaderboard.summary`),
+so a baseline is always of the same setting as the runs it is paired with. The pairing and the tests are
+:func:`zoo.results.compare.compare`'s (mean paired difference; where runs
 kept predictions, the interval and p over seeds and the shared test images, else the sign-flip test over
 seeds); :func:`adjust_gains` Holm-adjusts every p of a suite page as one table. :func:`pooled_gain` is
 the gain over an algorithm's tasks with its p over independent source x seed units, as ``medzoo results
@@ -102,7 +104,7 @@ def adjust_gains(rows: Sequence[dict[str, Any]], method: str = "holm") -> int:
 
 
 def cell_gains(records: Sequence[dict[str, Any]], metric: str, split: str) -> dict[tuple, dict[str, Any]]:
-    """Gain rows keyed by ``(task, algorithm, backbone, selection)`` for the records of ONE suite.
+    """Gain rows keyed by ``(task, algorithm, backbone, selection)`` for the records of ONE suite and setting.
 
     Baseline cells map to ``{"is_baseline": True, "baseline": label}``; cells without a baseline are absent.
 

@@ -6,6 +6,11 @@ in their own ``<tbody class="oracle">`` under an "upper bound" heading, never am
 says which metric ranks the suite and why (``metric_reason``); a row with a run that predicts one class
 for every test image wears a "constant predictor" badge, and a gain over such a baseline says so.
 
+Rows are grouped by task setting (``summary["settings"]``, :mod:`zoo.results.setting`): a suite of one
+setting names it once under the lead; a suite of several gets a section per setting, headed by its name and
+one-line summary, holding that setting's overall table, plots, Friedman tests with their critical-difference
+diagrams, and tasks; nothing is ranked across two sections. The index names each setting's leader.
+
 Usage::
 
     html_text = suite_page(summary)          # summary: zoo.leaderboard.summary.summarize_suite(...)
@@ -38,6 +43,8 @@ from zoo.leaderboard.html import (
 )
 from zoo.leaderboard.svg import algorithm_colors
 from zoo.results.compare import format_p as fmt_p
+from zoo.results.setting import setting_summary
+from zoo.task_settings import DEFAULT_SETTING
 
 CONSTANT_TIP = "every test prediction of {k} of its runs is one class: its score is that class's share, not skill"
 VS_CONSTANT = badge("vs constant predictor", "warn", "a paired baseline run predicted one class for every test image: "
@@ -156,7 +163,7 @@ def task_table(task: dict[str, Any], metric: str, table_id: str) -> str:
     return table(headers, [("honest", honest), ("oracle", oracle)], caption, table_id)
 
 
-def overall_table(suite: dict[str, Any]) -> str:
+def overall_table(suite: dict[str, Any], table_id: str = "overall") -> str:
     """Each algorithm x backbone x rule over the suite's tasks: average rank, mean, pooled gain, cost.
 
     Usage::
@@ -188,7 +195,7 @@ def overall_table(suite: dict[str, Any]) -> str:
         oracle.insert(0, f'<tr class="divider"><th colspan="{len(headers)}" scope="rowgroup">Upper bound: oracle model '
                          "selection; not ranked with the honest rows above</th></tr>")
     return table(headers, [("honest", honest), ("oracle", oracle)],
-                 f"All tasks: {esc(label)} averaged over tasks", "overall")
+                 f"All tasks: {esc(label)} averaged over tasks", table_id)
 
 
 def _filters(suite: dict[str, Any]) -> str:
@@ -199,17 +206,17 @@ def _filters(suite: dict[str, Any]) -> str:
             f'<span id="f-count" aria-live="polite"></span></form>')
 
 
-def _friedman_sections(suite: dict[str, Any]) -> list[str]:
+def _friedman_sections(suite: dict[str, Any], h: str = "h2", start: int = 0) -> list[str]:
     """Per complete block of 3+ algorithms: the Friedman test in words and its critical-difference diagram."""
     from zoo.leaderboard.cd_diagram import cd_diagram_svg
 
     out = []
-    for i, block in enumerate(suite.get("friedman") or []):
+    for i, block in enumerate(suite.get("friedman") or [], start):
         pairs = [r for r in block["pairwise"] if r["significant"]]
         separated = "; ".join(f"{r['a']} vs {r['b']} ({r['diff'] * 100:+.1f}, p {fmt_p(r['p_holm'])})"
                              for r in pairs)
         out.append(
-            f'<section class="friedman" id="friedman-{i}"><h2>Across tasks: {esc(block["label"])}</h2>'
+            f'<section class="friedman" id="friedman-{i}"><{h}>Across tasks: {esc(block["label"])}</{h}>'
             f'<p>{esc(block["selection"])} · {esc(block["backbone"])}. '
             f'Friedman test over {block["n_units"]} independent '
             f'blocks ({block["n_groups"]} source groups x {block["n_seeds"]} seeds; tasks of one source share its '
@@ -245,25 +252,63 @@ def suite_page(suite: dict[str, Any]) -> str:
              "(training from scratch on the same labels, else source_only); p: per task, a paired test over seeds "
              "and the shared test images; across tasks, a sign-flip test over independent source x seed units; "
              "every p on the page Holm-adjusted.</p>",
-             _filters(suite), '<section id="overall"><h2>All tasks</h2>', overall_table(suite)]
+             _filters(suite)]
+    settings = suite.get("settings") or [{"name": DEFAULT_SETTING, "summary": setting_summary(DEFAULT_SETTING)}]
     colors = algorithm_colors(suite["algorithms"])  # one colour per algorithm in every plot of the page
-    plots = cost_figure(suite, colors) + budget_figures(suite, colors)
+    if len(settings) == 1:  # one setting: named once, the page as before
+        parts.insert(3, _setting_line(settings[0]))
+        parts += _setting_body(suite, colors)
+    else:  # a section per setting; everything in it is computed within that setting
+        task0 = block0 = 0  # ids run on over the page
+        for setting in settings:
+            name = setting["name"]
+            view = {**suite, **{key: [e for e in suite[key] if e.get("setting") == name]
+                                for key in ("tasks", "overall", "friedman")}}
+            parts += [f'<section class="setting" id="setting-{_slug(name)}"><h2>Setting: {esc(name)}</h2>',
+                      f'<p class="setting-summary">{esc(setting.get("summary") or "")} · {setting["n_runs"]} runs, '
+                      f'{setting["n_tasks"]} tasks, {len(setting["algorithms"])} algorithms, ranked among '
+                      f'themselves only.</p>', *_setting_body(view, colors, name, task0, block0), "</section>"]
+            task0, block0 = task0 + len(view["tasks"]), block0 + len(view["friedman"])
+    parts.append(f'<script type="application/json" id="lb-suite">{script_json(_embedded(suite))}</script>')
+    crumbs = f' <span class="crumb">/ {esc(suite["suite"])}</span>'
+    return page(f"{suite['suite']} · medzoo leaderboard", "\n".join(parts), heading=suite["suite"], crumbs=crumbs)
+
+
+def _setting_line(setting: dict[str, Any]) -> str:
+    """The one line naming a single-setting suite's setting."""
+    summary = setting.get("summary") or ""
+    return (f'<p class="setting" id="setting">Setting: <strong>{esc(setting["name"])}</strong>'
+            + (f" ({esc(summary)})" if summary else "") + ".</p>")
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "setting"
+
+
+def _setting_body(suite: dict[str, Any], colors: dict[str, str], setting: str = "", task0: int = 0,
+                  block0: int = 0) -> list[str]:
+    """The overall table and plots, the Friedman sections and the task sections of ``suite``, or of one setting's
+    view of it (``setting``: its name, said in the plots' labels so hover titles stay unique on the page; ids run
+    on from ``task0`` and ``block0``; headings go one level down)."""
+    h = "h3" if setting else "h2"
+    suffix = f"-{_slug(setting)}" if setting else ""
+    table_id = f"overall-table{suffix}" if setting else "overall"
+    parts = [f'<section id="overall{suffix}"><{h}>All tasks</{h}>', overall_table(suite, table_id)]
+    plots = cost_figure(suite, colors, setting) + budget_figures(suite, colors, setting)
     if plots:
         parts.append(f'<div class="plots">{plots}</div>')
     parts.append("</section>")
-    parts += _friedman_sections(suite)
-    for i, task in enumerate(suite["tasks"]):
+    parts += _friedman_sections(suite, h, block0)
+    for i, task in enumerate(suite["tasks"], task0):
         origin = " + ".join(task["pretrain"] or task["sources"]) or "no source (from scratch)"
-        parts += [f'<section class="task" id="task-{i}"><h2>{esc(task["name"])}</h2>',
+        parts += [f'<section class="task" id="task-{i}"><{h}>{esc(task["name"])}</{h}>',
                   f'<p>{esc(origin)} → {esc(task["target"])}; <span class="budget">target budget '
                   f'{esc(budget_text(task["target_budget"]))}</span> of its training labels; '
                   f'baseline: {esc(task["baseline"] or "none")}.</p>',
                   *(f'<p class="caveat">Caveat: {esc(c)}.</p>' for c in task.get("caveats") or []),
-                  task_table(task, suite["metric"], f"task-table-{i}"), bars_figure(task, suite["metric"], i, colors),
-                  "</section>"]
-    parts.append(f'<script type="application/json" id="lb-suite">{script_json(_embedded(suite))}</script>')
-    crumbs = f' <span class="crumb">/ {esc(suite["suite"])}</span>'
-    return page(f"{suite['suite']} · medzoo leaderboard", "\n".join(parts), heading=suite["suite"], crumbs=crumbs)
+                  task_table(task, suite["metric"], f"task-table-{i}"),
+                  bars_figure(task, suite["metric"], i, colors, setting), "</section>"]
+    return parts
 
 
 def _embedded(suite: dict[str, Any]) -> dict[str, Any]:
@@ -285,11 +330,19 @@ def index_page(suites: Sequence[dict[str, Any]], n_skipped: int = 0) -> str:
                th("Leader (avg rank)", "text"), th("Latest run", "text")]
     rows = []
     for suite in suites:
-        honest = [r for r in suite["overall"] if not r["oracle"] and r["rank"] is not None]
-        complete = [r for r in honest if not r["few_seeds"]]  # a row short of seeds leads only if all are
-        leader = (complete or honest or [None])[0]
-        lead = (f'{esc(leader["algorithm"])} · {esc(leader["backbone"])} ({num(leader["rank"], 2)})'
-                if leader else DASH)
+        names = [s["name"] for s in suite.get("settings") or []]
+        leaders = []  # one per setting: ranks are never compared across settings
+        for name in names if len(names) > 1 else [None]:
+            honest = [r for r in suite["overall"] if not r["oracle"] and r["rank"] is not None
+                      and (name is None or r.get("setting") == name)]
+            complete = [r for r in honest if not r["few_seeds"]]  # a row short of seeds leads only if all are
+            found = (complete or honest or [None])[0]
+            if found:
+                leaders.append((name, found))
+        leader = leaders[0][1] if leaders else None
+        lead = "; ".join((f"{esc(name)}: " if name else "")
+                         + f'{esc(row["algorithm"])} · {esc(row["backbone"])} ({num(row["rank"], 2)})'
+                         for name, row in leaders) or DASH
         rows.append(f'<tr data-algorithm="{esc(leader["algorithm"] if leader else "")}">'
                     f'<td data-v="{esc(suite["suite"])}"><a href="{esc(suite_file(suite["suite"]))}">'
                     f'{esc(suite["suite"])}</a></td>' + td(str(suite["n_runs"]), suite["n_runs"])

@@ -20,6 +20,7 @@ from typing import Any
 from zoo.leaderboard.html import DASH, badge, budget_text, esc, label_cells, num, page, pct
 from zoo.leaderboard.presets import DEFAULT, preset_of, seeds_text
 from zoo.leaderboard.summary import ORACLE_RULES, plugin_labels
+from zoo.results.setting import record_setting
 from zoo.results.stats import backbone_label
 
 SHOWN_METRICS = ("accuracy", "balanced_accuracy", "f1", "auroc", "ece", "nll", "n")
@@ -166,6 +167,7 @@ def run_page(record: dict[str, Any], suite_href: str, dumped: str | None = None)
                   f'{esc(record["suite"]["version"])}</a>'),
         ("Task", f'{esc(task["name"])}: {esc(" + ".join(task.get("pretrain") or task["source"]) or "from scratch")} → '
                  f'{esc(task["target"])}, target budget {esc(budget_text(task["target_budget"]))}'),
+        ("Setting", f'<span id="setting">{esc(record_setting(record))}</span>'),  # transfer for older records
         ("Algorithm", f'<span id="algorithm">{esc(record["algorithm"])}</span> {" ".join(badges)}'),
         ("Backbone", f'<span id="backbone">{esc(backbone_label(record["backbone"]))}</span>'),
         ("Seed", f'<span id="seed">{esc(record["seed"])}</span>'),

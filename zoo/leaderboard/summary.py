@@ -13,6 +13,13 @@ from scratch (tasks with no source and no pretraining, the baselines) gets rows 
 with the same algorithm after transfer (a suite of target-only tasks with no transfer counterpart is not
 "from scratch" in this sense: its tasks are ranked as any others).
 
+Rows are grouped by task setting (:mod:`zoo.results.setting`; ``transfer`` for records before settings):
+ranks, gains, overall rows and Friedman blocks are computed on one setting's runs at a time, so a method is
+never ranked against a method of another setting, even on a task of the same name. ``settings`` lists them
+(name, one-line summary, runs, tasks, algorithms) in their declared order; ``tasks``, ``overall`` and
+``friedman`` hold every setting's entries, each tagged with its ``setting``, in that order. Every per-task
+p-value on the page is adjusted as one table; each setting's overall table is its own family.
+
 How many seeds a row should have: ``min_seeds`` if given; else what the preset its runs used asks for
 (:mod:`zoo.leaderboard.presets` derives the preset from the records' settings: records do not name it);
 else, when its runs match no preset (settings changed on the command line, a suite medzoo does not ship)
@@ -49,6 +56,7 @@ from zoo.leaderboard.html import finite
 from zoo.leaderboard.presets import Match, preset_of
 from zoo.results.primary import is_constant_predictor, primary_choice
 from zoo.results.record import view_record
+from zoo.results.setting import by_setting, setting_summary
 from zoo.results.stats import group_value, main_block, mean_std, metric_value, rank, summarize, t_interval
 
 ORACLE_RULES = ("target_val_oracle",)
@@ -121,19 +129,17 @@ def _seeds_asked(runs: list[dict[str, Any]], presets: dict[str, Match | None], m
     return {"required_seeds": most, "seeds_from": "the most seeds a row of this suite has", "preset": preset}
 
 
-def _cells(records: Sequence[dict[str, Any]], metric: str, split: str, min_seeds: int | None,
-           ranked: list[dict], presets: dict[str, Match | None]) -> list[dict]:
+def _cells(records: Sequence[dict[str, Any]], rows: list[dict], most: int, metric: str, split: str,
+           min_seeds: int | None, ranked: list[dict], presets: dict[str, Match | None]) -> tuple[list[dict], list]:
+    """The cells of ONE setting's records (``rows``: their summaries) and the gain rows whose p the page adjusts."""
     by_id = {r["run_id"]: r for r in records}
-    rows = summarize(records, metric, split, by=CELL_BY, ci="shared")
-    most = max((row["n"] for row in rows), default=0)
     ranks: dict[tuple, float] = {}
     for row in ranked:
         for task, value in row["ranks"].items():
             ranks[(task, row["algorithm"], row["backbone"], row["selection"])] = value
     gains = cell_gains(records, metric, split)
     controls = control_gains(records, metric, split)
-    # a suite page is one table of p-values: Holm over every per-task gain on it, controls included
-    adjust_gains([*gains.values(), *(row for per in controls.values() for row in per.values())])
+    tested = [*gains.values(), *(row for per in controls.values() for row in per.values())]
     cells = []
     for row in rows:
         key = tuple(row[f] for f in CELL_BY)
@@ -157,7 +163,7 @@ def _cells(records: Sequence[dict[str, Any]], metric: str, split: str, min_seeds
             "scratch": bool((gains.get(key[1:]) or {}).get("is_baseline"))
             and gains[key[1:]]["baseline"] == "from scratch",
         })
-    return cells
+    return cells, tested
 
 
 def _selection_flags(runs: list[dict[str, Any]], metric: str, split: str) -> dict[str, Any]:
@@ -268,16 +274,30 @@ def summarize_suite(records: Sequence[dict[str, Any]], metric: str | None = None
     first = records[0]["suite"]
     name, version = str(first["name"]), str(first["version"])
     presets = {r["run_id"]: preset_of(r) for r in records}
-    ranked = rank(records, metric, split, by=("suite", "backbone", "selection"))
-    cells = _cells(records, metric, split, min_seeds, ranked, presets)
-    overall = _overall(cells, list(main_block(ranked).values()))  # one rank per algorithm: its largest block
-    adjust_gains([row["gain"] for row in overall if row["gain"]])  # the "all tasks" table: its own family
-    overall.sort(key=lambda r: (r["oracle"], r["rank"] if r["rank"] is not None else math.inf, -r["mean"],
-                                r["algorithm"], r["backbone"], r["selection"]))
+    groups = by_setting(records)  # everything below is computed within one setting
+    ranked = {s: rank(runs, metric, split, by=("suite", "backbone", "selection")) for s, runs in groups.items()}
+    rows = {s: summarize(runs, metric, split, by=CELL_BY, ci="shared") for s, runs in groups.items()}
+    most = max((row["n"] for per in rows.values() for row in per), default=0)
+    cells, tasks, overall, blocks, tested, settings = [], [], [], [], [], []
+    for setting, runs in groups.items():
+        own, gains = _cells(runs, rows[setting], most, metric, split, min_seeds, ranked[setting], presets)
+        tested += gains
+        rows_of = _overall(own, list(main_block(ranked[setting]).values()))  # one rank each: its largest block
+        adjust_gains([row["gain"] for row in rows_of if row["gain"]])  # a setting's "all tasks" table: a family
+        rows_of.sort(key=lambda r: (r["oracle"], r["rank"] if r["rank"] is not None else math.inf, -r["mean"],
+                                    r["algorithm"], r["backbone"], r["selection"]))
+        part = _tasks(own, runs)
+        for entry in (*own, *part, *rows_of):
+            entry["setting"] = setting
+        cells, tasks, overall = cells + own, tasks + part, overall + rows_of
+        blocks += _friedman(runs, metric, split)
+        settings.append({"name": setting, "summary": setting_summary(setting), "n_runs": len(runs),
+                         "n_tasks": len(part), "algorithms": sorted({r["algorithm"] for r in runs})})
+    adjust_gains(tested)  # a suite page is one table of p-values: Holm over every per-task gain on it
     return {"suite": f"{name}@{version}", "name": name, "version": version, "metric": metric,
             "metric_reason": reason, "split": split,
             "n_runs": len(records), **_suite_seeds(cells, presets, min_seeds),
-            "tasks": _tasks(cells, records), "overall": overall, "friedman": _friedman(records, metric, split),
+            "settings": settings, "tasks": tasks, "overall": overall, "friedman": blocks,
             "algorithms": sorted({r["algorithm"] for r in records}),
             "latest": max(str(r["created_at"]) for r in records)}
 

@@ -6,11 +6,14 @@ shifts, and every X-ray task scores the same target images. A test that treats 2
 independent pairs counts the same baseline draw up to 8 times. The unit that is independent of the others
 is a *source group x seed*: tasks whose runs train on the same data (the same source domains, ignoring
 the target's acquisition shift, and the same pretraining chain) form one source group. Tasks without a
-source or pretraining are their own group.
+source or pretraining are their own group. A group is of one task setting (:mod:`zoo.results.setting`): a
+source-free task and a transfer task never share a unit, even from the same pretraining.
 
 **Complete blocks.** An average rank over tasks where different sets of methods ran is biased by the
 layout (a method run only on the tasks with fewer competitors collects smaller ranks). A *family* is the
-set of tasks on which exactly the same methods ran; ranks and the Friedman test use one family at a time.
+set of tasks on which exactly the same methods ran; ranks and the Friedman test use one family at a time,
+within one suite, setting, backbone and selection rule (``zoo.results.stats.RANK_BY``), so the setting is part
+of every block's key.
 
 Usage::
 
@@ -24,6 +27,9 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from typing import Any
+
+from zoo.results.setting import record_setting
+from zoo.task_settings import DEFAULT_SETTING
 
 SHIFT_KEYS = ("shift", "name")  # what makes one data source look like another without changing its images
 
@@ -48,9 +54,11 @@ def source_group(record: dict[str, Any]) -> str:
     sources = [sources] if isinstance(sources, str) else sources
     pretrain = [{**step, "domain": _data(domains.get(step.get("domain"), step.get("domain")))}
                 if isinstance(step, dict) else step for step in task.get("pretrain") or []]
+    setting = record_setting(record)
+    extra = {} if setting == DEFAULT_SETTING else {"setting": setting}  # transfer keys read as before settings
     if not sources and not pretrain:
-        return json.dumps({"task": task.get("name")})
-    return json.dumps({"sources": [_data(domains.get(s, s)) for s in sources], "pretrain": pretrain},
+        return json.dumps({"task": task.get("name"), **extra})
+    return json.dumps({"sources": [_data(domains.get(s, s)) for s in sources], "pretrain": pretrain, **extra},
                       sort_keys=True, separators=(",", ":"), default=str)
 
 

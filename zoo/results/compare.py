@@ -1,7 +1,8 @@
 """Paired comparison against a baseline: the transfer gain over the same tasks and seeds, with p-values.
 
 A run of an algorithm and the baseline's run with the same task and seed form a pair (and, for a fair
-comparison, the same suite, backbone and selection rule: every table field except the one compared). The
+comparison, the same suite, task setting, backbone and selection rule: every table field except the one
+compared; the default ``by`` holds the setting, :mod:`zoo.results.setting`, so no pair crosses settings). The
 gain is the mean paired difference ``algorithm - baseline``; pairing removes what the two runs share (the
 seed's data order and initialisation, the task's difficulty), which a comparison of two means would not.
 
@@ -167,11 +168,17 @@ def compare(records: Iterable[dict[str, Any]], baseline: str, metric: str = "acc
     if over == "task":
         from zoo.results.blocks import source_group
 
-        unit_of = {group_value(r, "task"): source_group(r) for r in records}
+        # a task's unit within its context (every field but task and the compared one): a task name may recur
+        # in another setting or suite with other sources
+        context = [f for f in fields if f != axis]
+        unit_of = {(tuple(group_value(r, f) for f in context), group_value(r, "task")): source_group(r)
+                   for r in records}
         pooled = []
         for group, found in sorted(pairs.items()):
             if found:
-                row = suite_test(found, unit_of, n_flips=n_flips, seed=seed)
+                where = tuple(dict(zip(fields, group))[f] for f in context)
+                units = {task: unit_of[(where, task)] for task, _, _ in found}
+                row = suite_test(found, units, n_flips=n_flips, seed=seed)
                 pooled.append({**dict(zip(fields, group)), "baseline": value, "axis": axis, "metric": metric,
                                "split": split, **row, "p": row["p_signflip"]})
         return pooled
@@ -279,7 +286,9 @@ def add_gain_columns(cells: Any, records: Sequence[dict[str, Any]], keys: list[t
             found = gains.get(key)
             row += [format_gain(found, counts[key], percent=percent), format_p(found.get("p_adj") if found else None)]
     unit = "points" if percent else "units"
-    same = ", ".join(f for f in by if f not in (axis, "suite"))
+    # the suite and a lone setting go without saying (a setting is compared within itself only)
+    several = "setting" in by and len({key[list(by).index("setting")] for key in keys}) > 1
+    same = ", ".join(f for f in by if f not in (axis, "suite") and (f != "setting" or several))
     whom = "its own weight-0 twin's (NAME@w0) run" if value == TWIN else f"the {value!r} run"
     tests = {row["test"] for row in gains.values()}
     how = []

@@ -10,7 +10,8 @@ block ranks the k methods (1 = best, ties averaged), ``R_j`` is method j's mean 
 
 referred to chi2(k - 1) (``p_asymptotic``) and, exactly, to 2,000 seeded permutations of the methods within
 each block (``p``, Phipson & Smyth's ``(1 + hits) / (1 + n)``). Where every task is its own source group,
-the blocks are task x seed.
+the blocks are task x seed. Families are found within one suite, task setting (:mod:`zoo.results.setting`),
+backbone and selection rule (``RANK_BY``): methods of two settings are never ranked together.
 
 Post-hoc, for the diagram (Demšar, JMLR 7, 2006): Nemenyi's critical difference
 ``CD = q_alpha sqrt(k (k + 1) / (6 N))`` on the same mean ranks; methods closer than CD are joined by a bar.
@@ -33,11 +34,10 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 
 from zoo.results.blocks import block_label, families, source_group
-from zoo.results.stats import LOWER_IS_BETTER, group_value, metric_value
+from zoo.results.stats import LOWER_IS_BETTER, RANK_BY, group_value, metric_value
 
 N_PERMUTATIONS = 2000
 ALPHA = 0.05
-RANK_BY = ("suite", "backbone", "selection")
 
 
 def friedman_statistic(means: np.ndarray) -> float:
@@ -87,10 +87,10 @@ def cliques(order: Sequence[str], significant: dict[frozenset, bool]) -> list[li
 
 
 def _values(records: Iterable[dict[str, Any]], metric: str, split: str, item: str, over: str):
-    """{group: {task: {method: {seed: value}}}} and {task: source group}, for finite values only."""
+    """{group: {task: {method: {seed: value}}}} and {(group, task): source group}, for finite values only."""
     values: dict[tuple, dict[str, dict[str, dict[str, float]]]] = defaultdict(
         lambda: defaultdict(lambda: defaultdict(dict)))
-    units: dict[str, str] = {}
+    units: dict[tuple, str] = {}  # by group too: a task name may recur in another setting or suite
     for record in records:
         value = metric_value(record, split, metric)
         if value is None:
@@ -98,7 +98,7 @@ def _values(records: Iterable[dict[str, Any]], metric: str, split: str, item: st
         key = tuple(group_value(record, f) for f in RANK_BY)
         task = group_value(record, over)
         values[key][task][group_value(record, item)][str(record.get("seed"))] = value
-        units[task] = source_group(record)
+        units[(key, task)] = source_group(record)
     return values, units
 
 
@@ -169,7 +169,7 @@ def _pairwise(cube: np.ndarray, units: np.ndarray, methods: tuple[str, ...], sig
 def friedman(records: Iterable[dict[str, Any]], metric: str = "accuracy", split: str = "target_test", *,
              item: str = "algorithm", over: str = "task", n_perm: int = N_PERMUTATIONS,
              seed: int = 0, posthoc: bool = True) -> list[dict[str, Any]]:
-    """One dict per (suite, backbone, selection) x complete block of at least 2 methods and 2 blocks.
+    """One dict per (suite, setting, backbone, selection) x complete block of at least 2 methods and 2 blocks.
 
     Keys: the group fields, ``methods``, ``tasks``, ``label``, ``n_units`` (blocks), ``mean_ranks``
     {method: mean rank over blocks}, ``order`` (best first), ``chi2``, ``p`` (permutation),
@@ -192,8 +192,8 @@ def friedman(records: Iterable[dict[str, Any]], metric: str = "accuracy", split:
                     for task, methods in runs.items()}
         for methods, tasks in families(per_task):
             cube, seeds = _cube(tasks, methods, runs, sign)
-            groups = sorted({unit_of[t] for t in tasks})
-            group_of_task = np.array([groups.index(unit_of[t]) for t in tasks])
+            groups = sorted({unit_of[(key, t)] for t in tasks})
+            group_of_task = np.array([groups.index(unit_of[(key, t)]) for t in tasks])
             units = unit_scores(cube, group_of_task)  # (N blocks, k)
             if len(units) < 2:
                 continue

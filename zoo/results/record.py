@@ -10,7 +10,8 @@ Shape (``SCHEMA_VERSION = 2``; ``?`` marks optional fields)::
 
     schema_version  int                      run_id     str [A-Za-z0-9._-], the hash of the resolved config
     suite           {name, version, primary_metric?}   (primary_metric: declared by the suite, zoo.results.primary)
-    task            {name, source: [domain], target, target_budget}
+    task            {name, source: [domain], target, target_budget, setting?}   (setting: zoo.results.setting;
+                    none in records before settings, which are transfer)
     algorithm       str                      backbone   {name, options: {}}
     hparams         {}                       train      {epochs, batch_size, lr, optimizer, ...}
     seed            int                      selection  {rule, epoch?, stage?, score?, selection_set?}
@@ -201,7 +202,8 @@ def validate_record(obj: Any) -> list[str]:
                             "a list of domain names"),
                  "target": (True, _nonempty_str, "a domain name"),
                  "target_budget": (True, _optional(_nonneg_number),
-                                   "a number of target labels >= 0 (0 = unsupervised) or null")},
+                                   "a number of target labels >= 0 (0 = unsupervised) or null"),
+                 "setting": (False, _nonempty_str, "a task setting name such as transfer or source_free")},
         "backbone": {"name": (True, _nonempty_str, "a non-empty string"),
                      "options": (False, lambda v: isinstance(v, dict), "an object")},
         "train": {"epochs": (True, lambda v: _is_int(v) and v >= 0, "an integer >= 0"),

@@ -41,16 +41,46 @@ class Cells:
     title: str
     n_left: int
     captions: list[str] = field(default_factory=list)
+    sections: list[int] = field(default_factory=list)  # rows that end a group (a setting): a rule under them
 
 
 def visible(by: Sequence[str], keys: list[tuple[str, ...]]) -> list[int]:
-    """Indices of the ``by`` columns to show: a suite column only when there are several suites.
+    """Indices of the ``by`` columns to show: a suite (setting) column only when there are several suites
+    (settings); a lone setting goes into a caption (:func:`zoo.results.setting.setting_caption`).
 
     Usage::
 
         visible(("suite", "task"), [("quick@1", "a")])   # [1]
     """
-    return [i for i, name in enumerate(by) if name != "suite" or len({key[i] for key in keys}) > 1]
+    return [i for i, name in enumerate(by) if name not in ("suite", "setting") or len({key[i] for key in keys}) > 1]
+
+
+def section_ends(by: Sequence[str], keys: list[tuple[str, ...]]) -> list[int]:
+    """Indices of the rows (sorted ``keys``) after which the setting changes: a rule between settings.
+
+    Usage::
+
+        section_ends(("setting", "task"), [("transfer", "a"), ("source_free", "b")])   # [0]
+    """
+    if "setting" not in by:
+        return []
+    at = list(by).index("setting")
+    return [i for i in range(len(keys) - 1) if keys[i][at] != keys[i + 1][at]]
+
+
+def group_sort_key(by: Sequence[str]):
+    """A sort key for row keys of ``by``: settings in their declared order (transfer first), else as text.
+
+    Usage::
+
+        keys.sort(key=group_sort_key(TABLE_BY))
+    """
+    from zoo.results.setting import setting_order
+
+    def key(values: tuple[str, ...]) -> tuple:
+        return tuple(setting_order(v) if f == "setting" else (0, v) for f, v in zip(by, values))
+
+    return key
 
 
 def suite_prefix(by: Sequence[str], keys: list[tuple[str, ...]]) -> str:
@@ -77,8 +107,9 @@ def rich_table(cells: Cells, empty: str | None = None) -> Table:
         # names fold onto a second line rather than being cut to "sim…" when the terminal is narrow
         table.add_column(Text(name), justify="left" if left else "right", no_wrap=not left,
                          overflow="fold" if left else "ellipsis")
-    for row in cells.body:
-        table.add_row(*map(Text, row))
+    ends = set(cells.sections)
+    for i, row in enumerate(cells.body):
+        table.add_row(*map(Text, row), end_section=i in ends)
     captions = list(cells.captions) + ([empty] if empty and not cells.body else [])
     if captions:
         table.caption = Text("\n".join(captions))

@@ -1,9 +1,10 @@
 """Statistics over result records: mean, sample std and a 95% CI across seeds; average ranks across tasks.
 
-Records are grouped by the fields in ``by`` (default: suite, task, algorithm, backbone, selection rule), so
-each group holds the seeds of one configuration. A group where one seed appears twice mixes
-configurations (e.g. two points of an hparam sweep); that is logged, and ``by`` can name any dotted path
-(``"hparams"``, ``"hparams.lambda"``, ``"task.target_budget"``) to split them apart.
+Records are grouped by the fields in ``by`` (default: suite, setting, task, algorithm, backbone, selection rule),
+so each group holds the seeds of one configuration; ``setting`` is the task's (:mod:`zoo.results.setting`:
+``transfer`` for records before settings), so groups, ranks and gains never mix settings. A group where one
+seed appears twice mixes configurations (e.g. two points of an hparam sweep); that is logged, and ``by`` can
+name any dotted path (``"hparams"``, ``"hparams.lambda"``, ``"task.target_budget"``) to split them apart.
 
 Confidence intervals: ``ci="shared"`` (the default of the tables that show intervals) is the interval
 over seeds *and* the target test images every seed shares (:mod:`zoo.results.shared_test`), computed from
@@ -15,9 +16,10 @@ each run's confusion matrix; see :mod:`zoo.results.bootstrap`) for metrics of th
 every run has one, else over seeds only (AUROC, ECE, NLL, old records); ``ci_levels`` in each row says
 which. With one seed the std and both intervals are NaN.
 
-Ranks: on each task the algorithms present are ranked by their mean (ties share the average rank); a task
-with one algorithm ranks nothing and is left out; ``n_tasks`` says on how many tasks an algorithm was
-ranked, so partial coverage is visible. ECE and NLL rank lower-is-better.
+Ranks: on each task the algorithms present are ranked by their mean (ties share the average rank), within
+one suite, setting, backbone and selection rule; a task with one algorithm ranks nothing and is left out;
+``n_tasks`` says on how many tasks an algorithm was ranked, so partial coverage is visible. ECE and NLL rank
+lower-is-better.
 
 Usage::
 
@@ -35,11 +37,13 @@ from collections import defaultdict
 from typing import Any, Iterable, Sequence
 
 from zoo.errors import ConfigError
+from zoo.results.setting import record_setting
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_BY = ("suite", "task", "algorithm", "backbone", "selection")
+DEFAULT_BY = ("suite", "setting", "task", "algorithm", "backbone", "selection")
 CI_METHODS = ("shared", "t", "bootstrap", None)
+RANK_BY = ("suite", "setting", "backbone", "selection")  # ranks and blocks never cross these
 LOWER_IS_BETTER = ("ece", "nll")
 MISSING = "-"
 
@@ -68,12 +72,15 @@ def group_value(record: dict[str, Any], field: str) -> str:
     Usage::
 
         group_value(record, "suite")            # 'quick@1'
+        group_value(record, "setting")          # 'transfer' (zoo.results.setting: also for older records)
         group_value(record, "hparams.lambda")   # '0.1'
     """
     if field == "suite":
         return f"{record['suite']['name']}@{record['suite']['version']}"
     if field == "task":
         return record["task"]["name"]
+    if field == "setting":
+        return record_setting(record)
     if field == "backbone":
         return backbone_label(record["backbone"])
     if field == "selection":
@@ -259,7 +266,7 @@ def average_ranks(scores: dict[str, float], higher_is_better: bool = True) -> di
 
 
 def rank(records: Iterable[dict[str, Any]], metric: str = "accuracy", split: str = "target_test",
-         by: Sequence[str] = ("suite", "backbone", "selection"), *, over: str = "task", item: str = "algorithm",
+         by: Sequence[str] = RANK_BY, *, over: str = "task", item: str = "algorithm",
          higher_is_better: bool | None = None) -> list[dict[str, Any]]:
     """Average rank of each ``item`` (algorithm) across ``over`` (tasks), on complete blocks only.
 
@@ -269,7 +276,8 @@ def rank(records: Iterable[dict[str, Any]], metric: str = "accuracy", split: str
     algorithm for being run where there are fewer of them. Each block gives its own rows (``block``:
     "6 algorithms x 12 tasks", ``block_methods``, ``block_tasks``), so an algorithm run in two families of
     tasks appears twice; ``n_tasks`` is the block's size, ``n_tasks_total`` the tasks of the group with two
-    or more algorithms. ``higher_is_better`` defaults by metric (ECE, NLL: lower).
+    or more algorithms. Groups are ``by`` (default :data:`RANK_BY`: suite, setting, backbone, selection), so a
+    block never holds tasks of two settings. ``higher_is_better`` defaults by metric (ECE, NLL: lower).
 
     Usage::
 
@@ -306,10 +314,10 @@ def main_block(rows: Sequence[dict[str, Any]], item: str = "algorithm") -> dict[
 
     Usage::
 
-        main_block(rank(records))[("quick@1", "simple_cnn", "source_val", "dann")]["mean_rank"]
+        main_block(rank(records))[("quick@1", "transfer", "simple_cnn", "source_val", "dann")]["mean_rank"]
     """
     out: dict[tuple, dict[str, Any]] = {}
     for row in rows:  # rank() lists larger blocks first
-        key = tuple(v for k, v in row.items() if k in ("suite", "backbone", "selection")) + (row[item],)
+        key = tuple(v for k, v in row.items() if k in RANK_BY) + (row[item],)
         out.setdefault(key, row)
     return out

@@ -1,5 +1,10 @@
 """Results tables: one row per task x algorithm x backbone x selection, cells "mean ± std" over seeds.
 
+Rows are grouped by task setting (:mod:`zoo.results.setting`): with several settings a ``Setting`` column
+leads, rows of one setting sit together (a rule between settings in the terminal) and gains pair runs of one
+setting only; a lone setting other than ``transfer`` is named in a caption, and CSV has a ``setting``
+column whenever a record is not ``transfer``.
+
 Three renderings of the same rows: a ``rich`` table for the terminal, Markdown (same cells, for READMEs
 and model cards) and CSV (raw fractions with std and the 95% interval, for further analysis); the CLI's
 ``--format table|markdown|csv`` picks one through :func:`format_results`. Percentages have one decimal
@@ -33,11 +38,23 @@ from rich.table import Table
 
 from zoo.errors import ConfigError
 from zoo.results.primary import BALANCED, is_constant_predictor, primary_choice, primary_first
-from zoo.results.render import FORMATS, Cells, csv_text, rich_table, suite_prefix, to_text, visible
+from zoo.results.render import (
+    FORMATS,
+    Cells,
+    csv_text,
+    group_sort_key,
+    rich_table,
+    section_ends,
+    suite_prefix,
+    to_text,
+    visible,
+)
+from zoo.results.setting import setting_caption
 from zoo.results.stats import group_value, summarize
+from zoo.task_settings import DEFAULT_SETTING
 
 METRICS = ("accuracy", "balanced_accuracy", "f1", "auroc")
-TABLE_BY = ("suite", "task", "algorithm", "backbone", "selection")
+TABLE_BY = ("suite", "setting", "task", "algorithm", "backbone", "selection")
 NOT_PERCENT = ("nll", "train_s", "eval_s", "total_s", "images_per_s", "peak_memory_mb")  # shown as is, not x100
 COST = ("train_s", "images_per_s", "peak_memory_mb")  # --cost: what a run cost, next to what it scored
 _HEADERS = {"balanced_accuracy": "Balanced acc.", "auroc": "AUROC", "f1": "F1", "n": "n", "selection": "Selection",
@@ -78,7 +95,7 @@ def _collect(records: Iterable[dict[str, Any]], metrics: Sequence[str], split: s
     summaries = {metric: {tuple(row[field] for field in by): row
                           for row in summarize(records, metric, split, by, ci=ci, confidence=confidence)}
                  for metric in metrics}
-    return records, sorted(counts), counts, summaries
+    return records, sorted(counts, key=group_sort_key(by)), counts, summaries
 
 
 def format_cell(row: dict[str, Any] | None, n_runs: int | None = None, *, percent: bool = True,
@@ -188,7 +205,12 @@ def _cells(records, metrics, split, by, percent, ci=None, compare=None, correcti
         for key, row in zip(keys, body):
             if key in flagged and at in shown:
                 row[shown.index(at)] += f" {FEW_LABELS}"
-    cells = Cells(header, body, _title(by, keys, split, percent, ci), n_left=len(shown))
+    cells = Cells(header, body, _title(by, keys, split, percent, ci), n_left=len(shown),
+                  sections=section_ends(by, keys))
+    if "setting" in by:  # a lone non-transfer setting is named here; several: each compared within itself
+        caption = setting_caption(key[list(by).index("setting")] for key in keys)
+        if caption:
+            cells.captions.append(caption)
     caption = _primary_caption(records, metrics)
     if caption:
         cells.captions.append(caption)
@@ -253,7 +275,8 @@ def to_markdown(records: Iterable[dict[str, Any]], metrics: Sequence[str] | None
 def to_csv(records: Iterable[dict[str, Any]], metrics: Sequence[str] | None = None, split: str = "target_test",
            by: Sequence[str] = TABLE_BY, *, confidence: float = 0.95, ci: str = "shared",
            compare: str | None = None, correction: str = "holm") -> str:
-    """CSV with raw fractions: the group columns, ``split``, ``n``, then per metric mean, std, n, ci_low, ci_high.
+    """CSV with raw fractions: the group columns (``setting`` when a row is not transfer), ``split``, ``n``, then
+    per metric mean, std, n, ci_low, ci_high.
 
     The interval is over seeds and the shared test images (``ci="shared"``, the default), Student-t over
     seeds (``ci="t"``) or the two-level bootstrap (``ci="bootstrap"``), at ``confidence``; shared and
@@ -270,10 +293,12 @@ def to_csv(records: Iterable[dict[str, Any]], metrics: Sequence[str] | None = No
     metrics = _metrics(records, metrics)
     records, keys, counts, summaries = _collect(records, metrics, split, by, ci=ci, confidence=confidence)
     parts = ("mean", "std", "n", "ci_low", "ci_high") + (("ci_levels",) if ci in ("bootstrap", "shared") else ())
-    header = [*by, "split", "n"] + [f"{metric}_{part}" for metric in metrics for part in parts]
+    # the setting column whenever a row is not transfer (a file of transfer runs reads as before settings)
+    shown = [i for i, f in enumerate(by) if f != "setting" or any(key[i] != DEFAULT_SETTING for key in keys)]
+    header = [*(by[i] for i in shown), "split", "n"] + [f"{metric}_{part}" for metric in metrics for part in parts]
     rows = []
     for key in keys:
-        cells: list[Any] = [*key, split, counts[key]]
+        cells: list[Any] = [*(key[i] for i in shown), split, counts[key]]
         for metric in metrics:
             row = summaries[metric].get(key)
             cells += (["", "", 0, "", "", ""][:len(parts)] if row is None else

@@ -131,6 +131,7 @@ def _record(run: RunSpec, outcome, checkpoint: str | None, total_s: float, proce
             "label_map": task["label_map"],
             "pretrain": [next(iter(step["domain"])) for step in task.get("pretrain") or []],
             "domains": domains,
+            "setting": task.get("setting", "transfer"),  # results and the leaderboard rank within a setting
         },
         algorithm=run.algorithm,
         backbone={"name": config["backbone"]["name"],

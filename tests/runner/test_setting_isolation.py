@@ -160,6 +160,7 @@ def test_a_source_free_run_never_feeds_a_source_image_to_the_network(source_free
     for name in ("shot", "tent", "adabn", "source_only"):
         record, spy = sf.records[name], sf.spies[name]
         assert record["stages"][0]["name"] == "pretrain:xray" and record["stages"][0]["reused"], record["stages"]
+        assert record["task"]["setting"] == "source_free"  # what results and the leaderboard group by
         seen = spy.seen()
         assert not seen & sf.source_keys, f"{name}: {len(seen & sf.source_keys)} source images reached the network"
         assert seen & sf.target_keys, f"{name}: the spy saw no target image"  # the spy works

@@ -11,6 +11,11 @@ name that is already taken is kept as a *conflict* entry under ``dist:name`` (``
 by that name; two plugins declaring one new name break the plain name and each stays reachable as
 ``dist:name``. Any plugin entry may be named ``dist:name``.
 
+Renamed entries keep their old names as aliases, declared once in ``ALIASES`` (kind -> {old: new}): every
+lookup (``get``, ``entry``, ``in``) accepts the old name, and the first use of each logs one deprecation line
+per process (and a ``DeprecationWarning``); listings show the new name. Names that are not a ``Registry``'s
+(the selection rules) use the same table through ``canonical_name``.
+
 Usage::
 
     from zoo.registry import Registry
@@ -21,6 +26,7 @@ Usage::
     ALGOS.get("my_algoo")         # UnknownNameError: ... did you mean 'my_algo'?
     ALGOS.claim("my_algo", "pkg.mod:Algo", dist="medzoo-x", version="1.0")   # kept as 'medzoo-x:my_algo'
     ALGOS.get("medzoo-x:my_algo")
+    canonical_name("algorithm", "finetune")   # 'source_then_target' (logs the rename once)
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ import importlib
 import logging
 import re
 import threading
+import warnings
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
@@ -39,6 +46,46 @@ from zoo.errors import PluginError, RegistryConflictError, UnknownNameError
 logger = logging.getLogger(__name__)
 
 BUILTIN_DIST = "medzoo"
+
+# Old names that still work (issue 18): kind -> {old name: new name}. Never remove an entry: suites, scripts
+# and stored records use the old names. Run ids hash the old names (zoo/bench/run_config.py:ID_LEGACY_NAMES)
+# and records written before a rename are read as the new name (zoo/results/names.py).
+ALIASES: dict[str, dict[str, str]] = {
+    "algorithm": {"finetune": "source_then_target"},
+    "selection rule": {"dev": "deep_embedded_validation"},
+}
+_warned: set[tuple[str, str]] = set()
+
+
+def canonical_name(kind: str, name: str, *, warn: bool = True) -> str:
+    """The current name of ``name`` (itself unless it is an old name in ``ALIASES[kind]``).
+
+    An old name logs one line per process, ``'finetune' is now called 'source_then_target'; the old name
+    still works``, and issues a ``DeprecationWarning`` (``warn=False``: silent, for readers of stored records).
+
+    Usage::
+
+        canonical_name("selection rule", "dev")   # 'deep_embedded_validation'
+    """
+    new = ALIASES.get(kind, {}).get(name) if isinstance(name, str) else None
+    if new is None:
+        return name
+    if warn and (kind, name) not in _warned:
+        _warned.add((kind, name))
+        message = f"'{name}' is now called '{new}'; the old name still works"
+        logger.warning(message)
+        warnings.warn(message, DeprecationWarning, stacklevel=2)
+    return new
+
+
+def former_names(kind: str, name: str) -> list[str]:
+    """The old names of ``name`` (``['finetune']`` for ``source_then_target``), for listings and cards.
+
+    Usage::
+
+        former_names("algorithm", "source_then_target")   # ['finetune']
+    """
+    return sorted(old for old, new in ALIASES.get(kind, {}).items() if new == name)
 
 
 def normalize_dist(name: str) -> str:
@@ -212,6 +259,17 @@ class Registry:
         """The ``dist:name`` keys stored for ``plain`` (claims that did not get the plain name)."""
         return sorted(k for k in self._entries if k.endswith(f":{plain}") and k.count(":") == 1)
 
+    def alias(self, old: str, new: str) -> None:
+        """Let the old name ``old`` name the entry ``new`` (added to ``ALIASES`` under this registry's kind)."""
+        with self._lock:
+            ALIASES.setdefault(self.kind, {})[old] = new
+
+    def canonical(self, name: str) -> str:
+        """``name``, or the entry's current name when ``name`` is an old one (logged once: ``canonical_name``)."""
+        if name in self._entries:  # a registered name always wins over an alias
+            return name
+        return canonical_name(self.kind, name)
+
     def remove(self, name: str) -> None:
         """Forget an entry (used by tests and by plugin authors re-registering in a session)."""
         with self._lock:
@@ -238,11 +296,13 @@ class Registry:
 
     def __contains__(self, name: str) -> bool:
         self._ensure_discovered()
+        name = self.canonical(name)
         return name in self._entries or self._by_qualified_name(name) is not None
 
     def entry(self, name: str) -> Entry:
         """The ``Entry`` for ``name``, or ``UnknownNameError`` with a did-you-mean hint."""
         self._ensure_discovered()
+        name = self.canonical(name)
         entry = self._entries.get(name) or self._by_qualified_name(name)
         if entry is None:
             raise UnknownNameError(self.unknown_message(name))
@@ -268,7 +328,7 @@ class Registry:
         return f"unknown {self.kind} '{name}'{hint} available: {listing}"
 
     def get(self, name: str) -> Any:
-        """Load (once) and return the object registered as ``name``."""
+        """Load (once) and return the object registered as ``name`` (or under the new name of an old one)."""
         entry = self.entry(name)
         with self._lock:
             if entry.disabled:

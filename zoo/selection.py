@@ -8,9 +8,11 @@ training). The rules:
   adaptation, where no target label may be used. Needs a source that the selected stage trains on.
 - ``target_val``: the target validation labels the task's budget allows (the same fraction as training).
 - ``target_val_oracle``: all target validation labels; an upper bound, reported as such.
-- ``dev``: Deep Embedded Validation (You et al., ICML 2019): the source validation loss weighted by the
-  target/source density ratio of the features, with a control variate; label-free. Its metric is
-  ``score`` (= -estimated risk). Needs a source that the selected stage trains on.
+- ``deep_embedded_validation`` (called ``dev`` before issue 18; the old name still works, zoo/registry.py:ALIASES):
+  Deep Embedded Validation (You et al., ICML 2019): the source validation loss weighted by the target/source
+  density ratio of the features, with a control variate; label-free. Its metric is ``score`` (= -estimated
+  risk). Needs a source that the selected stage trains on. The history key it reads stays ``dev``
+  (``DEV_SPLIT``; the records' ``curves.dev_score``), so stored histories and curves keep their meaning.
 - ``last``: the last epoch; what a script without model selection reports, and the fallback beside a rule
   whose selection set is too small to mean much.
 
@@ -19,6 +21,7 @@ Usage::
     RULES["source_val"].split                                   # 'source_val'
     rules = applicable_rules(has_source=True, budget=0.0, trains_on_source=True)   # ['source_val', ...]
     best = select_epoch(history, "source_val", "accuracy")      # index into history
+    rule_name("dev")                                            # 'deep_embedded_validation'
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from zoo.errors import ConfigError
+from zoo.registry import canonical_name
 
 SMALL_SELECTION_SET = 5  # fewer labelled images than this in some class: the rule's choice is flagged
 
@@ -73,14 +77,39 @@ RULES: dict[str, SelectionRule] = {rule.name: rule for rule in [
     SelectionRule("source_val", "source_val", "source validation split", needs_source_stage=True),
     SelectionRule("target_val", "target_val_budget", "budgeted target validation labels", needs_budget=True),
     SelectionRule("target_val_oracle", "target_val", "all target validation labels (upper bound)", oracle=True),
-    SelectionRule("dev", "dev", "Deep Embedded Validation, label-free (You et al. 2019)", needs_source_stage=True,
-                  metric="score", needs_target_images=True),
+    SelectionRule("deep_embedded_validation", "dev", "Deep Embedded Validation, label-free (You et al. 2019)",
+                  needs_source_stage=True, metric="score", needs_target_images=True),
     SelectionRule("last", None, "the last epoch"),
 ]}
 
 
+DEV_SPLIT = "dev"  # the history key of DEV's evaluation (zoo/runner/epoch_eval.py), older than the rule's name
+
+
+def rule_name(name: str, *, warn: bool = True) -> str:
+    """The current name of a rule (``dev`` -> ``deep_embedded_validation``, logged once); others unchanged.
+
+    Usage::
+
+        rule_name("dev")   # 'deep_embedded_validation'
+    """
+    return canonical_name("selection rule", name, warn=warn)
+
+
+def reads_dev(rules) -> bool:
+    """Whether one of ``rules`` reads DEV's evaluation (so the runner computes it).
+
+    Usage::
+
+        reads_dev(["source_val", "deep_embedded_validation"])   # True
+    """
+    return any(RULES[r].split == DEV_SPLIT for r in map(rule_name, rules) if r in RULES)
+
+
 def get_rule(name: str) -> SelectionRule:
-    """The rule called ``name``; an unknown name is a one-line ``ConfigError`` listing the known ones."""
+    """The rule called ``name`` (or its old name); an unknown name is a one-line ``ConfigError`` listing the known
+    ones."""
+    name = rule_name(name)
     if name not in RULES:
         raise ConfigError(f"unknown model-selection rule '{name}'; known: {', '.join(RULES)}")
     rule = RULES[name]

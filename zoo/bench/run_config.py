@@ -10,6 +10,10 @@ applied after training from the recorded history).
 distribution's version and a hash of its source files (``zoo.plugins.plugin_sources``), so editing a
 plugin's code renames the runs that use it, while runs of medzoo's built-ins keep their ids.
 
+Renamed components keep their ids: ``ID_LEGACY_NAMES`` maps a current name back to the one the ids were
+first computed with (``source_then_target`` -> ``finetune``; a twin ``NAME@w0`` follows its base), so a run
+names the same whichever spelling its suite used.
+
 How old ids map: policy 1 (medzoo before selection-after-training) hashed the whole resolved config,
 selection rule included, with ``train.drop_last``, ``task.pretrain`` and ``init`` only when set.
 ``legacy_run_id(config)`` recomputes that id, so a results folder of policy 1 can be matched run by run
@@ -50,6 +54,12 @@ ID_DEFAULTS: dict[str, Any] = {
     "init": None,
     "sweep": None,
     "plugins": None,
+}
+# Names hashed as they were before a rename (zoo/registry.py:ALIASES holds the reverse): config path ->
+# {current name: name in the ids}. Add an entry with each rename; never change or remove one (it renames runs).
+ID_LEGACY_NAMES: dict[tuple[str, ...], dict[str, str]] = {
+    ("algorithm",): {"source_then_target": "finetune"},
+    ("selection", "rule"): {"deep_embedded_validation": "dev"},  # not hashed by policy 2; policy 1 hashed it
 }
 # They never change what a run trains or selects: the selection rules are applied after training from the
 # recorded history, and test_curves only adds test evaluations of unselected epochs to the record's curves.
@@ -166,9 +176,31 @@ def _difference(value: Any, default: Any) -> Any:
 _SAME = object()
 
 
+def legacy_name(path: tuple[str, ...], value: str) -> str:
+    """The name ``value`` (at config ``path``) had in the ids (``ID_LEGACY_NAMES``); a twin keeps its ``@w0``.
+
+    Usage::
+
+        legacy_name(("algorithm",), "source_then_target@w0")   # 'finetune@w0'
+    """
+    base, at, variant = value.partition("@")
+    return ID_LEGACY_NAMES.get(path, {}).get(base, base) + at + variant
+
+
+def _legacy_names(data: dict[str, Any]) -> dict[str, Any]:
+    """``data`` (a thawed config, changed in place) with each renamed component under its ``ID_LEGACY_NAMES`` name."""
+    for path in ID_LEGACY_NAMES:
+        node = data
+        for key in path[:-1]:
+            node = node.get(key) if isinstance(node, dict) else None
+        if isinstance(node, dict) and isinstance(node.get(path[-1]), str):
+            node[path[-1]] = legacy_name(path, node[path[-1]])
+    return data
+
+
 def id_payload(config: Mapping[str, Any]) -> dict[str, Any]:
     """What a policy-2 run id hashes: the policy number and the config's difference from ``ID_DEFAULTS``."""
-    data = _thaw(dict(config))
+    data = _legacy_names(_thaw(dict(config)))
     for path in NOT_HASHED:
         node = data
         for key in path[:-1]:
@@ -200,7 +232,7 @@ def legacy_run_id(config: Mapping[str, Any]) -> str:
 
         old_to_new = {legacy_run_id(r.config): r.run_id for r in suite.runs()}
     """
-    data = _thaw(dict(config))
+    data = _legacy_names(_thaw(dict(config)))
     data["selection"] = {k: v for k, v in data["selection"].items() if k in ("rule", "metric")}
     if data["selection"].get("rule") == "dev":  # policy 1 stored DEV's own metric
         data["selection"]["metric"] = "score"

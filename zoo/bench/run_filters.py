@@ -18,6 +18,7 @@ import difflib
 from dataclasses import replace
 from typing import Any
 
+from zoo.bench.suite_fields import algorithm_names
 from zoo.errors import ConfigError
 
 
@@ -60,7 +61,7 @@ def check_algorithms(suite: Any, wanted: list[str] | None) -> None:
         check_algorithms(suite, ["dann"])    # ConfigError naming the suite's algorithms if it has no dann
     """
     present = suite_algorithms(suite)
-    unknown = [name for name in wanted or [] if name not in present]
+    unknown = [name for name in algorithm_names(wanted) or [] if name not in present]
     if not unknown:
         return
     hints = "".join(_did_you_mean(name, present) for name in unknown)
@@ -80,6 +81,7 @@ def add_algorithms(suite: Any, names: list[str] | None) -> Any:
     """
     if not names:
         return suite
+    names = algorithm_names(names)  # an old name (finetune) adds the renamed algorithm
     from zoo.algorithms import ALGORITHMS
     from zoo.algorithms.variants import base_algorithm
 

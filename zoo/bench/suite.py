@@ -27,9 +27,12 @@ from typing import Any
 
 from zoo.bench.run_spec import RunSpec, TaskSpec
 from zoo.bench.suite_fields import (
+    algorithm_name,
+    algorithm_names,
     check_seeds,
     check_suite_name,
     check_type,
+    hparams_by_algorithm,
     validate_pretrain,
     validate_primary_metric,
     validate_selection,
@@ -113,6 +116,7 @@ class Suite:
         from zoo.bench.resolve import resolve_run  # imports the registries; keep suite parsing light
         from zoo.bench.run_filters import check_algorithms, check_tasks
 
+        algorithms = algorithm_names(algorithms)  # an old name (finetune) selects the renamed algorithm's runs
         check_tasks(self, tasks)
         check_algorithms(self, algorithms)
         wanted_tasks = set(tasks or [t.name for t in self.tasks])
@@ -218,6 +222,7 @@ def _validate_settings(doc: YamlDoc, settings: dict[str, Any], at: tuple) -> dic
         if merged[key] is not None:
             check_type(doc, at + (key,), merged[key], (int,), "an integer")
     check_type(doc, at + ("hparams",), merged["hparams"], (dict,), "a mapping algorithm -> {name: value}")
+    merged["hparams"] = hparams_by_algorithm(merged["hparams"])
     if merged["init"] is not None:
         check_type(doc, at + ("init",), merged["init"], (str,), "the path of a medzoo run folder or checkpoint")
     return merged
@@ -261,7 +266,7 @@ def _validate_task(doc: YamlDoc, raw: Any, i: int, domains: dict[str, Any]) -> T
         sources=tuple(str(s) for s in sources),
         target=str(raw["target"]),
         target_budget=float(budget),
-        algorithms=tuple(str(a) for a in algorithms),
+        algorithms=tuple(algorithm_name(str(a)) for a in algorithms),
         label_map={str(k): str(v) for k, v in label_map.items()} if label_map else None,
         pretrain=pretrain,
         setting=setting,
@@ -298,7 +303,7 @@ def _filter_tasks(doc: YamlDoc, tasks: list[TaskSpec], name: str, filters: dict)
             raise doc.error(at + ("tasks",), f"preset '{name}' names unknown task(s) {unknown}")
         tasks = [t for t in tasks if t.name in filters["tasks"]]
     if "algorithms" in filters:
-        keep = filters["algorithms"]
+        keep = algorithm_names(filters["algorithms"])
         unknown = sorted(set(keep) - {a for t in tasks for a in t.algorithms})
         if unknown:
             raise doc.error(at + ("algorithms",), f"preset '{name}' names algorithm(s) {unknown} that no task lists")

@@ -5,6 +5,7 @@ Usage::
     check_type(doc, ("defaults", "seeds"), seeds, (list,), "a list of integers")
     steps = validate_pretrain(doc, raw["pretrain"], ("tasks", 0, "pretrain"), domains)
     metric = validate_primary_metric(doc, raw.get("primary_metric"))
+    algorithm_name("finetune")   # 'source_then_target' (an old name, logged once)
 """
 
 from __future__ import annotations
@@ -14,10 +15,35 @@ from typing import Any
 
 from zoo.bench.yaml_lines import YamlDoc
 from zoo.errors import ConfigError
-from zoo.selection import RULES
+from zoo.registry import canonical_name
+from zoo.selection import RULES, rule_name
 
 SELECTION_RULES = {"auto", *RULES}  # the rule reported by default; every applicable rule is recorded
 SELECTION_KEYS = {"rule", "metric", "rules"}
+
+
+def algorithm_name(name: Any) -> Any:
+    """The current name of an algorithm a suite or a command names: an old name (``zoo.registry.ALIASES``) gives
+    the new one, logged once; a twin keeps its suffix (``finetune@w0`` -> ``source_then_target@w0``)."""
+    if not isinstance(name, str):
+        return name
+    base, at, variant = name.partition("@")
+    return canonical_name("algorithm", base) + at + variant
+
+
+def algorithm_names(names: Any) -> Any:
+    """``algorithm_name`` of each name of a list (``None`` and other values unchanged)."""
+    return [algorithm_name(n) for n in names] if isinstance(names, (list, tuple)) else names
+
+
+def hparams_by_algorithm(hparams: dict[str, Any]) -> dict[str, Any]:
+    """``hparams: {algorithm: {...}}`` under the current names: an old name's values go to the new one (merged,
+    the new name's own values winning where both are given)."""
+    out: dict[str, Any] = {}
+    for name, values in sorted(hparams.items(), key=lambda item: algorithm_name(item[0]) == item[0]):  # old first
+        new = algorithm_name(name)
+        out[new] = {**out[new], **values} if isinstance(out.get(new), dict) and isinstance(values, dict) else values
+    return out
 
 
 def check_type(doc: YamlDoc, keys: tuple, value: Any, kinds: tuple[type, ...], what: str) -> None:
@@ -55,6 +81,10 @@ def validate_selection(doc: YamlDoc, merged: dict[str, Any], at: tuple, default:
     if unknown:
         raise doc.error(at + ("selection", unknown[0]), f"unknown selection key '{unknown[0]}'; known: "
                                                         f"{', '.join(sorted(SELECTION_KEYS))}")
+    if isinstance(selection.get("rule"), str):  # an old name (dev) is the renamed rule
+        selection["rule"] = rule_name(selection["rule"])
+    if isinstance(selection.get("rules"), list):
+        selection["rules"] = [rule_name(r) if isinstance(r, str) else r for r in selection["rules"]]
     if selection.get("rule") not in SELECTION_RULES:
         raise doc.error(at + ("selection", "rule"), f"selection rule must be one of {sorted(SELECTION_RULES)}, "
                                                     f"got {selection.get('rule')!r}")

@@ -41,6 +41,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from zoo.bench.run_config import legacy_name
+from zoo.bench.suite_fields import algorithm_name
 from zoo.errors import ConfigError
 
 RANGE_KINDS = ("log", "uniform", "int")
@@ -168,17 +170,17 @@ def parse_sweep(doc, raw: Any, at: tuple, base: SweepSpec | None = None) -> Swee
                                                  f"e.g. {{dann: {{weight: [log, 0.1, 1.0]}}}}; got {given!r}")
     space: dict[str, dict[str, tuple]] = {}
     space_where: dict[tuple[str, str], str] = {}
-    for algorithm, names in given.items():
-        where = at + ("hparams_space", algorithm)
+    for key, names in given.items():
+        where, algorithm = at + ("hparams_space", key), algorithm_name(str(key))  # an old name: the current one
         if not isinstance(names, dict):
             raise doc.error(where, f"hparams_space of '{algorithm}' must map hparam -> space, got {names!r}")
-        space[str(algorithm)] = {}
+        space.setdefault(algorithm, {})
         for name, value in names.items():
             try:
-                space[str(algorithm)][str(name)] = normalize_space(value, f"{algorithm}.{name}")
+                space[algorithm][str(name)] = normalize_space(value, f"{algorithm}.{name}")
             except ConfigError as err:
                 raise doc.error(where + (name,), f"sweep hparams_space {err}") from None
-            space_where[(str(algorithm), str(name))] = doc.where(where + (name,))
+            space_where[(algorithm, str(name))] = doc.where(where + (name,))
     return SweepSpec(trials, seed, space, doc.where(at), space_where)
 
 
@@ -231,7 +233,8 @@ def draw_hparams(declared: dict, sweep: SweepSpec, suite: str, task: str, algori
     """
     drawn = {}
     for name, space in search_space(declared, sweep, algorithm, fixed or {}).items():
-        value = sample(space, unit_draw(suite, task, algorithm, trial, sweep.seed, name))
+        # a renamed algorithm draws as under its old name (zoo.bench.run_config.ID_LEGACY_NAMES): same trials, same ids
+        value = sample(space, unit_draw(suite, task, legacy_name(("algorithm",), algorithm), trial, sweep.seed, name))
         default = declared[name].default
         if space[0] in ("log", "uniform") and isinstance(default, int) and not isinstance(default, bool):
             value = int(round(value))  # an integer hparam searched on a continuous scale

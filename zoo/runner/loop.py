@@ -53,6 +53,7 @@ from zoo.runner.stage_loop import (  # noqa: F401
     train_epoch,
 )
 from zoo.runner.streams import labeled_split
+from zoo.selection import reads_dev
 
 logger = logging.getLogger(__name__)
 
@@ -204,7 +205,7 @@ def train_run(run: RunSpec, data: TaskData, accelerator, show_progress: bool = T
             nonlocal eval_s, kept_outputs
             started = time.perf_counter()
             entry = history[-1]
-            entry["val"], entry["test"], probs, outputs = evaluate(model, with_dev=selected_stage and "dev" in rules)
+            entry["val"], entry["test"], probs, outputs = evaluate(model, with_dev=selected_stage and reads_dev(rules))
             eval_s += time.perf_counter() - started
             if selected_stage:
                 tracker.update(history, first_index, lambda: snapshot(accelerator.unwrap_model(model)), probs)

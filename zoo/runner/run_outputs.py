@@ -8,7 +8,7 @@ share its files, so a run usually keeps one to three of each.
 Usage::
 
     selections = save_run_outputs(run_dir, store.root, outcome, data, meta)
-    selections["source_val"]["checkpoint"], selections["dev"]["predictions"]["sha256"]
+    selections["source_val"]["checkpoint"], selections["deep_embedded_validation"]["predictions"]["sha256"]
 """
 
 from __future__ import annotations

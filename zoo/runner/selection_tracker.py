@@ -8,7 +8,7 @@ every split at that epoch: one training serves every rule.
 
 Usage::
 
-    tracker = SelectionTracker(["source_val", "dev", "last"], metric="accuracy")
+    tracker = SelectionTracker(["source_val", "deep_embedded_validation", "last"], metric="accuracy")
     tracker.update(history, first_index=0, snapshot=lambda: state_of(model), probs=probs)   # each epoch
     tracker.selections(history)         # {"source_val": {"stage": ..., "epoch": 3, "score": 0.91, ...}}
     tracker.kept                        # {history index: (state, probs)}: usually one to three epochs

@@ -7,7 +7,7 @@ Usage::
 
     import zoo
     backbone = zoo.create_backbone("timm/resnet18", in_chans=1, small_input=True)
-    zoo.list_names("algorithms")          # ['finetune', 'source_only', ...]
+    zoo.list_names("algorithms")          # ['adabn', 'ccsa', ..., 'source_then_target', ...]
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 Usage::
 
     from zoo.algorithms import ALGORITHMS
-    algo_cls = ALGORITHMS.get("finetune")
+    algo_cls = ALGORITHMS.get("source_then_target")   # or its old name, finetune (logged once)
 """
 
 from zoo.algorithms.base import Algorithm, HParam, Stage, check_algorithm

@@ -2,8 +2,8 @@
 
 The reference strategy of transfer studies (Yosinski et al., "How transferable are features in deep
 neural networks?", NeurIPS 2014; Kornblith, Shlens & Le, "Do Better ImageNet Models Transfer Better?",
-CVPR 2019). Unlike ``finetune``, there is no source stage: the knowledge comes from the network it starts
-from (pretrained weights, the task's ``pretrain`` steps or ``init``).
+CVPR 2019). Unlike ``source_then_target`` (formerly ``finetune``), there is no source stage: the knowledge
+comes from the network it starts from (pretrained weights, the task's ``pretrain`` steps or ``init``).
 
 Usage::
 

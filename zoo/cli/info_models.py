@@ -136,7 +136,8 @@ def _settings(name: str, cls, hparams: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 def algorithm_card(name: str) -> Card:
-    """The card of algorithm ``name`` (a variant such as ``dann@w0`` shows the values it fixes).
+    """The card of algorithm ``name`` (a variant such as ``dann@w0`` shows the values it fixes; an old name, such
+    as ``finetune``, the renamed algorithm's card, titled ``source_then_target (formerly finetune)``).
 
     Usage::
 
@@ -145,8 +146,10 @@ def algorithm_card(name: str) -> Card:
     from zoo.algorithms import ALGORITHMS
     from zoo.algorithms.base import resolve_hparams
     from zoo.algorithms.variants import base_algorithm, variant_hparams
+    from zoo.registry import former_names
 
-    base = base_algorithm(name)
+    base = ALGORITHMS.canonical(base_algorithm(name))  # an old name: the current one (zoo/registry.py:ALIASES)
+    name = base + name[len(base_algorithm(name)):]
     entry = ALGORITHMS.entry(base)
     cls = ALGORITHMS.get(base)
     fixed = variant_hparams(name, cls)
@@ -161,7 +164,9 @@ def algorithm_card(name: str) -> Card:
     rows = [[hp_name, type(hp.default).__name__ if hp.default is not None else "any",
              repr(hparams[hp_name]), format_space(hp.space), format_valid(hp), hp.help]
             for hp_name, hp in cls.HPARAMS.items()]
-    card = Card("algorithm", name, summary=summary, fields=fields)
+    former = former_names("algorithm", base)
+    card = Card("algorithm", f"{name} (formerly {', '.join(former)})" if former else name, summary=summary,
+                fields=fields)
     if rows:
         card.tables.append(CardTable(
             "hyperparameters", ["name", "type", "default", "search space", "valid", "meaning"], rows,

@@ -100,7 +100,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                "  medzoo leaderboard build runs-a runs-b/results.jsonl --site public\n"
                "  medzoo leaderboard build -o runs-a --site public   # -o/--output-dir: the results folder\n"
                "  medzoo leaderboard build --hub my-lab/medzoo-results\n"
-               "  medzoo leaderboard build --selection source_val,dev,last   # rows per selection rule\n"
+               "  medzoo leaderboard build --selection source_val,deep_embedded_validation,last   # rows per rule\n"
                "  medzoo leaderboard publish --space my-lab/medzoo-leaderboard\n"
                "  medzoo leaderboard publish --folder /var/www/leaderboard",
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -123,8 +123,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                             "over 60%%, else accuracy)")
     build.add_argument("--split", default="target_test", help="the split scored (default target_test)")
     build.add_argument("--selection", metavar="RULE",
-                       help="rank runs as selected by RULE (source_val, target_val, target_val_oracle, dev, last; "
-                            "comma-separated or all: one row per rule); default: the rule each suite reports")
+                       help="rank runs as selected by RULE (source_val, target_val, target_val_oracle, "
+                            "deep_embedded_validation (formerly dev), last; comma-separated or all: one row per "
+                            "rule); default: the rule each suite reports")
     build.add_argument("--min-seeds", type=int, default=None,
                        help="seeds a row needs not to be marked (default: the suite's own seeds, else the most seen)")
     from zoo.cli.common import add_output_dir

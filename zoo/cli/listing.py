@@ -117,6 +117,8 @@ def entry_rows(kinds: list[str], pattern: str | None = None, data_dir=None) -> l
         # [['algorithm', 'dan', 'medzoo 0.1.0', 'available', '', 'Source ...'], ...]
         entry_rows(["algorithms"], "d*")
     """
+    from zoo.registry import former_names
+
     rows = []
     timm_only = pattern is not None and pattern.startswith(TIMM_PREFIX)
     for kind in kinds:
@@ -127,10 +129,13 @@ def entry_rows(kinds: list[str], pattern: str | None = None, data_dir=None) -> l
         registry = registry_for(kind)
         registry.load_all(builtins=False)  # a plugin's status is only known once it was imported
         for entry in registry.entries():
-            if pattern is not None and not fnmatch.fnmatchcase(entry.name.lower(), pattern.lower()):
+            former = former_names(registry.kind, entry.name)  # old names (zoo/registry.py:ALIASES) match too
+            if pattern is not None and not any(fnmatch.fnmatchcase(n.lower(), pattern.lower())
+                                               for n in (entry.name, *former)):
                 continue
             status = entry.status  # before describe() imports a built-in: medzoo's own entries stay "available"
             line, data = describe(kind, registry, entry, data_dir)
+            line = f"(formerly {', '.join(former)}) {line}" if former else line
             rows.append([kind[:-1], entry.name, entry.source, "broken" if entry.error else status, data, line])
     return rows
 

@@ -158,9 +158,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                              "seed, with its p-value (images+seeds where runs kept predictions); several, "
                              "comma-separated: source_only,adabn,twin")
     parser.add_argument("--selection", metavar="RULE",
-                        help="view runs as selected by RULE (source_val, target_val, target_val_oracle, dev, last; "
-                             "comma-separated, or all): every rule comes from the same training (default: the "
-                             "rule each suite reports)")
+                        help="view runs as selected by RULE (source_val, target_val, target_val_oracle, "
+                             "deep_embedded_validation (formerly dev), last; comma-separated, or all): every rule "
+                             "comes from the same training (default: the rule each suite reports)")
     parser.add_argument("--cost", action="store_true",
                         help="add cost columns: training seconds, images/s, peak memory (MB) per run, over seeds")
     parser.add_argument("--rank", action="store_true",

@@ -25,7 +25,7 @@ from zoo.cli.common import add_data_dir, add_output_dir
 
 EPILOG = """overrides (key=value, values parsed as YAML; bare keys are suite defaults):
   train.epochs=1  train.lr=3e-4  train.batch_size=64  seeds=[0,1]  backbone.name=timm/resnet18
-  backbone.small_input=true  selection.rule=target_val_oracle  hparams.finetune.target_lr_mult=0.3
+  backbone.small_input=true  selection.rule=target_val_oracle  hparams.source_then_target.target_lr_mult=0.3
 
 examples:
   medzoo run quick

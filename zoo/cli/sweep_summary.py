@@ -168,7 +168,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--metric", default="accuracy", help="metric reported on --split (default accuracy)")
     parser.add_argument("--selection", metavar="RULE",
                         help="choose the best trial by RULE's validation split (source_val, target_val, "
-                             "target_val_oracle, dev) instead of the rule each run reports; no retraining")
+                             "target_val_oracle, deep_embedded_validation (formerly dev)) instead of the rule each "
+                             "run reports; no retraining")
     parser.add_argument("--trials", action="store_true", help="list every trial, ranked, not only the best")
     parser.add_argument("--sweeps-only", action="store_true", help="leave out runs that are not part of a sweep")
     parser.add_argument("--format", choices=FORMATS, default="table")

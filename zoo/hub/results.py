@@ -56,6 +56,7 @@ def records_to_table(records: list[dict[str, Any]]):
 
 def table_to_records(table, where: str) -> list[dict[str, Any]]:
     """The records of a table written by ``records_to_table`` (validated)."""
+    from zoo.results.names import canonical_record
     from zoo.results.record import FIELDS, validate_record
 
     names = set(table.column_names)
@@ -77,7 +78,7 @@ def table_to_records(table, where: str) -> list[dict[str, Any]]:
         problems = validate_record(record)
         if problems:
             raise DataError(f"{where}: row {i} is not a valid result record: {problems[0]}")
-        records.append(record)
+        records.append(canonical_record(record))  # an older record's renamed components: current names
     return records
 
 

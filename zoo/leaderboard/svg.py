@@ -50,7 +50,7 @@ def text_width(text: str) -> float:
 
     Usage::
 
-        text_width("finetune")   # ~52
+        text_width("full_ft")   # ~36
     """
     return CHAR_W * sum(next((w for w, chars in GLYPHS if c in chars), 1.25 if c.isupper() else 1.0) for c in text)
 
@@ -61,7 +61,7 @@ def wrap(text: str, room: float) -> list[str]:
 
     Usage::
 
-        wrap("finetune · simple_cnn · target_val_oracle", 200)   # ['finetune · simple_cnn ·', 'target_val_oracle']
+        wrap("full_ft · simple_cnn · target_val_oracle", 200)   # ['full_ft · simple_cnn ·', 'target_val_oracle']
     """
     lines: list[str] = []
     parts = text.split(" · ")

@@ -16,6 +16,7 @@ import logging
 from pathlib import Path
 from typing import Any, Iterator
 
+from zoo.results.names import canonical_record
 from zoo.results.record import validate_record
 
 logger = logging.getLogger("zoo.results.store")  # the name users' log filters already know
@@ -23,6 +24,8 @@ logger = logging.getLogger("zoo.results.store")  # the name users' log filters a
 
 def parse_line(raw: bytes, validate: bool = True) -> tuple[dict[str, Any] | None, list[str]]:
     """One JSONL line -> ``(record, [])`` or ``(None, problems)`` (each problem starts with its field).
+
+    The record names renamed components by their current names (``zoo.results.names.canonical_record``).
 
     Usage::
 
@@ -39,7 +42,7 @@ def parse_line(raw: bytes, validate: bool = True) -> tuple[dict[str, Any] | None
     problems = validate_record(obj) if validate else []
     if not validate and not (isinstance(obj.get("run_id"), str) and obj["run_id"]):
         problems = ["run_id: missing"]
-    return (None, problems) if problems else (obj, [])
+    return (None, problems) if problems else (canonical_record(obj), [])  # older records: current names
 
 
 def jsonl_lines(data: bytes, validate: bool = True) -> Iterator[tuple[int, dict[str, Any] | None, list[str]]]:

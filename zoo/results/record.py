@@ -330,7 +330,7 @@ def record_rules(record: dict[str, Any]) -> list[str]:
 
     Usage::
 
-        record_rules(record)      # ['source_val', 'target_val_oracle', 'dev', 'last']
+        record_rules(record)      # ['source_val', 'target_val_oracle', 'deep_embedded_validation', 'last']
     """
     return list(record.get("selections") or {}) or [record["selection"]["rule"]]
 
@@ -367,9 +367,9 @@ def select_views(records: list[dict[str, Any]], selection: str) -> tuple[list[di
 
         views, missing = select_views(records, "source_val,last")
     """
-    from zoo.selection import RULES
+    from zoo.selection import RULES, rule_name
 
-    wanted = [r.strip() for r in selection.split(",") if r.strip()]
+    wanted = [rule_name(r.strip()) for r in selection.split(",") if r.strip()]  # an old name (dev): logged once
     unknown = [r for r in wanted if r != "all" and r not in RULES]
     if unknown or not wanted:
         raise ConfigError(f"selection: unknown rule '{unknown[0] if unknown else selection}'; known: all, "

@@ -322,7 +322,9 @@ class Registry:
     def unknown_message(self, name: str) -> str:
         """'unknown backbone 'resnt18'; did you mean 'resnet18'? available: ...'."""
         names = self.names()
-        close = difflib.get_close_matches(name, names, n=3, cutoff=0.6)
+        spellings = {**{old: new for old, new in ALIASES.get(self.kind, {}).items() if new in names},
+                     **{n: n for n in names}}  # a typo of an old name suggests the current one
+        close = list(dict.fromkeys(spellings[c] for c in difflib.get_close_matches(name, spellings, n=3, cutoff=0.6)))
         hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
         listing = ", ".join(names) if names else "(none)"
         return f"unknown {self.kind} '{name}'{hint} available: {listing}"

@@ -46,9 +46,9 @@ def test_an_added_algorithm_that_fits_no_task_is_an_error():
 
 def test_names_that_match_nothing_say_what_exists(tmp_path):
     typo = run_medzoo(["run", "quick", "--algorithm", "finetun", *TINY], cwd=tmp_path)
-    assert_one_line_error(typo, "runs no algorithm finetun", "did you mean 'finetune'", "--add-algorithm")
+    assert_one_line_error(typo, "runs no algorithm finetun", "did you mean 'source_then_target'", "--add-algorithm")
     other = run_medzoo(["run", "quick", "--algorithm", "dann", *TINY], cwd=tmp_path)
-    assert_one_line_error(other, "runs no algorithm dann", "its algorithms: finetune, source_only",
+    assert_one_line_error(other, "runs no algorithm dann", "its algorithms: source_only, source_then_target",
                           "--add-algorithm NAME")
     task = run_medzoo(["run", "quick", "--task", "pneumonia-shift-unsap", *TINY], cwd=tmp_path)
     assert_one_line_error(task, "has no task pneumonia-shift-unsap", "did you mean 'pneumonia-shift-unsup'")

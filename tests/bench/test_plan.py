@@ -31,7 +31,7 @@ def test_plan_counts_runs_and_writes_nothing(tmp_path, data_dir):
     said = _flat(proc)
     expected = len(load_suite("quick", overrides=["seeds=[0,1]"]).runs())
     assert f"{expected} runs: 0 finished, {expected} to train, estimated" in said
-    assert re.search(r"pneumonia-shift-10pct │ finetune │ 2 │ 0 │ 2 │ [\d.]+ s │ probe", said), said
+    assert re.search(r"pneumonia-shift-10pct │ source_then_target │ 2 │ 0 │ 2 │ [\d.]+ s │ probe", said), said
     assert f"{data_dir}/medmnist/pneumoniamnist.npz │ present" in said
     assert not (tmp_path / "medzoo-runs").exists()  # a plan trains and writes nothing
 
@@ -47,10 +47,10 @@ def test_plan_reads_finished_runs_and_times_the_rest_from_them(tmp_path, data_di
     said = _flat(proc)
     assert "6 runs: 3 finished, 3 to train" in said
     # seed 1 of each configuration is estimated from seed 0's recorded seconds
-    finetune = next(r for r in records if r["algorithm"] == "finetune")
+    finetune = next(r for r in records if r["algorithm"] == "source_then_target")
     seconds = finetune["timings"]["total_s"]
     shown = f"{seconds:.1f} s" if seconds < 10 else f"{seconds:.0f} s"
-    assert f"pneumonia-shift-10pct │ finetune │ 2 │ 1 │ 1 │ {shown} │ 1 finished run" in said, said
+    assert f"pneumonia-shift-10pct │ source_then_target │ 2 │ 1 │ 1 │ {shown} │ 1 finished run" in said, said
 
 
 def test_make_plan_marks_tasks_without_data_and_skips_their_estimate(tmp_path, data_dir):

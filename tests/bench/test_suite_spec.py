@@ -75,13 +75,13 @@ def test_quick_expands_into_nine_runs():
     runs = suite.runs()
     got = [(r.task.name, r.algorithm, r.seed) for r in runs]
     expected = [("pneumonia-shift-unsup", "source_only", s) for s in SEEDS]
-    expected += [("pneumonia-shift-10pct", a, s) for a in ("source_only", "finetune") for s in SEEDS]
+    expected += [("pneumonia-shift-10pct", a, s) for a in ("source_only", "source_then_target") for s in SEEDS]
     assert got == expected
     assert len({r.run_id for r in runs}) == 9  # every run has its own id
     # Model selection never peeks at target labels the task does not grant.
     by_task = {r.task.name: r.config["selection"]["rule"] for r in runs}
     assert by_task == {"pneumonia-shift-unsup": "source_val", "pneumonia-shift-10pct": "target_val"}
-    finetune = [r for r in runs if r.algorithm == "finetune"][0]
+    finetune = [r for r in runs if r.algorithm == "source_then_target"][0]
     assert finetune.config["stages"] == ["source", "target"]
     assert finetune.config["hparams"]["target_lr_mult"] == pytest.approx(0.1)
 
@@ -109,16 +109,16 @@ def test_run_ids_are_stable():
 @pytest.mark.parametrize(
     "override, changed",
     [
-        ("train.epochs=1", {"source_only", "finetune"}),
-        ("train.batch_size=64", {"source_only", "finetune"}),
-        ("train.drop_last=false", {"source_only", "finetune"}),
-        ("backbone.weight_init=torch_default", {"source_only", "finetune"}),
-        ("backbone.name=resnet18_28", {"source_only", "finetune"}),
+        ("train.epochs=1", {"source_only", "source_then_target"}),
+        ("train.batch_size=64", {"source_only", "source_then_target"}),
+        ("train.drop_last=false", {"source_only", "source_then_target"}),
+        ("backbone.weight_init=torch_default", {"source_only", "source_then_target"}),
+        ("backbone.name=resnet18_28", {"source_only", "source_then_target"}),
         ("selection.rule=target_val_oracle", set()),  # every rule is applied after one training
         ("selection.rules=[last]", set()),
-        ("selection.metric=auroc", {"source_only", "finetune"}),  # which epochs are kept
-        ("train.eval_every=2", {"source_only", "finetune"}),
-        ("hparams.finetune.target_lr_mult=0.5", {"finetune"}),  # only the runs that use it
+        ("selection.metric=auroc", {"source_only", "source_then_target"}),  # which epochs are kept
+        ("train.eval_every=2", {"source_only", "source_then_target"}),
+        ("hparams.finetune.target_lr_mult=0.5", {"source_then_target"}),  # only the runs that use it
     ],
 )
 def test_an_override_that_changes_the_config_changes_exactly_those_ids(override, changed):
@@ -135,7 +135,7 @@ def test_overrides_apply():
     assert [(r.task.name, r.algorithm, r.seed) for r in runs] == [
         ("pneumonia-shift-unsup", "source_only", 0),
         ("pneumonia-shift-10pct", "source_only", 0),
-        ("pneumonia-shift-10pct", "finetune", 0),
+        ("pneumonia-shift-10pct", "source_then_target", 0),
     ]
     assert all(r.config["train"]["epochs"] == 1 for r in runs)
     assert all(r.config["train"]["batch_size"] == 128 for r in runs)  # untouched keys keep their values
@@ -166,7 +166,7 @@ presets:
 def test_preset_task_and_algorithm_filters_keep_a_declared_subset(tmp_path):
     path = _write(tmp_path, VALID + PRESETS)
     small = load_suite(str(path), preset="small")
-    assert [(t.name, t.algorithms) for t in small.tasks] == [("labeled", ("finetune",))]  # 'unsup' lists no finetune
+    assert [(t.name, t.algorithms) for t in small.tasks] == [("labeled", ("source_then_target",))]  # 'unsup' lists no finetune
     assert {r.config["train"]["epochs"] for r in small.runs()} == {1} and len(small.runs()) == 2
     assert [t.name for t in load_suite(str(path), preset="unsup").tasks] == ["unsup"]
     # The same run keeps its id whether it comes from the whole suite or from a filtering preset.
@@ -328,7 +328,7 @@ def test_unknown_algorithm_in_a_task_answers_did_you_mean(tmp_path):
     suite = load_suite(str(path))
     with pytest.raises(UnknownNameError) as info:
         suite.runs()
-    assert "did you mean 'finetune'" in str(info.value) and "source_only" in str(info.value)
+    assert "did you mean 'source_then_target'" in str(info.value) and "source_only" in str(info.value)
 
 
 def test_unknown_dataset_and_backbone_answer_did_you_mean(tmp_path):
@@ -342,10 +342,10 @@ def test_unknown_dataset_and_backbone_answer_did_you_mean(tmp_path):
 def test_finetune_on_a_budget_zero_task_is_refused_before_training(tmp_path):
     path = _write(tmp_path, _replace(VALID, "algorithms: [source_only]", "algorithms: [source_only, finetune]"))
     suite = load_suite(str(path))
-    with pytest.raises(ConfigError, match="finetune needs labeled target data.*target_budget is 0"):
+    with pytest.raises(ConfigError, match="source_then_target needs labeled target data.*target_budget is 0"):
         suite.runs()
     # The same algorithm is fine where the task grants target labels.
-    assert {r.algorithm for r in suite.runs(tasks=["labeled"])} == {"source_only", "finetune"}
+    assert {r.algorithm for r in suite.runs(tasks=["labeled"])} == {"source_only", "source_then_target"}
 
 
 def test_target_val_selection_on_a_budget_zero_task_is_refused(tmp_path):

@@ -150,7 +150,7 @@ def test_a_valid_task_of_each_setting_resolves(tmp_path):
 SHIPPED = {  # suite -> (setting of every task, reported rule, algorithm -> stages)
     "source-free": ("source_free", "last", {"source_only": [], "adabn": [], "tent": [], "shot": ["adapt"]}),
     "semi-supervised": ("semi_supervised", "target_val", {"mme": ["adapt"], "fixmatch": ["adapt"],
-                                                           "finetune": ["source", "target"]}),
+                                                           "source_then_target": ["source", "target"]}),
     "generalization": ("generalization", "source_val", {"source_only": ["train"], "group_dro": ["train"],
                                                         "vrex": ["train"], "mixstyle": ["train"],
                                                         "coral_dg": ["train"]}),
@@ -178,7 +178,7 @@ def test_the_shipped_setting_suites_resolve_with_their_rule(name, preset):
             assert len(config["task"]["sources"]) >= 2
             assert not {"dev", "target_val"} & set(config["selection"]["rules"])  # nothing reads target images
             assert "target_val_oracle" in config["selection"]["rules"]  # recorded apart, as the oracle
-    assert {r.algorithm for r in runs} >= set(stages) - ({"finetune"} if preset == "cpu" else set())
+    assert {r.algorithm for r in runs} >= set(stages) - ({"source_then_target"} if preset == "cpu" else set())
 
 
 # -- run ids --------------------------------------------------------------------------------------------

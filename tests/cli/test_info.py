@@ -188,7 +188,7 @@ def test_info_algorithm_settings_follow_its_stages(out):
     assert "stages, target_budget 0 adapt (labeled source + unlabeled target)" in dann
     assert "weight-0 twin dann@w0 (weight=0" in dann
     assert "log-uniform [0.01, 10]" in dann  # the weight's declared search space
-    assert "stages, target_budget 0 cannot run: finetune needs labeled target data" in finetune
+    assert "stages, target_budget 0 cannot run: source_then_target needs labeled target data" in finetune
     assert "source (labeled source) -> target (labeled target budget, lr x0.1)" in finetune
     assert "several sources yes, per source" in m3sda
     assert "adapts before evaluating each domain" in flat(ok(out["algo:adabn"]))

@@ -22,9 +22,13 @@ from zoo.bench.suite_fields import algorithm_names
 from zoo.errors import ConfigError
 
 
-def _did_you_mean(name: str, options: list[str]) -> str:
-    close = difflib.get_close_matches(name, options, n=1, cutoff=0.6)
-    return f" (did you mean '{close[0]}'?)" if close else ""
+def _did_you_mean(name: str, options: list[str], kind: str = "") -> str:
+    """`` (did you mean 'X'?)``; with ``kind``, a typo of an old name (``zoo.registry.ALIASES``) suggests the new."""
+    from zoo.registry import former_names
+
+    spellings = {**{old: o for o in options for old in former_names(kind, o)}, **{o: o for o in options}}
+    close = difflib.get_close_matches(name, spellings, n=1, cutoff=0.6)
+    return f" (did you mean '{spellings[close[0]]}'?)" if close else ""
 
 
 def check_tasks(suite: Any, wanted: list[str] | None) -> None:
@@ -64,7 +68,7 @@ def check_algorithms(suite: Any, wanted: list[str] | None) -> None:
     unknown = [name for name in algorithm_names(wanted) or [] if name not in present]
     if not unknown:
         return
-    hints = "".join(_did_you_mean(name, present) for name in unknown)
+    hints = "".join(_did_you_mean(name, present, "algorithm") for name in unknown)
     raise ConfigError(f"suite '{suite.name}' runs no algorithm {', '.join(unknown)}{hints}; its algorithms: "
                       f"{', '.join(present)} (--add-algorithm NAME benchmarks another one beside them)")
 

@@ -59,7 +59,8 @@ def test_yaml_12_numbers_in_suites_and_overrides(tmp_path):
 
 def test_an_algorithm_the_suite_does_not_run_is_refused_like_a_task(tmp_path):
     (typo,) = run_medzoo_many([["run", "quick", "--algorithm", "dnn", "-o", str(tmp_path / "out")]], cwd=tmp_path)
-    print(assert_one_line_error(typo, "suite 'quick' runs no algorithm dnn; its algorithms: source_only, source_then_target"))
+    print(assert_one_line_error(typo, "suite 'quick' runs no algorithm dnn; its algorithms: source_only, "
+                                      "source_then_target"))
     assert not (tmp_path / "out" / "results.jsonl").exists()
 
 

@@ -166,7 +166,7 @@ presets:
 def test_preset_task_and_algorithm_filters_keep_a_declared_subset(tmp_path):
     path = _write(tmp_path, VALID + PRESETS)
     small = load_suite(str(path), preset="small")
-    assert [(t.name, t.algorithms) for t in small.tasks] == [("labeled", ("source_then_target",))]  # 'unsup' lists no finetune
+    assert [(t.name, t.algorithms) for t in small.tasks] == [("labeled", ("source_then_target",))]  # not in 'unsup'
     assert {r.config["train"]["epochs"] for r in small.runs()} == {1} and len(small.runs()) == 2
     assert [t.name for t in load_suite(str(path), preset="unsup").tasks] == ["unsup"]
     # The same run keeps its id whether it comes from the whole suite or from a filtering preset.

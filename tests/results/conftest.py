@@ -7,7 +7,7 @@ import pytest
 from zoo.results import make_record
 
 
-def build_record(run_id: str = "run-0", *, task_name: str = "pneu->pneu_blur", algorithm: str = "finetune",
+def build_record(run_id: str = "run-0", *, task_name: str = "pneu->pneu_blur", algorithm: str = "source_then_target",
                  backbone_name: str = "simple_cnn", seed: int = 0, suite: str = "quick", rule: str = "source_val",
                  metrics: dict | None = None, **overrides) -> dict:
     """A valid record with small, explicit defaults; ``metrics`` replaces the whole metrics object."""

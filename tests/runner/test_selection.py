@@ -108,7 +108,7 @@ def test_last_takes_the_last_evaluated_epoch_and_reads_nothing():
 
 def test_rules_apply_by_source_budget_and_the_selected_stage():
     # unsupervised adaptation: every label-free rule, the oracle and last; never the budget's labels
-    assert applicable_rules(True, 0.0, True) == ["source_val", "target_val_oracle", "dev", "last"]
+    assert applicable_rules(True, 0.0, True) == ["source_val", "target_val_oracle", "deep_embedded_validation", "last"]
     # a target-only strategy (full_ft on a budget): source data says nothing about it
     assert applicable_rules(True, 0.1, False) == ["target_val", "target_val_oracle", "last"]
     assert applicable_rules(False, 0.1, False) == ["target_val", "target_val_oracle", "last"]
@@ -154,15 +154,16 @@ def test_target_val_without_target_labels_is_refused():
 def test_explicit_rules_are_kept_and_metric_defaults_to_accuracy():
     assert resolve_selection({"rule": "source_val"}, 0.5, "t") == {
         "rule": "source_val", "metric": "accuracy",
-        "rules": ["source_val", "target_val", "target_val_oracle", "dev", "last"]}
+        "rules": ["source_val", "target_val", "target_val_oracle", "deep_embedded_validation", "last"]}
     # The oracle is allowed on unsupervised tasks: it is reported as an upper bound.
     assert resolve_selection({"rule": "target_val_oracle", "metric": "auroc"}, 0, "t") == {
-        "rule": "target_val_oracle", "metric": "auroc", "rules": ["source_val", "target_val_oracle", "dev", "last"]}
+        "rule": "target_val_oracle", "metric": "auroc",
+        "rules": ["source_val", "target_val_oracle", "deep_embedded_validation", "last"]}
 
 
 def test_selection_rules_can_be_limited_and_the_reported_rule_is_always_kept():
     resolved = resolve_selection({"rule": "dev", "rules": ["last"]}, 0, "t")
-    assert resolved["rules"] == ["last", "dev"]
+    assert resolved["rules"] == ["last", "deep_embedded_validation"]
 
 
 def test_source_val_for_a_target_only_strategy_is_refused_in_one_line():

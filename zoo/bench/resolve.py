@@ -31,7 +31,7 @@ from zoo.datasets import DATASETS
 from zoo.errors import ConfigError
 from zoo.imbalance_methods import imbalance_method
 from zoo.plugins import plugin_sources
-from zoo.selection import RULES, applicable_rules
+from zoo.selection import RULES, applicable_rules, rule_name
 from zoo.task_settings import TASK_SETTINGS, algorithm_refusal, task_refusal
 
 
@@ -48,7 +48,7 @@ def resolve_selection(selection: dict[str, Any], budget: float, task: str, has_s
     """
     trains_on_source = has_source if trains_on_source is None else trains_on_source
     reads_target = TASK_SETTINGS[setting].reads_target_in_training
-    rule = selection["rule"]
+    rule = rule_name(selection["rule"])  # an old name (dev): the renamed rule
     if rule == "auto":  # no label may select when the task has no target labels and the last stage no source
         rule = ("last" if setting == "source_free" or (budget == 0 and not trains_on_source) else
                 "source_val" if budget == 0 else "target_val")
@@ -57,6 +57,7 @@ def resolve_selection(selection: dict[str, Any], budget: float, task: str, has_s
         who = f" ({algorithm})" if algorithm else ""
         raise ConfigError(f"task '{task}'{who}: {refusal}")
     wanted = selection.get("rules", "all")
+    wanted = wanted if wanted == "all" else [rule_name(r) for r in wanted]
     rules = [r for r in applicable_rules(has_source, budget, trains_on_source, reads_target)
              if wanted == "all" or r in wanted]
     if rule not in rules:

@@ -19,7 +19,7 @@ CHROMEDRIVER = os.environ.get("MEDZOO_CHROMEDRIVER", "/usr/bin/chromedriver")
 
 @pytest.fixture(scope="session")
 def real_records(tmp_path_factory, data_dir) -> list[dict]:
-    """The records of one real ``medzoo run quick`` (10% task, 3 seeds, source_only + finetune)."""
+    """The records of one real ``medzoo run quick`` (10% task, 3 seeds, source_only + source_then_target)."""
     return real_quick_records(tmp_path_factory.mktemp("real-run") / "runs", data_dir)
 
 

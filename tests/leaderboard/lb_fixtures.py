@@ -1,7 +1,7 @@
 """Records for the leaderboard tests: real runs of the ``quick`` suite, and variants derived from them.
 
 ``real_quick_records`` runs the real ``medzoo run quick`` on its 10%-label task (1 epoch of 2 steps, 3 seeds,
-source_only and finetune: 6 runs, ~10 s on an idle 2-core CPU, on PneumoniaMNIST). Everything else is a copy
+source_only and source_then_target: 6 runs, ~10 s on an idle 2-core CPU, on PneumoniaMNIST). Everything else is a copy
 of a real record with named fields changed (``derive``), so every record the site is built from has the
 shape the runner writes: an oracle-selected row, the source_only runs as a second selection rule chose
 (two source_only rows on one task), a plugin algorithm with too few seeds, a cross-modality-like suite
@@ -77,7 +77,7 @@ def _acc(base: float, seed: int) -> dict[str, Any]:
 def scenario(real: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The records every leaderboard test builds from (see the module docstring)."""
     real = sorted(real, key=lambda r: r["run_id"])
-    ft = [r for r in real if r["algorithm"] == "finetune"]
+    ft = [r for r in real if r["algorithm"] == "source_then_target"]
     out = list(real)
     for r in ft:  # the same finetune runs selected by the oracle rule: an upper bound
         acc = r["metrics"]["target_test"]["accuracy"] + 0.05

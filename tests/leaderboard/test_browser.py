@@ -118,9 +118,9 @@ def test_the_table_shows_what_the_records_say_and_sorts_by_a_column(browser, sit
 def test_filter_by_algorithm_hides_the_other_rows(browser, site):
     _open(browser, site, suite_file("quick@1"))
     total = len(browser.find_elements(By.CSS_SELECTOR, "table.lb tbody tr:not(.divider)"))
-    Select(browser.find_element(By.ID, "f-algorithm")).select_by_value("finetune")
+    Select(browser.find_element(By.ID, "f-algorithm")).select_by_value("source_then_target")
     shown = _shown_rows(browser)
-    assert {row.get_attribute("data-algorithm") for row in shown} == {"finetune"}
+    assert {row.get_attribute("data-algorithm") for row in shown} == {"source_then_target"}
     assert len(shown) == 4  # overall + task table, each an honest and an oracle row
     assert browser.find_element(By.ID, "f-count").text == f"4 of {total} rows"
     text = browser.find_element(By.ID, "f-text")
@@ -134,16 +134,16 @@ def test_a_row_opens_the_provenance_of_its_runs(browser, site, lb_records):
     _open(browser, site, suite_file("quick@1"))
     row = browser.find_element(By.CSS_SELECTOR, '#task-table-0 tbody.honest tr[data-algorithm="example_algo"]')
     assert f"plugin: {PLUGIN_DIST['name']} {PLUGIN_DIST['version']}" in row.text and "2/3 seeds" in row.text
-    row = browser.find_element(By.CSS_SELECTOR, '#task-table-0 tbody.honest tr[data-algorithm="finetune"]')
+    row = browser.find_element(By.CSS_SELECTOR, '#task-table-0 tbody.honest tr[data-algorithm="source_then_target"]')
     row.find_element(By.LINK_TEXT, "seed 1").click()
     run_id = browser.current_url.rsplit("/", 1)[1].removesuffix(".html")
     record = next(r for r in lb_records if r["run_id"] == run_id)
-    assert (record["algorithm"], record["seed"], record["selection"]["rule"]) == ("finetune", 1, "target_val")
+    assert (record["algorithm"], record["seed"], record["selection"]["rule"]) == ("source_then_target", 1, "target_val")
     prov = record["provenance"]
     assert browser.find_element(By.ID, "git-sha").text == prov["git"]["sha"]
     assert browser.find_element(By.ID, "medzoo-version").text == prov["medzoo_version"]
     assert browser.find_element(By.ID, "seed").text == "1"
-    assert browser.find_element(By.ID, "algorithm").text == "finetune"
+    assert browser.find_element(By.ID, "algorithm").text == "source_then_target"
     hardware = browser.find_element(By.ID, "hardware").text
     assert f"cpu_count\n{prov['hardware']['cpu_count']}" in hardware
     versions = browser.find_element(By.ID, "versions").text
@@ -352,7 +352,7 @@ def test_the_suite_page_draws_the_critical_difference_diagram(browser, tmp_path,
     svg = section.find_element(By.CSS_SELECTOR, "svg.cd-diagram")
     assert svg.size["width"] >= 600 and svg.size["height"] > 100  # drawn at a readable size on a 1280 px page
     names = {el.text for el in svg.find_elements(By.CSS_SELECTOR, "text.method-name")}
-    assert {"finetune", "dann", "source_only", "coral@w0"} <= {n.split(" ")[0] for n in names}
+    assert {"source_then_target", "dann", "source_only", "coral@w0"} <= {n.split(" ")[0] for n in names}
     assert not browser.execute_script("return window.__xss || null")  # the <script> algorithm name stays text
     browser.execute_script("arguments[0].scrollIntoView()", section)
     _shot(browser, artifacts_dir, "suite-cd-diagram", 1280)

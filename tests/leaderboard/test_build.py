@@ -174,7 +174,7 @@ def test_out_is_the_old_spelling_of_site_and_says_so(real_records, tmp_path):
 def test_sweeps_count_by_their_best_trial_on_validation(real_records, tmp_path):
     from lb_fixtures import derive
 
-    ft = [r for r in real_records if r["algorithm"] == "finetune"]
+    ft = [r for r in real_records if r["algorithm"] == "source_then_target"]
     records = []
     for trial, (val, test) in enumerate(((0.9, 0.5), (0.6, 0.99))):  # trial 1 is better on test, worse on val
         for r in ft:

@@ -164,7 +164,7 @@ def test_import_zoo_is_light_and_reading_names_imports_no_plugin(site):
     heavy = {"torch", "accelerate", "datasets", "sklearn", "timm", "torchvision", "huggingface_hub"}
     assert not heavy & modules, f"`import zoo` imported {sorted(heavy & modules)}"
     assert not [m for m in modules if m.startswith("mzp_")]
-    assert {"source_only", "finetune", "mzp_good", "mzp_raise"} <= set(report["names"])
+    assert {"source_only", "source_then_target", "mzp_good", "mzp_raise"} <= set(report["names"])
     assert "mzp_dup" not in report["names"]  # a conflict is known without importing anything
     assert report["plugins"] == [] and imported_plugin_modules(log) == []
 
@@ -188,7 +188,7 @@ def test_list_errors_and_versions_are_shown(listing):
 def test_list_still_shows_good_plugin_and_builtins(listing):
     good = _row(listing.stdout, GOOD.entry)
     assert "mzp-good" in good and "broken" not in good
-    for builtin in ("source_only", "finetune", "simple_cnn", "pneumoniamnist", "quick"):
+    for builtin in ("source_only", "source_then_target", "simple_cnn", "pneumoniamnist", "quick"):
         assert "broken" not in _row(listing.stdout, builtin)
 
 

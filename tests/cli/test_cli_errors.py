@@ -54,8 +54,8 @@ def test_unknown_override_key(tmp_path):
 
 
 def test_hyperparameter_of_the_wrong_type(tmp_path):
-    proc = run_medzoo(["run", "quick", "hparams.finetune.target_lr_mult=abc", *FAST], cwd=tmp_path)
-    assert_one_line_error(proc, "target_lr_mult", "finetune", "float", "'abc'")
+    proc = run_medzoo(["run", "quick", "hparams.source_then_target.target_lr_mult=abc", *FAST], cwd=tmp_path)
+    assert_one_line_error(proc, "target_lr_mult", "source_then_target", "float", "'abc'")
     assert not (tmp_path / "medzoo-runs" / "results.jsonl").exists()
 
 
@@ -99,7 +99,7 @@ def test_list_prints_the_builtins(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "Traceback" not in proc.stdout + proc.stderr
     rows = {line.split("│")[2].strip(): line for line in proc.stdout.splitlines() if line.count("│") >= 5}
-    for kind, name in [("algorithm", "source_only"), ("algorithm", "finetune"), ("backbone", "simple_cnn"),
+    for kind, name in [("algorithm", "source_only"), ("algorithm", "source_then_target"), ("backbone", "simple_cnn"),
                        ("dataset", "pneumoniamnist"), ("suite", "quick")]:
         assert name in rows, f"{name} not listed:\n{proc.stdout}"
         assert kind in rows[name] and "medzoo" in rows[name] and "broken" not in rows[name], rows[name]

@@ -68,7 +68,7 @@ def test_sigkill_mid_suite_then_rerun_skips_finished_and_loses_nothing(medzoo, e
     assert {(r["task"]["name"], r["algorithm"], r["seed"]) for r in after} == {
         (task, algorithm, seed)
         for task, algorithm in [("pneumonia-shift-unsup", "source_only"), ("pneumonia-shift-10pct", "source_only"),
-                                ("pneumonia-shift-10pct", "finetune")]
+                                ("pneumonia-shift-10pct", "source_then_target")]
         for seed in (0, 1, 2)
     }
     for record in after:  # each finished run has its checkpoint

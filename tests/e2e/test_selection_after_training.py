@@ -61,8 +61,9 @@ def trained(tmp_path_factory, data_dir):
 def test_one_training_records_every_applicable_rule(trained):
     _, records = trained
     expected = {
-        ("unsup", "source_only"): {"source_val", "target_val_oracle", "dev", "last"},
-        ("budget", "source_only"): {"source_val", "target_val", "target_val_oracle", "dev", "last"},
+        ("unsup", "source_only"): {"source_val", "target_val_oracle", "deep_embedded_validation", "last"},
+        ("budget", "source_only"): {"source_val", "target_val", "target_val_oracle", "deep_embedded_validation",
+                                     "last"},
         ("budget", "full_ft"): {"target_val", "target_val_oracle", "last"},  # target-only: no source rule
     }
     assert set(records) == set(expected)
@@ -78,7 +79,7 @@ def test_one_training_records_every_applicable_rule(trained):
             if rule in split:  # the chosen epoch is the first best of its split's curve
                 curve = curves[f"{split[rule]}_accuracy"]
                 assert chosen["score"] == pytest.approx(max(curve)) and index == curve.index(max(curve)), rule
-            if rule == "dev":
+            if rule == "deep_embedded_validation":
                 scores = curves["dev_score"]
                 assert index == scores.index(max(scores))
             if rule == "last":
@@ -131,7 +132,8 @@ def test_results_shows_every_rule_from_the_same_runs(trained):
     header = out.stdout.splitlines()[0].split(",")
     seen = {(row[header.index("task")], row[header.index("algorithm")], row[header.index("selection")]) for row in rows}
     assert ("budget", "full_ft", "source_val") not in seen  # refused for a target-only strategy, not shown
-    assert {("unsup", "source_only", r) for r in ("source_val", "dev", "last", "target_val_oracle")} <= seen
+    assert {("unsup", "source_only", r) for r in ("source_val", "deep_embedded_validation", "last",
+                                                                         "target_val_oracle")} <= seen
 
 
 def test_every_record_carries_the_licence_and_citation_of_its_data(trained):
@@ -169,7 +171,7 @@ def test_schema1_records_load_in_results_and_the_leaderboard(tmp_path):
     build_site(old, site)
     assert (site / "index.html").is_file()
     page = (site / "suite-quick-1.html").read_text()
-    assert "pneumonia-shift-10pct" in page and "finetune" in page
+    assert "pneumonia-shift-10pct" in page and "source_then_target" in page
 
 
 def test_legacy_run_id_maps_todays_runs_to_the_old_ids():

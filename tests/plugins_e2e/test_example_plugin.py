@@ -211,6 +211,6 @@ def test_add_algorithm_benchmarks_the_plugins_method_beside_the_quick_baselines(
     built = installed.env.medzoo(["leaderboard", "build", str(out), "--site", str(site)], cwd=installed.root, env=env)
     assert built.returncode == 0, built.stderr[-3000:]
     page = (site / "suite-quick-1.html").read_text()
-    for algorithm in ("bnm", "source_only", "finetune"):  # one suite page: the new method beside the baselines
+    for algorithm in ("bnm", "source_only", "source_then_target"):  # one suite page, the new method and baselines
         assert f">{algorithm}<" in page or f">{algorithm} " in page, algorithm
     assert not list(site.glob("suite-quick-*.html"))[1:]  # no second page for a copy of the suite

@@ -272,7 +272,7 @@ def test_a_generalization_run_never_trains_on_a_target_image(generalization):
         # the target is predicted, in eval mode, for the report (validation as the oracle, test once)
         assert spy.seen(adapting=False) & dg.target_keys, name
         outcome = dg.outcomes[name]
-        assert outcome.selection["rule"] == "source_val" and "dev" not in outcome.selections
+        assert outcome.selection["rule"] == "source_val" and "deep_embedded_validation" not in outcome.selections
         assert "target_test" in outcome.metrics
 
 
@@ -303,8 +303,9 @@ def test_a_generalization_task_has_no_target_stream_and_hands_out_no_target_imag
      ["task 'dg': algorithm 'adabn' does not run in the generalization setting"]),
     (("algorithms: [group_dro, mixstyle]", "algorithms: [dann]"),
      ["task 'dg': algorithm 'dann' does not run in the generalization setting"]),
-    (("selection: {rule: source_val}", "selection: {rule: dev}"),
-     ["task 'dg'", "selection 'dev' reads unlabeled target images, which a generalization task never reads"]),
+    (("selection: {rule: source_val}", "selection: {rule: deep_embedded_validation}"),
+     ["task 'dg'", "selection 'deep_embedded_validation' reads unlabeled target images, which a generalization "
+                   "task never reads"]),
 ])
 def test_what_would_read_the_target_is_refused_at_resolution(tmp_path, change, fragments):
     from zoo.bench.suite import load_suite

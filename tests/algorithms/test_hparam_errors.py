@@ -25,7 +25,7 @@ domains:
   tgt: {dataset: synthetic, num_classes: 2, n_per_class: 10, seed: 1, appearance: 1.0}
 tasks:
   - {name: fewshot, source: src, target: tgt, target_budget: 0.5,
-     algorithms: [ccsa, finetune, llrd, lp_ft, last_k, l2sp, gradual_unfreeze]}
+     algorithms: [ccsa, source_then_target, llrd, lp_ft, last_k, l2sp, gradual_unfreeze]}
   - {name: unsup, source: src, target: tgt, target_budget: 0,
      algorithms: [cotraining, dann, coral, dan, cdan, mcc, m3sda]}
 """
@@ -60,7 +60,7 @@ CASES = [
     ("hparams.m3sda.weight=-1", ["'weight'", "M3SDA", ">= 0"]),
     ("hparams.m3sda.moments=0", ["'moments'", "M3SDA", "integer >= 1"]),
     ("hparams.cdan.map=diagonal", ["'map'", "CDAN", "auto, full, randomized", "'diagonal'", "e.g. map='auto'"]),
-    ("hparams.finetune.target_epochs=-1", ["'target_epochs'", "finetune", ">= 0"]),
+    ("hparams.source_then_target.target_epochs=-1", ["'target_epochs'", "source_then_target", ">= 0"]),
     ("hparams.llrd.decay=1.5", ["'decay'", "llrd", "in (0, 1]", "1.5"]),
     ("hparams.llrd.decay=0", ["'decay'", "llrd", "in (0, 1]", "0.0"]),
     ("hparams.lp_ft.probe_epochs=-1", ["'probe_epochs'", "lp_ft", ">= 0", "-1"]),
@@ -98,7 +98,7 @@ def test_the_suite_itself_is_valid(tmp_path):
 
     runs = load_suite(str(tmp_path / _suite(tmp_path))).runs()
     assert {r.algorithm for r in runs} == {"ccsa", "cotraining", "dann", "coral", "dan", "cdan", "mcc", "m3sda",
-                                           "finetune", "llrd", "lp_ft", "last_k", "l2sp", "gradual_unfreeze"}
+                                           "source_then_target", "llrd", "lp_ft", "last_k", "l2sp", "gradual_unfreeze"}
 
 
 @pytest.mark.parametrize("override", [

@@ -83,7 +83,10 @@ def test_a_run_selected_by_dev_records_the_rule_and_its_scores(tmp_path):
     (tmp_path / "s.yaml").write_text(textwrap.dedent("""\
         suite: dev-check
         version: 1
-        defaults: {train: {epochs: 3, batch_size: 16, max_steps_per_epoch: 4}, seeds: [0], selection: dev}
+        defaults:
+          train: {epochs: 3, batch_size: 16, max_steps_per_epoch: 4}
+          seeds: [0]
+          selection: deep_embedded_validation
         domains:
           a: {dataset: synthetic, seed: 0, n_per_class: 40}
           b: {dataset: synthetic, seed: 1, n_per_class: 40, appearance: 1.0}
@@ -93,7 +96,7 @@ def test_a_run_selected_by_dev_records_the_rule_and_its_scores(tmp_path):
     proc = run_medzoo(["run", "s.yaml", "-o", "out", "--no-progress"], cwd=tmp_path, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     record = json.loads((tmp_path / "out" / "results.jsonl").read_text())
-    assert record["selection"]["rule"] == "dev" and record["selection"]["metric"] == "score"
+    assert record["selection"]["rule"] == "deep_embedded_validation" and record["selection"]["metric"] == "score"
     dev = record["metrics"]["dev"]
     assert record["selection"]["score"] == dev["score"] == -dev["risk"]
     assert dev["weights_mean"] > 0

@@ -78,15 +78,15 @@ def check_setting(task: TaskSpec, algorithm: str, algo_cls: type, has_init: bool
             raise ConfigError(f"task '{task.name}': {refusal}")
 
 
-def setting_stages(stages: list, task: TaskSpec, algorithm: str, algo_cls: type, has_init: bool) -> list:
-    """The stages ``algorithm`` trains in ``task``'s setting; a one-line ``ConfigError`` where it cannot run.
+def setting_stages(stages: list, task: TaskSpec, algorithm: str) -> list:
+    """The stages ``algorithm`` trains in ``task``'s setting; a one-line ``ConfigError`` where it cannot run
+    (``check_setting`` has refused the task and algorithm already, in ``resolve_run``).
 
     Source-free: the leading stages on labeled source alone are the source model's (trained by the task's
     pretrain steps, or the ``init`` run) and are left out; no other stage may read the source. Generalization:
     no stage may read the target. ``zoo.task_settings`` declares the rules; the runner enforces them on the
     data too (``zoo.runner.streams``, ``zoo.runner.epoch_eval``).
     """
-    check_setting(task, algorithm, algo_cls, has_init)
     setting = task.setting
     if setting == "source_free":
         while stages and stages[0].data == "source":
@@ -155,8 +155,7 @@ def resolve_run(suite, task: TaskSpec, algorithm: str, seed: int, settings: dict
                               f"{algorithm} ({algo_cls.__name__})")
     algo_cls.validate_hparams(hparams)
     check_setting(task, algorithm, algo_cls, settings["init"] is not None)
-    stage_list = setting_stages(stages_of(algo_cls, hparams, task.target_budget), task, algorithm, algo_cls,
-                                settings["init"] is not None)
+    stage_list = setting_stages(stages_of(algo_cls, hparams, task.target_budget), task, algorithm)
     check_stages(stage_list, task, algorithm, settings["train"])
     stages = [s.name for s in stage_list]
     config = {

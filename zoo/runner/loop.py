@@ -170,7 +170,7 @@ def train_run(run: RunSpec, data: TaskData, accelerator, show_progress: bool = T
                               metric=config["selection"]["metric"], test_curves=train.get("test_curves", False))
     kept_outputs: dict[int, dict[str, tuple]] = {}  # history index -> {split: (logits, labels)}, as tracker.kept
     stages = setting_stages(stages_of(type(algorithm), algorithm.hparams, config["task"]["target_budget"]), run.task,
-                            run.algorithm, type(algorithm), config.get("init") is not None)
+                            run.algorithm)
     stage_epochs = [s.epochs or train["epochs"] for s in stages]
     selection = config["selection"]
     rules = list(selection.get("rules") or [selection["rule"]])

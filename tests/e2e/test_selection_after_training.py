@@ -137,7 +137,7 @@ def test_results_shows_every_rule_from_the_same_runs(trained):
 
 
 def test_every_record_carries_the_licence_and_citation_of_its_data(trained):
-    from zoo.results.store import load_records
+    from zoo.results.reader import load_records
 
     root, records = trained
     for record in [*records.values(), *load_records(root / "runs" / "results.jsonl")]:  # as returned and as read
@@ -153,7 +153,7 @@ def test_every_record_carries_the_licence_and_citation_of_its_data(trained):
 # -- records made before selection after training ------------------------------------------------------
 def test_schema1_records_load_in_results_and_the_leaderboard(tmp_path):
     from zoo.leaderboard import build_site, read_records
-    from zoo.results.store import load_records
+    from zoo.results.reader import load_records
 
     (tmp_path / "old").mkdir()
     shutil.copy(FIXTURE, tmp_path / "old" / "results.jsonl")

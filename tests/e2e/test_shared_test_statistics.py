@@ -53,8 +53,8 @@ def _results(path, *args):
 
 def test_results_use_the_stored_predictions(runs):
     from zoo.results.per_sample import cell_predictions
+    from zoo.results.reader import load_records
     from zoo.results.shared_test import shared_test_interval
-    from zoo.results.store import load_records
 
     rows, _ = _results(runs, "--compare", "source_only")
     adabn = rows["gamma", "adabn"]
@@ -81,3 +81,26 @@ def test_a_predictions_file_that_no_longer_matches_falls_back_labelled(runs, tmp
     rows, stderr = _results(copy, "--compare", "source_only")
     levels = {key: row["accuracy_ci_levels"] for key, row in rows.items()}
     assert "seeds (t: no predictions)" in levels.values() and "sha256 differs" in " ".join(stderr.split())
+
+
+def test_the_leaderboard_reads_the_same_predictions_as_results(runs, tmp_path):
+    """One reader (zoo.results.reader): a leaderboard built in a fresh process shows the interval over seeds and
+    shared test images that `medzoo results` shows, not the seeds-only fallback."""
+    import json
+
+    from zoo.results.reader import load_records
+    from zoo.results.stats import summarize
+
+    out = subprocess.run([sys.executable, "-m", "zoo.cli.main", "leaderboard", "build", str(runs), "--site",
+                          str(tmp_path / "site"), "--metric", "accuracy"], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    board = json.loads((tmp_path / "site" / "data" / "leaderboard.json").read_text())
+    cells = {(c["algorithm"], c["selection"]): c for s in board["suites"] for t in s["tasks"] for c in t["cells"]}
+    rows, _ = _results(runs)
+    records = [r for r in load_records(runs) if r["algorithm"] == "adabn"]
+    seeds_only = summarize(records, "accuracy", "target_test", ci="t")[0]
+    shown = cells["adabn", "source_val"]
+    assert rows["gamma", "adabn"]["accuracy_ci_levels"] == "seeds+shared images"
+    assert (shown["ci_low"], shown["ci_high"]) == pytest.approx((float(rows["gamma", "adabn"]["accuracy_ci_low"]),
+                                                                 float(rows["gamma", "adabn"]["accuracy_ci_high"])))
+    assert (shown["ci_low"], shown["ci_high"]) != pytest.approx((seeds_only["ci_low"], seeds_only["ci_high"]))

@@ -32,7 +32,8 @@ def _has_results_file(path: Path) -> bool:
 
 def run(args: argparse.Namespace) -> int:
     from zoo.results.integrity import warn_damaged_loaded
-    from zoo.results.store import RESULTS_FILENAME, load_records
+    from zoo.results.reader import load_records
+    from zoo.results.store import RESULTS_FILENAME
     from zoo.results.table import print_results_table, to_csv, to_markdown
 
     hub = [*args.hub, *(str(p) for p in args.paths if str(p).startswith("hf:/"))]  # Path("hf://x") -> "hf:/x"

@@ -123,7 +123,7 @@ def render(rows: list[dict[str, Any]], fmt: str, split: str, metric: str, all_tr
 
 def run(args: argparse.Namespace) -> int:
     from zoo.results.best_trial import best_trials
-    from zoo.results.store import load_records
+    from zoo.results.reader import load_records
 
     paths = args.paths or [args.output_dir]
     missing = [str(p) for p in paths if not Path(p).exists()]

@@ -150,7 +150,7 @@ def publish_results(paths: list[str | Path], repo: str, endpoint: str | None = N
 
     from zoo.hub.client import token_from
     from zoo.hub.push import upload
-    from zoo.results.store import load_records
+    from zoo.results.reader import load_records
 
     records = load_records(paths)
     if not records:

@@ -21,6 +21,7 @@ Usage::
 from __future__ import annotations
 
 from zoo.leaderboard.build import build_site
-from zoo.leaderboard.load import Problem, read_records
+from zoo.leaderboard.load import read_records
+from zoo.results.jsonl import Problem
 
 __all__ = ["Problem", "build_site", "read_records"]

@@ -32,10 +32,11 @@ from typing import Any, Sequence
 from zoo.errors import DataError, OutputError
 from zoo.leaderboard.data_files import data_files
 from zoo.leaderboard.html import GENERATOR
-from zoo.leaderboard.load import Problem, gc_paused
 from zoo.leaderboard.pages import index_page, suite_file, suite_page
 from zoo.leaderboard.run_page import record_json, run_page
 from zoo.leaderboard.summary import summarize_suites
+from zoo.results.jsonl import Problem
+from zoo.results.reader import gc_paused
 from zoo.results.stats import group_value
 
 ASSETS = ("style.css", "app.js")
@@ -186,6 +187,7 @@ def build_site(records: Sequence[dict[str, Any]], out: str | os.PathLike[str], *
                         + (f" ({len(problems)} malformed line(s) skipped)" if problems else ""))
     if min_seeds is not None and min_seeds < 1:
         raise DataError(f"--min-seeds must be at least 1, got {min_seeds}")
+    _check_replaceable(Path(out))  # a folder that is not ours is refused before any work (and any warning)
     with gc_paused():
         tree, summaries = site_files(records, metric=metric, split=split, min_seeds=min_seeds,
                                      n_skipped=len(problems))

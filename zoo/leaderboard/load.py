@@ -2,8 +2,9 @@
 
 A leaderboard is built from whatever results people hand it, often merged from several machines, so one
 malformed line must never abort the build: each one becomes a :class:`Problem` naming the file, the line
-and the first offending field (as :func:`zoo.results.record.validate_record` names it), returned to the caller.
-A run_id seen before is kept from the first file that has it (as :func:`zoo.results.load_records` does).
+and the first offending field, returned to the caller. Reading is :func:`zoo.results.reader.read_results`,
+the reader every command uses (same lines skipped, first file wins, same intervals); this module adds only
+what the site shows about a run's files.
 A run that ``medzoo push`` published has a ``hub.json`` in its run folder; its record gains ``hub`` from it,
 so the run's page links the model card.
 
@@ -16,129 +17,33 @@ Usage::
 
 from __future__ import annotations
 
-import gc
 import json
 import logging
 import os
-from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable
 
-from zoo.errors import DataError
 from zoo.hub.push import RECEIPT
-from zoo.results.integrity import warn_damaged
-from zoo.results.jsonl import jsonl_lines
-from zoo.results.store import RESULTS_FILENAME
+from zoo.results.integrity import warn_damaged_loaded
+from zoo.results.jsonl import Problem
+from zoo.results.per_sample import store_of
+from zoo.results.reader import read_results
 
 logger = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class Problem:
-    """One skipped line: where it is and what was wrong (``field`` is the dotted path, or ``record``).
-
-    Usage::
-
-        Problem("results.jsonl", 3, "metrics", "metrics: missing")
-    """
-
-    file: str
-    line: int
-    field: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.file}:{self.line}: {self.message}"
-
-
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """No cyclic garbage collection inside: parsed records are acyclic, and with 10,000 of them alive every
-    collection walks millions of objects (about a tenth of a build's time). Reference counting still frees.
-
-    Usage::
-
-        with gc_paused():
-            records = [json.loads(line) for line in lines]
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
-def results_files(path: Path) -> list[Path]:
-    """A results file itself, or a folder's ``results.jsonl``, else every one below it (sorted).
-
-    Usage::
-
-        results_files(Path("medzoo-runs"))   # [PosixPath('medzoo-runs/results.jsonl')]
-    """
-    if path.is_file():
-        return [path]
-    if path.is_dir():
-        direct = path / RESULTS_FILENAME
-        return [direct] if direct.is_file() else sorted(path.rglob(RESULTS_FILENAME))
-    raise DataError(f"no results at {path}: no such file or folder; pass a {RESULTS_FILENAME} file or a run folder")
-
-
-def _field_of(message: str) -> str:
-    """``"timings.train_s: missing"`` -> ``"timings.train_s"``."""
-    head, sep, _ = message.partition(":")
-    return head.strip() if sep and " " not in head.strip() else "record"
-
-
-def parse_records(data: bytes, source: str, problems: list[Problem], seen: set[str]) -> list[dict[str, Any]]:
-    """Records of one JSONL text; bad lines go to ``problems``, run_ids in ``seen`` are skipped (and added).
-
-    Usage::
-
-        records = parse_records(Path("results.jsonl").read_bytes(), "results.jsonl", problems, set())
-    """
-    records = []
-    for lineno, record, found in jsonl_lines(data):
-        if record is None:
-            more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
-            problem = Problem(source, lineno, _field_of(found[0]), found[0] + more)
-            logger.debug("%s: skipped", problem)  # the caller reports the list (the CLI prints every one)
-            problems.append(problem)
-            continue
-        if record["run_id"] in seen:
-            logger.debug("%s:%d: run %s was already read; skipped", source, lineno, record["run_id"])
-            continue
-        seen.add(record["run_id"])
-        records.append(record)
-    return records
-
-
 def read_records(paths: Iterable[str | os.PathLike[str]]) -> tuple[list[dict[str, Any]], list[Problem]]:
-    """Valid records of results files or run folders, and the problems of the lines that were skipped.
+    """Valid records of results files or run folders (:func:`zoo.results.reader.read_results`, each folder
+    required to hold results), each with its Hub receipt and the state of its predictions files.
 
     Usage::
 
         records, problems = read_records(["medzoo-runs"])
     """
-    records: list[dict[str, Any]] = []
-    problems: list[Problem] = []
-    seen: set[str] = set()
-    for given in paths:
-        files = results_files(Path(given))
-        if not files:
-            raise DataError(f"no {RESULTS_FILENAME} in {given}; run `medzoo run SUITE -o {given}` first")
-        for file in files:
-            try:
-                data = file.read_bytes()
-            except OSError as err:
-                raise DataError(f"cannot read results from {file}: {(err.strerror or str(err)).lower()}") from None
-            with gc_paused():
-                found = parse_records(data, str(file), problems, seen)
-            warn_damaged(found, file.parent)  # the page still shows their numbers; the builder is told once
-            records += [_with_predictions(_with_receipt(record, file.parent), file.parent) for record in found]
-    return records, problems
+    records, problems = read_results(paths, require_each=True)
+    warn_damaged_loaded(records)  # the page still shows their numbers; the builder is told once per folder
+    return [_with_predictions(_with_receipt(record, store_of(record["run_id"])), store_of(record["run_id"]))
+            for record in records], problems
 
 
 def _with_predictions(record: dict[str, Any], store: Path) -> dict[str, Any]:

@@ -20,14 +20,15 @@ from zoo.results.bootstrap import hierarchical_bootstrap
 from zoo.results.compare import compare
 from zoo.results.paired_tests import paired_t_test, sign_flip_test
 from zoo.results.ranks import format_ranks
+from zoo.results.reader import load_records, read_results
 from zoo.results.record import SCHEMA_VERSION, check_record, make_record, validate_record
 from zoo.results.stats import average_ranks, bootstrap_interval, mean_std, rank, summarize, t_interval
-from zoo.results.store import ResultStore, load_records
+from zoo.results.store import ResultStore
 from zoo.results.table import format_results, print_results_table, results_table, to_csv, to_markdown
 
 __all__ = [
     "SCHEMA_VERSION", "ResultStore", "average_ranks", "bootstrap_interval", "check_record", "compare",
     "format_ranks", "format_results", "hierarchical_bootstrap", "load_records", "make_record", "mean_std",
-    "paired_t_test", "print_results_table", "rank", "results_table", "sign_flip_test", "summarize",
+    "paired_t_test", "print_results_table", "rank", "read_results", "results_table", "sign_flip_test", "summarize",
     "t_interval", "to_csv", "to_markdown", "validate_record",
 ]

@@ -30,6 +30,7 @@ if TYPE_CHECKING:  # numpy only when predictions are read: `import zoo.results` 
 logger = logging.getLogger(__name__)
 
 _STORES: dict[str, Path] = {}  # run_id -> the folder its results.jsonl is in
+_WARNED: set[tuple[Path, str]] = set()  # (results folder, "missing" | "altered") already warned about
 _FILES: dict[tuple[Path, str], dict[str, dict[str, np.ndarray]] | None] = {}  # verified file contents
 
 
@@ -70,6 +71,16 @@ def _entry(record: dict[str, Any], split: str) -> tuple[dict[str, Any], str] | N
     return (entry, digest) if isinstance(digest, str) else None
 
 
+def _warn_once(folder: Path, kind: str, message: str, path: Path) -> None:
+    """The first missing (or altered) predictions file of a results folder is a warning, the rest debug lines:
+    a folder copied without its ``.npz`` files would otherwise print one warning per run."""
+    if (folder, kind) in _WARNED:
+        logger.debug(message, path, "")
+        return
+    _WARNED.add((folder, kind))
+    logger.warning(message, path, f" (any other such file under {folder} is not listed)")
+
+
 def _load_verified(folder: Path, entry: dict[str, Any]) -> dict[str, dict[str, np.ndarray]] | None:
     """The file's arrays when its sha256 matches the record's (cached), else None (and a warning once)."""
     key = (folder, entry["file"])
@@ -79,10 +90,12 @@ def _load_verified(folder: Path, entry: dict[str, Any]) -> dict[str, dict[str, n
 
         path = folder / entry["file"]
         if not path.is_file():
-            logger.warning("%s: predictions file missing; its cell uses the record-level interval", path)
+            _warn_once(folder, "missing", "%s: predictions file missing; its cell uses the record-level interval%s",
+                       path)
             _FILES[key] = None
         elif sha256_file(path) != entry.get("sha256"):
-            logger.warning("%s: sha256 differs from the record's; its cell uses the record-level interval", path)
+            _warn_once(folder, "altered", "%s: sha256 differs from the record's; its cell uses the record-level "
+                       "interval%s", path)
             _FILES[key] = None
         else:
             _FILES[key] = load_predictions(path)

@@ -28,7 +28,7 @@ import tempfile
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterator
 
 from zoo.errors import ConfigError, DataError, OutputError
 from zoo.results.jsonl import parse_jsonl, parse_line
@@ -244,7 +244,10 @@ class ResultStore:
             return []
         except OSError as err:  # e.g. the root is a file, or unreadable
             raise DataError(f"cannot read results from {self.path}: {(err.strerror or str(err)).lower()}") from None
-        return parse_jsonl(data, self.path, validate=validate)
+        records = parse_jsonl(data, self.path, validate=validate)
+        for record in records:
+            remember_store(record["run_id"], self.root)  # its predictions files are relative to the store
+        return records
 
     def finished_run_ids(self) -> set[str]:
         """The run_ids that have a valid stored record (a sweep skips these).
@@ -298,44 +301,3 @@ class ResultStore:
                 raise _cannot_write(self.root, err) from None
         return path
 
-
-def _results_files(path: Path) -> list[Path]:
-    if path.is_file():
-        return [path]
-    if path.is_dir():
-        direct = path / RESULTS_FILENAME
-        return [direct] if direct.is_file() else sorted(path.rglob(RESULTS_FILENAME))
-    raise DataError(f"no results at {path}: no such file or folder; pass a {RESULTS_FILENAME} file or its folder")
-
-
-def load_records(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]], *,
-                 validate: bool = True) -> list[dict[str, Any]]:
-    """Records from several results files or folders (a folder: its results.jsonl, else every one below it).
-
-    A run_id seen in an earlier file wins over later copies (merged sweeps often overlap).
-
-    Usage::
-
-        records = load_records(["results/quick", "downloads/other-lab/results.jsonl"])
-    """
-    if isinstance(paths, (str, os.PathLike)):
-        paths = [paths]
-    records: list[dict[str, Any]] = []
-    seen: set[str] = set()
-    for given in paths:
-        files = _results_files(Path(given))
-        if not files:
-            logger.warning("%s: no %s found", given, RESULTS_FILENAME)
-        for file in files:
-            try:
-                data = file.read_bytes()
-            except OSError as err:
-                raise DataError(f"cannot read results from {file}: {(err.strerror or str(err)).lower()}") from None
-            for record in parse_jsonl(data, file, validate=validate):
-                if record["run_id"] in seen:
-                    logger.debug("%s: run %s already loaded from an earlier file", file, record["run_id"])
-                    continue
-                seen.add(record["run_id"])
-                remember_store(record["run_id"], file.parent)  # its predictions files are relative to it
-                records.append(record)
-    return records

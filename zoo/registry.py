@@ -53,6 +53,7 @@ BUILTIN_DIST = "medzoo"
 ALIASES: dict[str, dict[str, str]] = {
     "algorithm": {"finetune": "source_then_target"},
     "selection rule": {"dev": "deep_embedded_validation"},
+    "split": {"target_val_budget": "target_val"},  # record schema 3: a split has its selection rule's name
 }
 _warned: set[tuple[str, str]] = set()
 

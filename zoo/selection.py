@@ -16,6 +16,11 @@ training). The rules:
 - ``last``: the last epoch; what a script without model selection reports, and the fallback beside a rule
   whose selection set is too small to mean much.
 
+Each rule reads the validation split of its own name (record schema 3). Before, the rule ``target_val`` read
+the split ``target_val_budget`` and ``target_val_oracle`` read ``target_val``; records of schema 1-2 are read
+under the new split names (``SPLITS_BEFORE_SCHEMA_3``, applied by ``zoo.results.names.canonical_record``), and
+``--split target_val_budget`` still works (``zoo/registry.py:ALIASES``).
+
 Usage::
 
     RULES["source_val"].split                                   # 'source_val'
@@ -32,6 +37,9 @@ from typing import Any
 from zoo.errors import ConfigError
 from zoo.registry import canonical_name
 
+# Split names of records before schema 3 -> their names now: each rule reads the split of its own name. The old
+# `target_val` (all target validation labels) is `target_val_oracle`; `target_val_budget` is `target_val`.
+SPLITS_BEFORE_SCHEMA_3 = {"target_val": "target_val_oracle", "target_val_budget": "target_val"}
 SMALL_SELECTION_SET = 5  # fewer labelled images than this in some class: the rule's choice is flagged
 
 
@@ -75,8 +83,8 @@ class SelectionRule:
 
 RULES: dict[str, SelectionRule] = {rule.name: rule for rule in [
     SelectionRule("source_val", "source_val", "source validation split", needs_source_stage=True),
-    SelectionRule("target_val", "target_val_budget", "budgeted target validation labels", needs_budget=True),
-    SelectionRule("target_val_oracle", "target_val", "all target validation labels (upper bound)", oracle=True),
+    SelectionRule("target_val", "target_val", "budgeted target validation labels", needs_budget=True),
+    SelectionRule("target_val_oracle", "target_val_oracle", "all target validation labels (upper bound)", oracle=True),
     SelectionRule("deep_embedded_validation", "dev", "Deep Embedded Validation, label-free (You et al. 2019)",
                   needs_source_stage=True, metric="score", needs_target_images=True),
     SelectionRule("last", None, "the last epoch"),

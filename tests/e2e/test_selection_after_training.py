@@ -75,9 +75,8 @@ def test_one_training_records_every_applicable_rule(trained):
         for rule, chosen in record["selections"].items():
             index = chosen["epoch"] - 1  # one stage: the epoch is the curve index
             assert chosen["metrics"]["target_test"]["accuracy"] == pytest.approx(curves["target_test_accuracy"][index])
-            split = {"source_val": "source_val", "target_val": "target_val_budget", "target_val_oracle": "target_val"}
-            if rule in split:  # the chosen epoch is the first best of its split's curve
-                curve = curves[f"{split[rule]}_accuracy"]
+            if rule in ("source_val", "target_val", "target_val_oracle"):  # the first best of its own split's curve
+                curve = curves[f"{rule}_accuracy"]
                 assert chosen["score"] == pytest.approx(max(curve)) and index == curve.index(max(curve)), rule
             if rule == "deep_embedded_validation":
                 scores = curves["dev_score"]

@@ -180,7 +180,7 @@ def test_sweeps_count_by_their_best_trial_on_validation(real_records, tmp_path):
         for r in ft:
             records.append(derive(r, f"sweep-{trial}-{r['seed']}", **{
                 "sweep": {"seed": 0, "trial": trial}, "hparams": {"target_lr_mult": float(trial + 1)},
-                "metrics.target_val_budget.accuracy": val, "metrics.target_test.accuracy": test}))
+                "metrics.target_val.accuracy": val, "metrics.target_test.accuracy": test}))
     site = build_site(records, tmp_path / "site", metric="accuracy").out  # the trials differ in accuracy alone
     (cell,) = _suite(site, "quick@1")["tasks"][0]["cells"]
     assert cell["mean"] == pytest.approx(0.5) and {run["run_id"][:7] for run in cell["runs"]} == {"sweep-0"}

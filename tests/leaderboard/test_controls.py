@@ -21,7 +21,7 @@ def _records(real_records):
     out = []
     for algorithm, values in ACC.items():
         for seed, value in enumerate(values):
-            small = {"split": "target_val_budget", "per_class": {"normal": 2, "pneumonia": 6}, "small": True}
+            small = {"split": "target_val", "per_class": {"normal": 2, "pneumonia": 6}, "small": True}
             out.append(derive(base, f"ctl-{algorithm.replace('@', '-')}-{seed}", **{
                 "suite.name": "controls", "task.name": "mri-shift", "algorithm": algorithm, "seed": seed,
                 "metrics.target_test.accuracy": value, "caveats": [CAVEAT],

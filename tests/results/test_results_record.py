@@ -16,7 +16,7 @@ from zoo.results.record import REQUIRED_FIELDS, to_jsonable
 
 def test_valid_record_roundtrips_through_json(record_factory):
     record = record_factory("abc123")
-    assert record["schema_version"] == SCHEMA_VERSION == 2
+    assert record["schema_version"] == SCHEMA_VERSION == 3
     assert validate_record(record) == []
     assert json.loads(json.dumps(record, allow_nan=False)) == record
     stamp = datetime.fromisoformat(record["created_at"])

@@ -42,8 +42,8 @@ def _history(val: dict[str, list[float]], metric: str = "accuracy", test=None) -
 def test_each_rule_reads_its_own_validation_split():
     history = _history({
         "source_val": [0.50, 0.90, 0.70, 0.60],
-        "target_val_budget": [0.40, 0.50, 0.80, 0.60],
-        "target_val": [0.30, 0.40, 0.50, 0.95],
+        "target_val": [0.40, 0.50, 0.80, 0.60],  # the budget's labels
+        "target_val_oracle": [0.30, 0.40, 0.50, 0.95],  # every label
     })
     assert select_epoch(history, "source_val", "accuracy") == 1
     assert select_epoch(history, "target_val", "accuracy") == 2
@@ -87,7 +87,7 @@ def test_other_metric():
 
 def test_a_rule_whose_split_is_missing_is_an_error():
     history = _history({"source_val": [0.5, 0.6]})
-    with pytest.raises(ConfigError, match="target_val_budget"):
+    with pytest.raises(ConfigError, match="'target_val'"):
         select_epoch(history, "target_val", "accuracy")
 
 

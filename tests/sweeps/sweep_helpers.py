@@ -77,12 +77,12 @@ def planted_record(trial: int | None, seed: int, val: float, test: float, rule: 
     """
     from zoo.results.record import make_record
 
-    split = {"source_val": "source_val", "target_val": "target_val_budget", "target_val_oracle": "target_val"}[rule]
-    metrics = {"source_val": {"accuracy": 0.5}, "target_val": {"accuracy": 0.5},
+    split = rule  # each rule reads the split of its own name (record schema 3)
+    metrics = {"source_val": {"accuracy": 0.5}, "target_val_oracle": {"accuracy": 0.5},
                "target_test": {"accuracy": test}, "source_test": {"accuracy": test}}
     metrics[split] = {"accuracy": val}
     if rule == "target_val":  # the oracle split exists too, and says the opposite: it must not be read
-        metrics["target_val"] = {"accuracy": 1.0 - val}
+        metrics["target_val_oracle"] = {"accuracy": 1.0 - val}
     record = make_record(
         run_id=f"{task}-{rule}-{trial}-{seed}-{int(val * 100)}", suite={"name": "s", "version": 1},
         task={"name": task, "source": ["a"], "target": "b", "target_budget": 0.1 if rule != "source_val" else 0},

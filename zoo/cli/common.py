@@ -44,6 +44,18 @@ def print_fields(title: str, rows: list[tuple[str, str]]) -> None:
     stdout_console().print(table)
 
 
+def split_arg(name: str) -> str:
+    """A ``--split`` value: a split's old name (``target_val_budget``, before record schema 3) gives its name now.
+
+    Usage::
+
+        parser.add_argument("--split", default="target_test", type=split_arg)
+    """
+    from zoo.registry import canonical_name
+
+    return canonical_name("split", name)
+
+
 def setup_logging(verbose: bool = False) -> None:
     """INFO (or DEBUG) logs to stderr through rich; noisy third-party loggers stay at WARNING."""
     from rich.logging import RichHandler

@@ -93,6 +93,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
         leaderboard.add_parser(parser.add_subparsers())   # zoo.cli.main does this
     """
+    from zoo.cli.common import split_arg
+
     parser = sub.add_parser(
         "leaderboard", help="build a static leaderboard site from results, or publish it",
         description="Build a static leaderboard site from result records (a pure function of them), or publish it.",
@@ -121,7 +123,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                        help="the ranked metric of every suite (default: each suite's primary metric: its declared "
                             "primary_metric, else balanced_accuracy when a target test split's majority class is "
                             "over 60%%, else accuracy)")
-    build.add_argument("--split", default="target_test", help="the split scored (default target_test)")
+    build.add_argument("--split", default="target_test", type=split_arg, help="the split scored (default target_test)")
     build.add_argument("--selection", metavar="RULE",
                        help="rank runs as selected by RULE (source_val, target_val, target_val_oracle, "
                             "deep_embedded_validation (formerly dev), last; comma-separated or all: one row per "

@@ -126,6 +126,8 @@ def _ranks(records: list[dict], args: argparse.Namespace, fmt: str) -> str:
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
+    from zoo.cli.common import split_arg
+
     parser = sub.add_parser(
         "results", help="summarise results over seeds",
         description="Summarise finished runs: mean +- std over seeds per task x algorithm x backbone x selection.",
@@ -143,7 +145,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("paths", nargs="*", type=Path, help="results folders or .jsonl files (default: --output-dir)")
     parser.add_argument("--suite", help="only this suite")
-    parser.add_argument("--split", default="target_test", help="which split's metrics (default target_test)")
+    parser.add_argument("--split", default="target_test", type=split_arg,
+                        help="which split's metrics (default target_test)")
     parser.add_argument("--format", choices=("table", "csv", "markdown"), default="table")
     parser.add_argument("--ci", choices=("shared", "t", "bootstrap"),
                         help="cells show the mean and its 95%% interval: shared (seeds and the target test images "

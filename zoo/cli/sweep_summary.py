@@ -153,6 +153,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
+    from zoo.cli.common import split_arg
+
     parser = sub.add_parser(
         "sweep-summary", help="best hyperparameter trial per task x algorithm (chosen on validation)",
         description="Pick the best random-search trial of each task x algorithm by the mean over seeds of the "
@@ -163,7 +165,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("paths", nargs="*", type=Path, help="results folders or .jsonl files (default: --output-dir)")
     parser.add_argument("--suite", help="only this suite")
-    parser.add_argument("--split", default="target_test",
+    parser.add_argument("--split", default="target_test", type=split_arg,
                         help="split reported for the chosen trial (default target_test)")
     parser.add_argument("--metric", default="accuracy", help="metric reported on --split (default accuracy)")
     parser.add_argument("--selection", metavar="RULE",

@@ -3,7 +3,7 @@
 Records group into experiments (suite@version, task, algorithm, backbone, selection rule and metric) and,
 inside one, into trials: a sweep record's ``sweep: {seed, trial}``, or, for records of no sweep, their
 hyperparameters. A trial's score is the mean over its seeds of the metric its selection rule reads on the
-validation split that rule names (``source_val``, ``target_val_budget``, ...: ``zoo.selection``),
+validation split that rule names (``source_val``, ``target_val``, ...: ``zoo.selection``),
 i.e. the very number that picked each run's checkpoint. Test metrics are never read here.
 
 Only complete trials compete: those with as many scored seeds as the most complete trial of the experiment,

@@ -8,6 +8,12 @@ parser shared by the store and the leaderboard (``zoo.results.jsonl.parse_line``
 tables (``zoo.hub.results``). Run ids are untouched (they hash the old names: ``zoo.bench.run_config``), and
 DEV's own split (``metrics.dev``, ``curves.dev_score``) keeps its key.
 
+Records before schema 3 named the validation splits differently (``zoo.selection.SPLITS_BEFORE_SCHEMA_3``:
+``target_val`` -> ``target_val_oracle``, ``target_val_budget`` -> ``target_val``). They are read as schema 3:
+every ``metrics`` and ``curves`` key, each ``selection_set.split`` and each predictions entry's ``splits``
+renamed; a predictions entry also gets ``file_splits`` ({new name: the name inside its ``.npz``}), because the
+file itself is not rewritten (its sha256 is in the record).
+
 Usage::
 
     canonical_record({"algorithm": "finetune", "selection": {"rule": "dev"}, ...})["algorithm"]
@@ -19,6 +25,9 @@ from __future__ import annotations
 from typing import Any
 
 from zoo.registry import canonical_name
+from zoo.selection import SPLITS_BEFORE_SCHEMA_3
+
+SPLITS_SCHEMA = 3  # the record schema from which split names are the rules' names
 
 RULE_KIND = "selection rule"
 
@@ -61,7 +70,10 @@ def canonical_record(record: dict[str, Any]) -> dict[str, Any]:
     selection = record.get("selection")
     if isinstance(selection, dict) and rule_name(selection.get("rule")) != selection.get("rule"):
         out = {**out, "selection": {**selection, "rule": rule_name(selection["rule"])}}
-    selections = record.get("selections")
+    version = record.get("schema_version")
+    if isinstance(version, int) and version < SPLITS_SCHEMA:
+        out = _splits_renamed(out)
+    selections = out.get("selections")
     if isinstance(selections, dict) and any(rule_name(k) != k for k in selections):
         renamed = {}
         for key, chosen in selections.items():
@@ -69,4 +81,55 @@ def canonical_record(record: dict[str, Any]) -> dict[str, Any]:
                 chosen = {**chosen, "rule": rule_name(chosen["rule"])}
             renamed[rule_name(key)] = chosen
         out = {**out, "selections": renamed}
+    return out
+
+
+def split_name(name: Any) -> Any:
+    """A split's name now, given its name in a record before schema 3 (``target_val`` -> ``target_val_oracle``).
+
+    Usage::
+
+        split_name("target_val_budget")   # 'target_val'
+    """
+    return SPLITS_BEFORE_SCHEMA_3.get(name, name) if isinstance(name, str) else name
+
+
+def _curve_key(key: str) -> str:
+    """A curve key before schema 3 -> now: ``target_val_budget_accuracy`` -> ``target_val_accuracy``."""
+    for old in sorted(SPLITS_BEFORE_SCHEMA_3, key=len, reverse=True):  # the longer old name first
+        if key.startswith(old + "_"):
+            return SPLITS_BEFORE_SCHEMA_3[old] + key[len(old):]
+    return key
+
+
+def _renamed_keys(mapping: Any, rename) -> Any:
+    return {rename(k): v for k, v in mapping.items()} if isinstance(mapping, dict) else mapping
+
+
+def _selection_renamed(chosen: Any) -> Any:
+    """One ``selection``/``selections`` entry with its metrics, selection set and predictions under the new names."""
+    if not isinstance(chosen, dict):
+        return chosen
+    chosen = {**chosen}
+    if "metrics" in chosen:
+        chosen["metrics"] = _renamed_keys(chosen["metrics"], split_name)
+    if isinstance(chosen.get("selection_set"), dict):
+        chosen["selection_set"] = {**chosen["selection_set"], "split": split_name(chosen["selection_set"].get("split"))}
+    entry = chosen.get("predictions")
+    if isinstance(entry, dict) and isinstance(entry.get("splits"), dict):
+        chosen["predictions"] = {**entry, "splits": _renamed_keys(entry["splits"], split_name),
+                                 "file_splits": {split_name(k): k for k in entry["splits"]}}
+    return chosen
+
+
+def _splits_renamed(record: dict[str, Any]) -> dict[str, Any]:
+    """A record before schema 3 as a schema-3 record: its validation splits under their rules' names (a copy)."""
+    out = {**record, "schema_version": SPLITS_SCHEMA}
+    out["metrics"] = _renamed_keys(record.get("metrics"), split_name)
+    if "curves" in record:
+        out["curves"] = _renamed_keys(record["curves"], _curve_key)
+    if "selection" in record:
+        out["selection"] = _selection_renamed(record["selection"])
+    if isinstance(record.get("selections"), dict):
+        out["selections"] = {rule: _selection_renamed(chosen) for rule, chosen in record["selections"].items()}
     return out

@@ -117,9 +117,10 @@ def run_predictions(record: dict[str, Any], split: str) -> tuple[np.ndarray, np.
         return None
     entry, digest = found
     arrays = _load_verified(folder, entry)
-    if arrays is None or split not in arrays:
+    key = (entry.get("file_splits") or {}).get(split, split)  # a file written before schema 3: its own name
+    if arrays is None or key not in arrays:
         return None
-    part = arrays[split]
+    part = arrays[key]
     order = np.argsort(part["index"], kind="stable")  # rows back in the split's own order
     return part["labels"][order].astype(np.int64), part["probs"][order].astype(np.float64), digest
 

@@ -6,7 +6,7 @@ and on what (``provenance``). Writers build records with :func:`make_record`, wh
 ``ConfigError`` naming every missing or mistyped field; readers check records with :func:`validate_record`,
 which returns the problems instead of raising.
 
-Shape (``SCHEMA_VERSION = 2``; ``?`` marks optional fields)::
+Shape (``SCHEMA_VERSION = 3``; ``?`` marks optional fields)::
 
     schema_version  int                      run_id     str [A-Za-z0-9._-], the hash of the resolved config
     suite           {name, version, primary_metric?}   (primary_metric: declared by the suite, zoo.results.primary)
@@ -26,7 +26,9 @@ Shape (``SCHEMA_VERSION = 2``; ``?`` marks optional fields)::
 ``selection`` and ``metrics`` are the reported rule's; ``selections`` (schema 2) holds every rule that
 applied to the run, all from its one training. Records of schema 1 (medzoo before selection after
 training) have no ``selections``: readers treat them as holding one rule, their ``selection.rule``
-(``view_record``), so they load, tabulate and build leaderboards as before.
+(``view_record``), so they load, tabulate and build leaderboards as before. Schema 3 names each validation split
+after the rule that reads it (``target_val``: the budget's labels, ``target_val_oracle``: every label); records of
+schema 1-2 are read under those names (``zoo.results.names.canonical_record``).
 
 Usage::
 
@@ -45,7 +47,7 @@ from typing import Any
 
 from zoo.errors import ConfigError
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3  # 3: each validation split has its selection rule's name (zoo.selection)
 
 REQUIRED_FIELDS = (
     "schema_version", "run_id", "suite", "task", "algorithm", "backbone", "hparams", "train", "seed",

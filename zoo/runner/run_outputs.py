@@ -30,8 +30,8 @@ def evaluated_splits(data) -> dict[str, Split]:
     """The split objects of ``data`` (a ``TaskData``) behind the runner's evaluation names (``source_val``, ...)."""
     splits: dict[str, Split | None] = {
         "source_val": data.source.splits["val"] if data.source is not None else None,
-        "target_val": data.target.splits["val"],
-        "target_val_budget": data.target_val_labeled,
+        "target_val_oracle": data.target.splits["val"],
+        "target_val": data.target_val_labeled,
         "source_test": data.source.splits["test"] if data.source is not None else None,
         "target_test": data.target.splits["test"],
     }

@@ -68,7 +68,7 @@ def selection_set(data, rule: str) -> dict[str, Any] | None:
         return None
     split = {"source_val": data.source.splits["val"] if data.source is not None else None,
              "dev": data.source.splits["val"] if data.source is not None else None,  # DEV weighs source-val losses
-             "target_val": data.target.splits["val"], "target_val_budget": data.target_val_labeled}[split_name]
+             "target_val_oracle": data.target.splits["val"], "target_val": data.target_val_labeled}[split_name]
     if split is None:
         return None
     counts = torch.bincount(split.labels, minlength=data.num_classes).tolist()  # (K,)

@@ -11,7 +11,7 @@ Usage::
 
     streams = TrainStreams(accelerator, data, batch_size=128, seed=0, balanced=False)
     images, labels = streams.next("source")               # (B, C, H, W) uint8, (B,) int64, on the device
-    val, test = eval_loaders(accelerator, data, 512)      # {"source_val": loader, "target_val": ...}
+    val, test = eval_loaders(accelerator, data, 512)      # {"source_val": loader, "target_val_oracle": ...}
 """
 
 from __future__ import annotations
@@ -99,9 +99,9 @@ def eval_loaders(accelerator, data: TaskData, batch_size: int) -> tuple[dict, di
     val, test = {}, {}
     if data.source is not None:
         val["source_val"] = prepare(make_loader(data.source.splits["val"], batch_size, False))
-    val["target_val"] = prepare(make_loader(data.target.splits["val"], batch_size, False))
-    if data.target_val_labeled is not None:
-        val["target_val_budget"] = prepare(make_loader(data.target_val_labeled, batch_size, False))
+    val["target_val_oracle"] = prepare(make_loader(data.target.splits["val"], batch_size, False))  # every label
+    if data.target_val_labeled is not None:  # the labels the budget allows
+        val["target_val"] = prepare(make_loader(data.target_val_labeled, batch_size, False))
     if data.source is not None:
         test["source_test"] = prepare(make_loader(data.source.splits["test"], batch_size, False))
     test["target_test"] = prepare(make_loader(data.target.splits["test"], batch_size, False))

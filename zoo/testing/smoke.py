@@ -125,7 +125,7 @@ def check_runs_one_epoch(
             f"{what}: the record names {record['algorithm']} on {record['backbone']['name']}")
     losses = record["curves"]["train_loss"]
     require(losses and all(math.isfinite(v) for v in losses), f"{what}: training losses {losses} are not finite")
-    for split in ("source_test", "target_val", "target_test"):
+    for split in ("source_test", "target_val_oracle", "target_test"):
         accuracy = record["metrics"].get(split, {}).get("accuracy")
         require(accuracy is not None and 0.0 <= accuracy <= 1.0, f"{what}: {split} accuracy is {accuracy!r}")
     require((root / "runs" / record["checkpoint"]).is_file(), f"{what}: no checkpoint at {record['checkpoint']}")

@@ -104,7 +104,7 @@ def test_a_run_selected_by_dev_records_the_rule_and_its_scores(tmp_path):
     assert max(record["curves"]["dev_score"]) == dev["score"]  # the epoch with the best DEV score was kept
     # per-epoch curves: accuracy and AUROC of every split, the selected epoch's equal to the recorded metrics
     chosen = record["selection"]["epoch"] - 1
-    for split in ("source_val", "target_val", "target_test"):
+    for split in ("source_val", "target_val_oracle", "target_test"):
         for metric in ("accuracy", "auroc"):
             curve = record["curves"][f"{split}_{metric}"]
             assert len(curve) == 3 and curve[chosen] == record["metrics"][split][metric], (split, metric)

@@ -229,12 +229,12 @@ def test_tent_adapts_at_test_time_only_and_deterministically(source_free, data_d
                               metric="accuracy")
     first_val, _, first_probs, _ = evaluate(model)
     second_val, _, second_probs, _ = evaluate(model)
-    assert first_val == second_val and first_probs.keys() == second_probs.keys() == {"target_val"}
-    assert torch.equal(first_probs["target_val"], second_probs["target_val"])
+    assert first_val == second_val and first_probs.keys() == second_probs.keys() == {"target_val_oracle"}
+    assert torch.equal(first_probs["target_val_oracle"], second_probs["target_val_oracle"])
     for key, value in model.state_dict().items():
         assert torch.equal(value, source[key]), key  # restored after each evaluation
-    plain, _ = predict(accelerator, model, evaluate.val_loaders["target_val"], normalizer)  # no test-time step
-    assert not torch.equal(torch.softmax(plain, 1), first_probs["target_val"])
+    plain, _ = predict(accelerator, model, evaluate.val_loaders["target_val_oracle"], normalizer)  # no test-time step
+    assert not torch.equal(torch.softmax(plain, 1), first_probs["target_val_oracle"])
 
 
 # -- generalization ----------------------------------------------------------------------------------

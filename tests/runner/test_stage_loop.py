@@ -72,6 +72,34 @@ def test_pretraining_steps_prepare_their_optimizer_as_runs_do(accelerator, monke
     assert all(v.device.type == "cpu" for v in best.values())
 
 
+
+def test_a_pretraining_step_runs_a_conv_net_in_channels_last_with_the_nchw_result(accelerator, monkeypatch):
+    """As a run's model: NHWC batches and weights, the same curve and backbone as NCHW to float rounding."""
+    from zoo.runner import pretrain
+
+    layouts = []
+    real_step = stage_loop.StageRunner.run
+
+    def recording_run(self, *args, **kwargs):  # the layout the step's network and batches really have
+        conv = [m for m in self.model.modules() if isinstance(m, torch.nn.Conv2d)][-1]  # C_in > 1: unambiguous
+        layouts.append((conv.weight.is_contiguous(memory_format=torch.channels_last), self.inputs.channels_last))
+        return real_step(self, *args, **kwargs)
+
+    monkeypatch.setattr(stage_loop.StageRunner, "run", recording_run)
+    torch.manual_seed(0)
+    step, domain, backbone, config = _pretrain_args(n_per_class=48)
+    nhwc_best, nhwc = pretrain._train_step(step, domain, backbone, config, accelerator, show_progress=False)
+    monkeypatch.setattr(pretrain, "to_channels_last", lambda module: False)  # the step as it was: NCHW
+    torch.manual_seed(0)
+    step, domain, backbone, config = _pretrain_args(n_per_class=48)
+    nchw_best, nchw = pretrain._train_step(step, domain, backbone, config, accelerator, show_progress=False)
+    assert layouts == [(True, True), (False, False)]
+    assert nhwc["val_accuracy_curve"] == nchw["val_accuracy_curve"]
+    for key, value in nhwc_best.items():
+        assert value.is_contiguous()  # snapshots are plain contiguous tensors, whatever the layout trained
+        torch.testing.assert_close(value, nchw_best[key], rtol=1e-3, atol=1e-4)  # Adam: rounding grows a little
+
+
 def _runner(accelerator, train=TRAIN):
     domain = synthetic_domain(n_per_class=64, seed=0)  # 76 training images: 4 batches of 16
     data = TaskData(source=domain, target=domain, target_labeled=None, target_val_labeled=None)

@@ -50,6 +50,7 @@ from zoo.runner.stage_loop import (  # noqa: F401
     progress_bar,
     snapshot,
     stage_inputs,  # BatchFeeder, TrainingDiverged, train_epoch: re-exported
+    to_channels_last,
     train_epoch,
 )
 from zoo.runner.streams import labeled_split
@@ -151,12 +152,7 @@ def train_run(run: RunSpec, data: TaskData, accelerator, show_progress: bool = T
     set_seed(run.seed)  # same initial weights in every process
     algorithm, normalizer = build_model(config, data, backbone_state)
     normalizer = normalizer.to(accelerator.device)
-    # Conv nets run in channels_last (NHWC) on every device: tensor-core friendly on CUDA, and on CPU oneDNN's
-    # NHWC convolution and pooling kernels are faster (simple_cnn at 28 px: training 1.2x, evaluation 2.5x;
-    # resnet18_28: 1.13x, 1.5x). Logits differ from NCHW's at float rounding (~3e-8), like another CPU would.
-    channels_last = any(isinstance(m, torch.nn.Conv2d) for m in algorithm.modules())
-    if channels_last:
-        algorithm.to(memory_format=torch.channels_last)
+    channels_last = to_channels_last(algorithm)  # conv nets in NHWC (why: stage_loop.to_channels_last)
     if train.get("compile"):  # the networks under torch.compile; each algorithm's own Python stays eager
         _compile_networks(algorithm)
     model = accelerator.prepare_model(algorithm)

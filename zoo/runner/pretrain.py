@@ -47,7 +47,7 @@ from zoo.datasets.base import Domain
 from zoo.errors import ConfigError
 from zoo.runner.evaluate import evaluate_loaders, isolated_rng
 from zoo.runner.seed_streams import seed_stream
-from zoo.runner.stage_loop import StageRunner, progress_bar, snapshot, stage_inputs
+from zoo.runner.stage_loop import StageRunner, progress_bar, snapshot, stage_inputs, to_channels_last
 from zoo.runner.streams import eval_loaders
 
 logger = logging.getLogger(__name__)
@@ -84,11 +84,13 @@ def _train_step(step: dict[str, Any], domain: Domain, backbone, config: dict[str
     set_trainable(backbone, step["train"], owner=f"pretrain step on '{domain.name}'")
     stage = Stage(f"pretrain:{domain.name}", "source", epochs=step["epochs"], lr_mult=step["lr_mult"])
     model.set_stage(stage)
+    channels_last = to_channels_last(model)  # as a run's model (snapshots are contiguous copies either way)
     cfg = backbone.config
     normalizer = Normalizer(cfg.mean, cfg.std, cfg.in_chans).to(accelerator.device)
     prepared = accelerator.prepare_model(model)
     data = TaskData(source=domain, target=domain, target_labeled=None, target_val_labeled=None)
-    inputs = stage_inputs(accelerator, data, train, config["seed"], "pretrain_augment", normalizer)
+    inputs = stage_inputs(accelerator, data, train, config["seed"], "pretrain_augment", normalizer,
+                          channels_last=channels_last)
     val = {"val": eval_loaders(accelerator, data, train["eval_batch_size"])[0]["source_val"]}
     epochs = step["epochs"] or train["epochs"]
     bar = progress_bar(accelerator, inputs.steps * epochs, stage.name, show_progress)

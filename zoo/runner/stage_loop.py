@@ -136,6 +136,23 @@ def snapshot(module: torch.nn.Module) -> dict[str, torch.Tensor]:
     return {k: v.detach().to("cpu", copy=True).contiguous() for k, v in module.state_dict().items()}
 
 
+def to_channels_last(module: torch.nn.Module) -> bool:
+    """Put a conv net in channels_last (NHWC) in place and say whether it is one (then its batches go NHWC too).
+
+    Why on every device: tensor-core friendly on CUDA, and on CPU oneDNN's NHWC convolution and pooling kernels
+    are faster (simple_cnn at 28 px: training 1.2x, evaluation 2.5x; resnet18_28: 1.13x, 1.5x). Logits differ
+    from NCHW's at float rounding (~3e-8), as on another CPU. A run's model and a pretraining step both use it.
+
+    Usage::
+
+        inputs = stage_inputs(..., channels_last=to_channels_last(model))
+    """
+    if not any(isinstance(m, torch.nn.Conv2d) for m in module.modules()):
+        return False
+    module.to(memory_format=torch.channels_last)
+    return True
+
+
 def progress_bar(accelerator, total: int, desc: str, show: bool = True):
     """A tqdm bar of ``total`` steps, shown on the main process only (and only when ``show``)."""
     from tqdm.auto import tqdm

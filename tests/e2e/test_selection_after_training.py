@@ -157,7 +157,10 @@ def test_schema1_records_load_in_results_and_the_leaderboard(tmp_path):
     (tmp_path / "old").mkdir()
     shutil.copy(FIXTURE, tmp_path / "old" / "results.jsonl")
     records = load_records([tmp_path / "old"])
-    assert len(records) == 6 and all(r["schema_version"] == 1 and "selections" not in r for r in records)
+    assert {json.loads(line)["schema_version"] for line in FIXTURE.read_text().splitlines()} == {1}
+    # read as schema 3 (splits under their rules' names: zoo.results.names), still with one rule each
+    assert len(records) == 6 and all(r["schema_version"] == 3 and "selections" not in r for r in records)
+    assert all("target_val_oracle" in r["metrics"] and "target_val_budget" not in r["metrics"] for r in records)
     out = subprocess.run([sys.executable, "-m", "zoo.cli.main", "results", str(tmp_path / "old"), "--format", "csv"],
                          capture_output=True, text=True, check=True)
     assert out.stdout.count("\n") == 4  # header + 3 cells (2 seeds each)

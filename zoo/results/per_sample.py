@@ -1,6 +1,6 @@
 """The per-image predictions behind a cell's runs: read from the ``predictions-*.npz`` files the runner keeps.
 
-A record (schema 2) names, for every selection rule, the predictions file of the epoch that rule chose,
+A record (schema 2 and later) names, for every selection rule, the predictions file of the epoch that rule chose,
 its sha256 and, per split, the sha256 of the split's images and labels. Reading a cell (the seeds of one
 task x algorithm x ... under one rule) gives one (S, N, K) probability array over the *same* test images,
 which is what intervals over a shared test set and image-paired comparisons need. The file is verified

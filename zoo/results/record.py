@@ -23,7 +23,7 @@ Shape (``SCHEMA_VERSION = 3``; ``?`` marks optional fields)::
     files?          {path under the results folder: {sha256, bytes}}: what the run wrote (zoo.results.integrity)
     selections?     {rule: {metric, stage, epoch, score, metrics, selection_set, checkpoint, predictions}}
 
-``selection`` and ``metrics`` are the reported rule's; ``selections`` (schema 2) holds every rule that
+``selection`` and ``metrics`` are the reported rule's; ``selections`` (from schema 2) holds every rule that
 applied to the run, all from its one training. Records of schema 1 (medzoo before selection after
 training) have no ``selections``: readers treat them as holding one rule, their ``selection.rule``
 (``view_record``), so they load, tabulate and build leaderboards as before. Schema 3 names each validation split

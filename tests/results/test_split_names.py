@@ -82,7 +82,21 @@ def _results_csv(*args: str) -> tuple[dict, str]:
 
 
 def test_the_old_split_name_still_works_on_the_command_line_and_says_so():
-    now, _ = _results_csv("--split", "target_val")
+    now, moved = _results_csv("--split", "target_val")
     old, stderr = _results_csv("--split", "target_val_budget")
     assert old == now and len(now) == 3
     assert "'target_val_budget' is now called 'target_val'" in stderr
+    # target_val itself changed meaning: asked for over older records, the command says so, once
+    assert " ".join(moved.split()).count("3 record(s) were written before schema 3, when the split target_val") == 1
+    _, plain = _results_csv("--split", "target_test")
+    assert "before schema 3" not in plain
+
+
+def test_a_converted_record_keeps_its_version_and_never_guesses_a_file_split():
+    records, _ = read_results(OLD_RUN)
+    assert {r["converted_from_schema"] for r in records} == {2}
+    view = view_record(records[0], "last")
+    entry = view["selections"]["last"]["predictions"]
+    assert entry["file_splits"]["target_val_oracle"] == "target_val"  # the name inside the unchanged .npz
+    del entry["file_splits"]["target_val"]  # a split the file cannot be asked for under its old name
+    assert run_predictions(view, "target_val") is None  # not the file's own (every-label) 'target_val'

@@ -31,6 +31,7 @@ DEFAULT_SITE = Path("leaderboard") / "site"
 def _build(args: argparse.Namespace) -> int:
     from zoo.cli.common import default_output_dir
     from zoo.leaderboard import build_site, read_records
+    from zoo.results.names import warn_moved_split
 
     if args.out is not None:  # the old spelling: "-o" read as its short form, and -o is the results folder
         if args.site is not None:
@@ -44,6 +45,7 @@ def _build(args: argparse.Namespace) -> int:
                           f"path(s) were given; the site's folder is --site (e.g. --site {args.output_dir})")
     paths = list(args.paths) or ([] if args.hub else [args.output_dir or default_output_dir()])
     records, problems = read_records(paths) if paths else ([], [])
+    warn_moved_split(records, args.split)  # target_val meant every label before record schema 3
     for repo in args.hub or []:
         from zoo.hub.results import read_hub_results
 
@@ -97,7 +99,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
     parser = sub.add_parser(
         "leaderboard", help="build a static leaderboard site from results, or publish it",
-        description="Build a static leaderboard site from result records (a pure function of them), or publish it.",
+        description="Build a static leaderboard site from result records (a function of them and their "
+                    "predictions files), or publish it.",
         epilog="examples:\n  medzoo leaderboard build                         # ./medzoo-runs -> leaderboard/site\n"
                "  medzoo leaderboard build runs-a runs-b/results.jsonl --site public\n"
                "  medzoo leaderboard build -o runs-a --site public   # -o/--output-dir: the results folder\n"

@@ -32,6 +32,7 @@ def _has_results_file(path: Path) -> bool:
 
 def run(args: argparse.Namespace) -> int:
     from zoo.results.integrity import warn_damaged_loaded
+    from zoo.results.names import warn_moved_split
     from zoo.results.reader import load_records
     from zoo.results.store import RESULTS_FILENAME
     from zoo.results.table import print_results_table, to_csv, to_markdown
@@ -46,6 +47,7 @@ def run(args: argparse.Namespace) -> int:
         raise DataError(f"no {RESULTS_FILENAME} in {where}; run `medzoo run SUITE -o FOLDER` first "
                         "or pass the results folder")
     records = load_records(paths) if paths else []
+    warn_moved_split(records, args.split)  # target_val meant every label before record schema 3
     warn_damaged_loaded(records)  # numbers stand; a deleted or corrupt checkpoint is said once per folder
     if hub:
         from zoo.hub.results import read_hub_results

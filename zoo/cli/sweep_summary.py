@@ -123,6 +123,7 @@ def render(rows: list[dict[str, Any]], fmt: str, split: str, metric: str, all_tr
 
 def run(args: argparse.Namespace) -> int:
     from zoo.results.best_trial import best_trials
+    from zoo.results.names import warn_moved_split
     from zoo.results.reader import load_records
 
     paths = args.paths or [args.output_dir]
@@ -130,6 +131,7 @@ def run(args: argparse.Namespace) -> int:
     if missing:
         raise DataError(f"no results at {', '.join(missing)}; run `medzoo run SUITE` first or pass the results folder")
     records = load_records(paths)
+    warn_moved_split(records, args.split)  # target_val meant every label before record schema 3
     if args.suite:
         records = [r for r in records if r["suite"]["name"] == args.suite]
     if args.sweeps_only:

@@ -1,7 +1,7 @@
 """The static leaderboard: result records -> HTML pages, inline SVG plots, JSON and CSV (docs/architecture.md,
 principle 8).
 
-The site is a pure function of the records: the same records give a byte-identical site (no build time,
+The site is a function of the records and their predictions files: the same give a byte-identical site (no build time,
 no paths, every list sorted). Modules, one job each: :mod:`~zoo.leaderboard.load` (read records, report
 bad lines), :mod:`~zoo.leaderboard.summary` (statistics per suite, task and algorithm, reusing
 :mod:`zoo.results`), :mod:`~zoo.leaderboard.gains` (transfer gain over source-only / from-scratch),

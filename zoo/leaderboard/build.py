@@ -1,6 +1,7 @@
 """Write the static site: records -> ``index.html``, a page per suite, a page per run, assets, data.
 
-The site is a pure function of the records (sorted by run_id first, so their order does not matter): no
+The site is a function of the records and the predictions files they name (sha256-checked; cells whose files
+are missing fall back to the seeds-only interval), sorted by run_id first, so their order does not matter: no
 build time, no local paths, nothing random. A new site is written to a temporary folder next to the output
 and moved into place; an existing output folder is updated only if it is empty or holds a site this command
 built (its ``index.html`` says so), never anything else, and afterwards holds exactly the new site's files.
@@ -72,7 +73,8 @@ def asset_bytes(name: str) -> bytes:
 
 def site_files(records: Sequence[dict[str, Any]], *, metric: str | None = None, split: str = "target_test",
                min_seeds: int | None = None, n_skipped: int = 0) -> tuple[dict[str, bytes], list[dict[str, Any]]]:
-    """``({path: bytes}, suite summaries)``: the whole site in memory, a pure function of its arguments;
+    """``({path: bytes}, suite summaries)``: the whole site in memory, a function of its
+    arguments and the records' predictions files;
     ``metric`` None ranks each suite by its primary metric (:mod:`zoo.results.primary`).
 
     Usage::
@@ -187,7 +189,7 @@ def build_site(records: Sequence[dict[str, Any]], out: str | os.PathLike[str], *
                         + (f" ({len(problems)} malformed line(s) skipped)" if problems else ""))
     if min_seeds is not None and min_seeds < 1:
         raise DataError(f"--min-seeds must be at least 1, got {min_seeds}")
-    _check_replaceable(Path(out))  # a folder that is not ours is refused before any work (and any warning)
+    _check_replaceable(Path(out))  # a folder that is not ours is refused before the site is computed
     with gc_paused():
         tree, summaries = site_files(records, metric=metric, split=split, min_seeds=min_seeds,
                                      n_skipped=len(problems))

@@ -26,7 +26,7 @@ from typing import Any, Iterable
 from zoo.hub.push import RECEIPT
 from zoo.results.integrity import warn_damaged_loaded
 from zoo.results.jsonl import Problem
-from zoo.results.per_sample import store_of
+from zoo.results.per_sample import file_state, store_of
 from zoo.results.reader import read_results
 
 logger = logging.getLogger(__name__)
@@ -47,19 +47,13 @@ def read_records(paths: Iterable[str | os.PathLike[str]]) -> tuple[list[dict[str
 
 
 def _with_predictions(record: dict[str, Any], store: Path) -> dict[str, Any]:
-    """The record, with ``prediction_files`` ({file: verified | missing | sha256 mismatch}) when it has any."""
-    from zoo.digests import sha256_file
-
-    files = {s["predictions"]["file"]: s["predictions"]["sha256"] for s in (record.get("selections") or {}).values()
-             if isinstance(s, dict) and isinstance(s.get("predictions"), dict) and "file" in s["predictions"]}
-    if not files:
+    """The record, with ``prediction_files`` ({file: verified | missing | sha256 mismatch}) when it has any
+    (``zoo.results.per_sample.file_state``: each file hashed once, for this page and the intervals alike)."""
+    entries = {s["predictions"]["file"]: s["predictions"] for s in (record.get("selections") or {}).values()
+               if isinstance(s, dict) and isinstance(s.get("predictions"), dict) and "file" in s["predictions"]}
+    if not entries:
         return record
-    status = {}
-    for name, sha in sorted(files.items()):
-        path = store / name
-        status[name] = ("missing" if not path.is_file() else
-                        "verified" if sha256_file(path) == sha else "sha256 mismatch")
-    return {**record, "prediction_files": status}
+    return {**record, "prediction_files": {name: file_state(store, entry) for name, entry in sorted(entries.items())}}
 
 
 def _with_receipt(record: dict[str, Any], store: Path) -> dict[str, Any]:

@@ -1,8 +1,10 @@
 """What the leaderboard shows, computed from records: per suite, per task rows and the overall rows.
 
-A **cell** is one task x algorithm x backbone x selection rule: its seeds' mean and 95% Student-t interval
-(:func:`zoo.results.stats.summarize`), the rank on its task among the algorithms with the same backbone
-and rule (:func:`zoo.results.stats.rank`), the paired gain over its baseline (:mod:`zoo.leaderboard.gains`),
+A **cell** is one task x algorithm x backbone x selection rule: its seeds' mean and 95% interval
+(:func:`zoo.results.stats.summarize` with ``ci="shared"``: over seeds and the shared test images when
+the runs' predictions files are there and verified, else Student-t over seeds, labelled), the rank on its
+task among the algorithms with the same backbone and rule (:func:`zoo.results.stats.rank`), the paired gain
+over its baseline (:mod:`zoo.leaderboard.gains`),
 its mean cost (train seconds, peak memory, images/s, from ``timings``) and labels: ``oracle`` for the
 ``target_val_oracle`` rule (an upper bound, never ranked with honest rules: ranks are per rule), ``few_seeds``
 when it has fewer seeds than the suite asks for, and the plugin distributions its algorithm or backbone

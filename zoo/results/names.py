@@ -12,7 +12,9 @@ Records before schema 3 named the validation splits differently (``zoo.selection
 ``target_val`` -> ``target_val_oracle``, ``target_val_budget`` -> ``target_val``). They are read as schema 3:
 every ``metrics`` and ``curves`` key, each ``selection_set.split`` and each predictions entry's ``splits``
 renamed; a predictions entry also gets ``file_splits`` ({new name: the name inside its ``.npz``}), because the
-file itself is not rewritten (its sha256 is in the record).
+file itself is not rewritten (its sha256 is in the record), and the record ``converted_from_schema`` (its
+version as written). ``target_val`` changed meaning, so asking for it over such records says so once
+(:func:`warn_moved_split`, called by the commands that take ``--split``).
 
 Usage::
 
@@ -22,12 +24,16 @@ Usage::
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from zoo.registry import canonical_name
 from zoo.selection import SPLITS_BEFORE_SCHEMA_3
 
 SPLITS_SCHEMA = 3  # the record schema from which split names are the rules' names
+MOVED_SPLIT = "target_val"  # the one split name whose meaning changed with schema 3 (so no alias can say it)
+
+logger = logging.getLogger(__name__)
 
 RULE_KIND = "selection rule"
 
@@ -124,7 +130,7 @@ def _selection_renamed(chosen: Any) -> Any:
 
 def _splits_renamed(record: dict[str, Any]) -> dict[str, Any]:
     """A record before schema 3 as a schema-3 record: its validation splits under their rules' names (a copy)."""
-    out = {**record, "schema_version": SPLITS_SCHEMA}
+    out = {**record, "schema_version": SPLITS_SCHEMA, "converted_from_schema": record["schema_version"]}
     out["metrics"] = _renamed_keys(record.get("metrics"), split_name)
     if "curves" in record:
         out["curves"] = _renamed_keys(record["curves"], _curve_key)
@@ -133,3 +139,22 @@ def _splits_renamed(record: dict[str, Any]) -> dict[str, Any]:
     if isinstance(record.get("selections"), dict):
         out["selections"] = {rule: _selection_renamed(chosen) for rule, chosen in record["selections"].items()}
     return out
+
+
+def warn_moved_split(records: list[dict[str, Any]], split: str) -> int:
+    """Say once, when ``split`` is ``target_val``, how many records were written when it meant every label.
+
+    Returns that count (0: nothing said).
+
+    Usage::
+
+        warn_moved_split(records, args.split)
+    """
+    if split != MOVED_SPLIT:
+        return 0
+    older = sum(1 for r in records if isinstance(r.get("converted_from_schema"), int))
+    if older:
+        logger.warning("%d record(s) were written before schema 3, when the split target_val held every target "
+                       "validation label; they are shown as now: target_val is the budget's labels, every label is "
+                       "target_val_oracle", older)
+    return older

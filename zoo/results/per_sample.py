@@ -7,8 +7,8 @@ which is what intervals over a shared test set and image-paired comparisons need
 against the record's sha256 before use; a missing or altered file, or runs scored on different test data,
 make the cell fall back to the record-level statistics (the caller labels that).
 
-Records do not know where they were read from, so :func:`zoo.results.store.load_records` (and the
-leaderboard's reader) call :func:`remember_store` with each run's results folder.
+Records do not know where they were read from, so the one reader of results folders
+(:func:`zoo.results.reader.read_results`) calls :func:`remember_store` with each run's results folder.
 
 Usage::
 
@@ -30,6 +30,7 @@ if TYPE_CHECKING:  # numpy only when predictions are read: `import zoo.results` 
 logger = logging.getLogger(__name__)
 
 _STORES: dict[str, Path] = {}  # run_id -> the folder its results.jsonl is in
+_STATES: dict[tuple[Path, str, Any], str] = {}  # (folder, file, sha256) -> file_state
 _WARNED: set[tuple[Path, str]] = set()  # (results folder, "missing" | "altered") already warned about
 _FILES: dict[tuple[Path, str], dict[str, dict[str, np.ndarray]] | None] = {}  # verified file contents
 
@@ -81,19 +82,37 @@ def _warn_once(folder: Path, kind: str, message: str, path: Path) -> None:
     logger.warning(message, path, f" (any other such file under {folder} is not listed)")
 
 
+def file_state(folder: Path, entry: dict[str, Any]) -> str:
+    """``verified``, ``missing`` or ``sha256 mismatch``: a predictions entry's file against the record's sha256.
+
+    Hashed once per file and process (the leaderboard's run pages and the intervals ask the same question).
+
+    Usage::
+
+        file_state(Path("medzoo-runs"), record["selections"]["last"]["predictions"])   # 'verified'
+    """
+    key = (folder, entry["file"], entry.get("sha256"))
+    if key not in _STATES:
+        from zoo.digests import sha256_file
+
+        path = folder / entry["file"]
+        _STATES[key] = ("missing" if not path.is_file() else
+                        "verified" if sha256_file(path) == entry.get("sha256") else "sha256 mismatch")
+    return _STATES[key]
+
+
 def _load_verified(folder: Path, entry: dict[str, Any]) -> dict[str, dict[str, np.ndarray]] | None:
     """The file's arrays when its sha256 matches the record's (cached), else None (and a warning once)."""
     key = (folder, entry["file"])
     if key not in _FILES:
-        from zoo.digests import sha256_file
         from zoo.results.predictions import load_predictions
 
-        path = folder / entry["file"]
-        if not path.is_file():
+        path, state = folder / entry["file"], file_state(folder, entry)
+        if state == "missing":
             _warn_once(folder, "missing", "%s: predictions file missing; its cell uses the record-level interval%s",
                        path)
             _FILES[key] = None
-        elif sha256_file(path) != entry.get("sha256"):
+        elif state != "verified":
             _warn_once(folder, "altered", "%s: sha256 differs from the record's; its cell uses the record-level "
                        "interval%s", path)
             _FILES[key] = None
@@ -117,7 +136,8 @@ def run_predictions(record: dict[str, Any], split: str) -> tuple[np.ndarray, np.
         return None
     entry, digest = found
     arrays = _load_verified(folder, entry)
-    key = (entry.get("file_splits") or {}).get(split, split)  # a file written before schema 3: its own name
+    # a file written before schema 3 keeps its own split names: read through file_splits, never by guessing
+    key = entry["file_splits"].get(split) if "file_splits" in entry else split
     if arrays is None or key not in arrays:
         return None
     part = arrays[key]

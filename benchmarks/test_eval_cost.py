@@ -26,6 +26,7 @@ import time
 
 import pytest
 import torch
+from interleave import interleaved
 
 ROUNDS = 5
 
@@ -46,20 +47,6 @@ def quick_run(data_dir):
     torch.manual_seed(0)
     algorithm, normalizer = build_model(run.config, data)
     return run, data, accelerator, accelerator.prepare_model(algorithm), normalizer
-
-
-def _interleaved(benchmark, new, old) -> tuple[float, float]:
-    """(median new, median old) seconds, old timed in pedantic's setup before each new round."""
-    old_times: list[float] = []
-
-    def measure_old() -> None:
-        started = time.perf_counter()
-        old()
-        old_times.append(time.perf_counter() - started)
-
-    new(), old()  # warm-up both sides
-    benchmark.pedantic(new, setup=measure_old, rounds=ROUNDS, iterations=1)
-    return benchmark.stats.stats.median, statistics.median(old_times)
 
 
 def _sklearn_report(logits: torch.Tensor, labels: torch.Tensor, names) -> dict:
@@ -92,8 +79,8 @@ def test_per_epoch_metrics_cost(benchmark, quick_run):
     evaluate = EpochEvaluator(accelerator, data, normalizer, 512, run.seed, metric="accuracy", test_curves=True)
     outputs = evaluate(model)[3]  # {split: ((N, K) logits, (N,) labels)}, five splits
     names = data.label_names
-    new, old = _interleaved(benchmark, lambda: [epoch_metrics(*o, names, "accuracy") for o in outputs.values()],
-                            lambda: [_sklearn_report(*o, names) for o in outputs.values()])
+    new, old = interleaved(benchmark, lambda: [epoch_metrics(*o, names, "accuracy") for o in outputs.values()],
+                            lambda: [_sklearn_report(*o, names) for o in outputs.values()], rounds=ROUNDS)
     started = time.perf_counter()
     for _ in range(ROUNDS):
         [full_report(*o, names) for o in outputs.values()]
@@ -114,7 +101,8 @@ def test_epoch_evaluation_cost(benchmark, quick_run, with_dev):
     run, data, accelerator, model, normalizer = quick_run
     cheap = EpochEvaluator(accelerator, data, normalizer, 512, run.seed, metric="accuracy")
     full = EpochEvaluator(accelerator, data, normalizer, 512, run.seed)  # metric None: the full report
-    new, old = _interleaved(benchmark, lambda: cheap(model, with_dev=with_dev), lambda: full(model, with_dev=with_dev))
+    new, old = interleaved(benchmark, lambda: cheap(model, with_dev=with_dev), lambda: full(model, with_dev=with_dev),
+                           rounds=ROUNDS)
     benchmark.extra_info.update({"with_dev": with_dev, "full_s": round(old, 3), "cheap_s": round(new, 3),
                                  "cheap_vs_full": round(new / old, 3)})
     print(f"\none epoch's evaluation{' with DEV' if with_dev else ''}: full {old:.3f} s, cheap {new:.3f} s "

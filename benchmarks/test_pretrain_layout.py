@@ -15,11 +15,9 @@ Usage::
 
 from __future__ import annotations
 
-import statistics
-import time
-
 import pytest
 import torch
+from interleave import interleaved
 
 from zoo.backbones import create_backbone
 from zoo.bench.suite import TRAIN_DEFAULTS
@@ -50,16 +48,7 @@ def test_pretraining_in_channels_last_against_nchw(benchmark, data_dir):
     domain = load_medmnist("pneumoniamnist", size=28, data_dir=data_dir)
     accelerator = Accelerator(cpu=True)
     nhwc, nchw = _step(accelerator, domain, True), _step(accelerator, domain, False)
-    nhwc(), nchw()  # warm-up: first-call allocations and kernel selection on both sides
-    nchw_times: list[float] = []
-
-    def measure_nchw() -> None:
-        started = time.perf_counter()
-        nchw()
-        nchw_times.append(time.perf_counter() - started)
-
-    benchmark.pedantic(nhwc, setup=measure_nchw, rounds=ROUNDS, iterations=1)
-    nhwc_s, nchw_s = benchmark.stats.stats.median, statistics.median(nchw_times)
+    nhwc_s, nchw_s = interleaved(benchmark, nhwc, nchw, rounds=ROUNDS)
     speedup = nchw_s / nhwc_s
     benchmark.extra_info.update({"nhwc_s": round(nhwc_s, 3), "nchw_s": round(nchw_s, 3), "speedup": round(speedup, 3)})
     print(f"\npretraining step ({STEPS} steps of 128 + validation, simple_cnn, CPU, {torch.get_num_threads()} "

@@ -101,3 +101,38 @@ def test_blocks_are_the_three_conv_blocks_then_dense():
     assert all(isinstance(b[0], nn.Conv2d) for b in blocks[:3])
     assert any(isinstance(m, nn.Linear) for m in blocks[3].modules())
     assert sum(_params(b) for b in blocks) == _params(net)
+
+
+def _brief_order(net: SimpleCNN) -> SimpleCNN:
+    """The same network with each block in the brief's order, conv -> [BN] -> ReLU -> max-pool."""
+    import copy
+
+    reference = copy.deepcopy(net)
+    for block in reference.conv_blocks:
+        block[-2], block[-1] = block[-1], block[-2]
+        assert isinstance(block[-2], nn.ReLU) and isinstance(block[-1], nn.MaxPool2d)
+    return reference
+
+
+@pytest.mark.parametrize("norm", ["none", "batch"])
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_pooling_before_relu_gives_the_briefs_numbers_bit_for_bit(norm, channels_last):
+    torch.manual_seed(0)
+    net = SimpleCNN(in_chans=1, norm=norm)
+    assert [type(m) for m in net.conv_blocks[0]][-2:] == [nn.MaxPool2d, nn.ReLU]
+    reference = _brief_order(net)
+    assert net.state_dict().keys() == reference.state_dict().keys()
+    fmt = torch.channels_last if channels_last else torch.contiguous_format
+    x = torch.randn(16, 1, 28, 28).contiguous(memory_format=fmt)
+    x[:, :, :4] = -1.0  # whole pooling windows of negative inputs, where the ReLU'd maps tie at 0
+    results = []
+    for model in (net, reference):
+        model.to(memory_format=fmt).train()
+        torch.manual_seed(1)  # the same dropout mask
+        out = model.forward_features(x)
+        (out * torch.linspace(-1, 1, out.shape[1])).sum().backward()
+        results.append((out, [p.grad for p in model.parameters()], [b.clone() for b in model.buffers()]))
+    (out, grads, buffers), (ref_out, ref_grads, ref_buffers) = results
+    assert torch.equal(out, ref_out)
+    assert all(torch.equal(g, r) for g, r in zip(grads, ref_grads))
+    assert all(torch.equal(b, r) for b, r in zip(buffers, ref_buffers))  # BatchNorm running statistics

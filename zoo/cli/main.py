@@ -125,5 +125,17 @@ def stop_on_sigterm() -> None:
         signal.signal(signal.SIGTERM, handler)
 
 
+def entry() -> int:
+    """The ``medzoo`` console script (and ``python -m zoo.cli.main``): ``main`` in a process that exits when it
+    returns, so the heap torch's import made is frozen rather than walked by the collector (``zoo.cli.heap``)."""
+    from zoo.cli import heap
+
+    heap.mark_console_process()
+    try:
+        return main()
+    finally:
+        heap.freeze_before_exit()
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(entry())

@@ -202,6 +202,34 @@ def compare_loops(label: str, backbone: str, options: dict, chans: int, size: in
             "mfu_medzoo": mfu["medzoo"], "mfu_plain": mfu["plain"], "device": str(device)}
 
 
+def pinned_chunks(n_images: int, size: int, batch: int, cuda: bool) -> dict:
+    """A 224 px split streamed in pinned chunks (``DeviceBatches(resident_limit_bytes=0)``) against the same
+    split moved to the device whole: the same batches for two passes, and the img/s each delivers."""
+    from zoo.runner.batches import DeviceBatches
+
+    split = synthetic_task(n_images, 3, size).source.splits["train"]
+    device = torch.device("cuda" if cuda else "cpu")
+    streams = {"resident": DeviceBatches(split, batch, 0, device, drop_last=True),
+               "streamed": DeviceBatches(split, batch, 0, device, drop_last=True, resident_limit_bytes=0)}
+    steps = 2 * len(streams["resident"])
+    same = all(all(torch.equal(a, b) for a, b in zip(next(streams["resident"]), next(streams["streamed"])))
+               for _ in range(steps))
+    rate = {}
+    for name, stream in streams.items():
+        _sync(device)
+        started = time.perf_counter()
+        for _ in range(steps):
+            images, _labels = next(stream)
+            images.float().sum()  # the step reads the batch
+        _sync(device)
+        rate[name] = steps * batch / (time.perf_counter() - started)
+    print(f"[pinned chunks] {n_images} images of 3x{size}x{size}, batch {batch}: same batches {same}; "
+          f"delivered img/s resident {rate['resident']:.0f}, streamed {rate['streamed']:.0f}", flush=True)
+    if not same:
+        raise AssertionError("streamed batches differ from the resident ones")
+    return rate
+
+
 def medzoo_cli(args: list[str], timeout: float) -> tuple[subprocess.CompletedProcess, float]:
     started = time.perf_counter()
     proc = subprocess.run([sys.executable, "-m", "zoo.cli.main", *args], capture_output=True, text=True,
@@ -308,6 +336,11 @@ def main(argv: list[str] | None = None) -> int:
         verdict = "n/a in smoke mode" if args.smoke else _verdict(r50["medzoo_img_s"] >= GOAL_RESNET50_IMG_S)
         summary.append(f"resnet50@{sizes['r50']['size']} medzoo {r50['medzoo_img_s']:.0f} img/s, MFU "
                        f"{100 * r50['mfu_medzoo']:.1f}% (goal >= {GOAL_RESNET50_IMG_S} img/s at 224 px): {verdict}")
+    chunk_sizes = dict(n_images=8, size=32, batch=2) if args.smoke else dict(n_images=2048, size=224, batch=256)
+    chunks = step("pinned chunks", lambda: pinned_chunks(cuda=cuda, **chunk_sizes))
+    if chunks:
+        summary.append(f"{chunk_sizes['size']} px split streamed in pinned chunks: {chunks['streamed']:.0f} img/s "
+                       f"delivered (resident: {chunks['resident']:.0f}); same batches")
     if cuda:  # the runs below start their own processes: give them the memory this one cached
         import gc
 

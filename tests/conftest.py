@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from zoo.runner.host_memory import retain_freed_memory
+
 # Tests never reach a hub: set before any test imports huggingface_hub/datasets (they read it at import).
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
@@ -24,6 +26,10 @@ if _WORKERS > 1:
     if "torch" in sys.modules:  # a plugin imported it already: its thread pool is sized, resize it
         sys.modules["torch"].set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
 
+
+# Tests train in their own processes as `medzoo run` does: the same host-memory setting (freed activation
+# blocks reused, not faulted in again every step; zoo/runner/host_memory.py).
+retain_freed_memory()
 
 TESTS = Path(__file__).resolve().parent
 SLOW_FOLDERS = {"e2e", "plugins_e2e"}  # whole suites, fresh virtual environments, real browsers

@@ -111,3 +111,42 @@ def test_streams_of_one_split_share_one_device_copy():
     first = DeviceBatches(split, 8, 0, "cpu", resident=resident)
     second = DeviceBatches(split, 8, 1, "cpu", resident=resident)
     assert first.images is second.images and len(resident) == 2  # images and labels, once each
+
+
+@pytest.mark.parametrize("balanced", [False, True])
+@pytest.mark.parametrize("drop_last", [True, False])
+@pytest.mark.parametrize("processes", [1, 2])
+def test_a_split_over_the_device_limit_streams_the_same_batches(monkeypatch, balanced, drop_last, processes):
+    """A split too large to move to the device (here: any, limit 0) streams through the pinned-chunk path;
+    small chunks (3 batches) make a pass span several chunks, the two buffers reused in turn."""
+    import zoo.runner.pinned_chunks as pinned_chunks
+
+    split = _multi_source_split()
+    row_bytes = split.images[:1].numel()  # uint8
+    monkeypatch.setattr(pinned_chunks, "CHUNK_BYTES", 3 * 4 * row_bytes)
+    weights = balanced_sample_weights(split.labels, 2) if balanced else None
+    for rank in range(processes):
+        for with_domains in (False, True):
+            kwargs = dict(drop_last=drop_last, with_domains=with_domains, sample_weights=weights,
+                          num_processes=processes, process_index=rank)
+            resident = DeviceBatches(split, 4, 3, "cpu", **kwargs)
+            streamed = DeviceBatches(split, 4, 3, "cpu", resident_limit_bytes=0, **kwargs)
+            assert resident.chunks is None and streamed.chunks is not None
+            assert streamed.chunks.rows_per_chunk(4) == 12 and len(streamed) > 3  # several chunks a pass
+            _assert_same(resident, streamed, steps=3 * len(streamed) + 2)
+            _, prepared = _old_stream(split, 4, 3, drop_last, with_domains, weights, processes, rank)
+            _assert_same(prepared, DeviceBatches(split, 4, 3, "cpu", resident_limit_bytes=0, **kwargs),
+                         steps=2 * len(streamed))
+
+
+def test_streamed_batches_are_not_overwritten_by_later_chunks():
+    """A batch kept by the caller (an algorithm's memory bank, say) must not change when the buffer it was
+    gathered in is refilled two chunks later."""
+    split = _multi_source_split()
+    streamed = DeviceBatches(split, 8, 0, "cpu", resident_limit_bytes=0)
+    streamed.chunks.rows_per_chunk = lambda batch_size: batch_size  # one batch per chunk: buffers reused often
+    kept = [next(streamed) for _ in range(12)]
+    reference = DeviceBatches(split, 8, 0, "cpu")
+    for images, labels in kept:
+        ref_images, ref_labels = next(reference)
+        assert torch.equal(images, ref_images) and torch.equal(labels, ref_labels)

@@ -5,7 +5,8 @@
 - ``prepare_optimizer`` leaves Accelerate's wrapper out of a one-process run without a gradient scaler;
   so do the step's ``autocast`` and ``backward`` without mixed precision, and a constant schedule is none.
 - ``train.compile: true`` (backbone under ``torch.compile``) gives eager's loss curve to float tolerance,
-  for source_only and DANN, through ``train_run``; a config that states ``compile: false`` keeps its run id.
+  for source_only and DANN, through ``train_run``; a config that states ``compile: false`` keeps its run id;
+  a later run of the same shapes in the process compiles nothing again.
 """
 
 from __future__ import annotations
@@ -120,3 +121,13 @@ def test_compile_gives_the_eager_loss_curve(tmp_path):
             curves.append(torch.tensor([h["train"]["loss"] for h in outcome.history]))
         assert len(curves[0]) == 2
         torch.testing.assert_close(curves[1], curves[0], rtol=1e-4, atol=1e-5)
+
+    # Another run of the same shapes (a new model, seed 1) reuses the compiled graphs: dynamo guards on
+    # shapes, not on the module object, so the process compiles nothing more (a sweep pays compilation once).
+    from torch._dynamo.utils import counters
+
+    (again,) = [r for r in load_suite(str(path), overrides=["train.compile=true", "seeds=[1]"]).runs()
+                if r.algorithm == "source_only"]
+    compiled_frames = counters["frames"]["total"]
+    outcome = train_run(again, build_task_data(again.config), make_accelerator(cpu=True), show_progress=False)
+    assert len(outcome.history) == 2 and counters["frames"]["total"] == compiled_frames

@@ -2,7 +2,8 @@
 
 Samples are never touched one by one in Python. Training streams (``DeviceBatches``) keep a split's uint8
 tensors on the device, moved there once, and index them there with one index tensor per pass: no
-DataLoader, no per-batch host-to-device copy. Evaluation uses ``make_loader`` (``TensorBatches.__getitems__``
+DataLoader, no per-batch host-to-device copy (a split too large for that, e.g. 224 px images, streams in
+pinned chunks: ``zoo.runner.pinned_chunks``). Evaluation uses ``make_loader`` (``TensorBatches.__getitems__``
 indexes the uint8 tensor once per batch), sharded by Accelerate. ``zoo.backbones.normalize.Normalizer``
 converts and normalises a batch on the device.
 
@@ -103,6 +104,17 @@ def to_device(tensor: torch.Tensor, device: torch.device) -> torch.Tensor:
     return tensor.to(device)
 
 
+RESIDENT_SHARE = 0.25  # of a GPU's memory, the most one training split's images may take there
+
+
+def resident_limit(device: torch.device) -> float:
+    """Bytes of a split's images that may move to ``device`` whole: a quarter of a GPU's memory; on the host,
+    any (there is no copy to make)."""
+    if device.type == "cuda":
+        return torch.cuda.get_device_properties(device).total_memory * RESIDENT_SHARE
+    return float("inf")
+
+
 class DeviceBatches:
     """The batches of one training stream, cycled forever, indexed on the device (no DataLoader).
 
@@ -113,12 +125,16 @@ class DeviceBatches:
     process its shard of each pass, as the prepared loader did. Only the indices of a pass cross to the
     device, once per pass; the uint8 split is moved there once (``images``/``labels``/``domains``, or
     tensors already there passed in ``resident`` to share one copy between streams of the same split).
+    A split whose images exceed ``resident_limit_bytes`` (default :func:`resident_limit`: a quarter of a
+    GPU's memory) stays on the host and streams in pinned chunks (``zoo.runner.pinned_chunks``): the same
+    batches in the same order.
     """
 
     def __init__(self, split: Split, batch_size: int, seed: int = 0, device: torch.device | str = "cpu",
                  drop_last: bool = False, with_domains: bool = False, sample_weights: torch.Tensor | None = None,
                  num_processes: int = 1, process_index: int = 0, split_batches: bool = False,
-                 even_batches: bool = True, resident: dict[int, tuple] | None = None) -> None:
+                 even_batches: bool = True, resident: dict[int, tuple] | None = None,
+                 resident_limit_bytes: float | None = None) -> None:
         self.device = torch.device(device)
         resident = {} if resident is None else resident
 
@@ -127,7 +143,15 @@ class DeviceBatches:
                 resident[id(tensor)] = (tensor, to_device(tensor, self.device))
             return resident[id(tensor)][1]
 
-        self.images, self.labels = on_device(split.images), on_device(split.labels)  # (N, C, H, W) u8, (N,) i64
+        limit = resident_limit(self.device) if resident_limit_bytes is None else resident_limit_bytes
+        self.chunks = None  # a split over the limit stays on the host and streams in pinned chunks
+        if split.images.device.type == "cpu" and split.images.numel() * split.images.element_size() > limit:
+            from zoo.runner.pinned_chunks import PinnedChunks
+
+            self.images, self.chunks = split.images, PinnedChunks(split.images, self.device)
+        else:
+            self.images = on_device(split.images)  # (N, C, H, W) uint8
+        self.labels = on_device(split.labels)  # (N,) int64: small, always on the device
         self.domains = None
         if with_domains:
             self.domains = on_device(split.domains) if split.domains is not None else torch.zeros_like(self.labels)
@@ -146,14 +170,15 @@ class DeviceBatches:
             batches = BatchSamplerShard(batches, num_processes=num_processes, process_index=process_index,
                                         split_batches=split_batches, even_batches=even_batches)
         self._batches = batches
+        self._batch_size = batch_size
         self._iter = self._cycle()
 
     def __len__(self) -> int:
         """Batches per pass, on this process."""
         return len(self._batches)
 
-    def _pass(self) -> list[torch.Tensor]:
-        """One pass's index tensors on the device, one per batch (the last may be partial)."""
+    def _pass(self) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+        """One pass's index tensors, one per batch (the last may be partial): on the host, and on the device."""
         if self._loader_generator is not None:
             # Each DataLoader iterator draws its base seed from the loader's generator before the sampler's
             # first permutation; a shuffled make_loader shares that generator with its sampler, so the draw
@@ -161,15 +186,35 @@ class DeviceBatches:
             torch.empty((), dtype=torch.int64).random_(generator=self._loader_generator)
         batches = list(self._batches)  # [[i, ...], ...] python ints, from torch's own sampler code
         flat = torch.tensor(list(itertools.chain.from_iterable(batches)), dtype=torch.long)  # (sum B,)
-        return list(to_device(flat, self.device).split([len(b) for b in batches]))
+        sizes = [len(b) for b in batches]
+        return list(flat.split(sizes)), list(to_device(flat, self.device).split(sizes))
+
+    def _batch(self, images: torch.Tensor, idx: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        if self.domains is not None:
+            return images, self.labels[idx], self.domains[idx]  # ..., (B,) source index
+        return images, self.labels[idx]  # (B, C, H, W) uint8, (B,) int64
 
     def _cycle(self) -> Iterator[tuple[torch.Tensor, ...]]:
         while True:
-            for idx in self._pass():  # (B,) int64 on the device
-                if self.domains is not None:
-                    yield self.images[idx], self.labels[idx], self.domains[idx]  # ..., (B,) source index
-                else:
-                    yield self.images[idx], self.labels[idx]  # (B, C, H, W) uint8, (B,) int64
+            host_idx, device_idx = self._pass()
+            if self.chunks is None:
+                for idx in device_idx:  # (B,) int64 on the device
+                    yield self._batch(self.images[idx], idx)
+            else:
+                yield from self._streamed(host_idx, device_idx)
+
+    def _streamed(self, host_idx: list[torch.Tensor], device_idx: list[torch.Tensor]):
+        """A pass over a host-resident split: chunks of whole batches, the next chunk's copy started as soon
+        as the current one is read, so it overlaps the current chunk's steps."""
+        per_chunk = self.chunks.rows_per_chunk(self._batch_size) // self._batch_size  # batches per chunk
+        groups = [range(i, min(i + per_chunk, len(host_idx))) for i in range(0, len(host_idx), per_chunk)]
+        pending = self.chunks.stage(torch.cat([host_idx[j] for j in groups[0]])) if groups else None
+        for g, group in enumerate(groups):
+            chunk = self.chunks.ready(pending)  # (sum B, C, H, W) uint8 on the device
+            if g + 1 < len(groups):
+                pending = self.chunks.stage(torch.cat([host_idx[j] for j in groups[g + 1]]))
+            for j, images in zip(group, chunk.split([len(host_idx[j]) for j in group])):
+                yield self._batch(images, device_idx[j])
 
     def __iter__(self) -> "DeviceBatches":
         return self

@@ -44,5 +44,7 @@ def test_training_steps_reuse_freed_blocks_instead_of_faulting_them_in():
         faults[mode] = float(per_step)
         assert applied == ("True" if mode == "retain" else "None")
     first_block_pages = 128 * 32 * 28 * 28 * 4 // 4096  # 3,136
-    assert faults["default"] > first_block_pages, faults  # glibc's defaults: fresh pages every step
-    assert faults["retain"] * 3 < faults["default"], faults
+    if faults["default"] > first_block_pages:  # glibc's defaults fault in fresh pages every step (as on CI)
+        assert faults["retain"] * 3 < faults["default"], faults
+    else:  # transparent huge pages "always" or a preloaded allocator already spare them: no worse
+        assert faults["retain"] <= faults["default"] + first_block_pages, faults

@@ -127,7 +127,8 @@ class DeviceBatches:
     tensors already there passed in ``resident`` to share one copy between streams of the same split).
     A split whose images exceed ``resident_limit_bytes`` (default :func:`resident_limit`: a quarter of a
     GPU's memory) stays on the host and streams in pinned chunks (``zoo.runner.pinned_chunks``): the same
-    batches in the same order.
+    batches in the same order. The limit is per split: a run's source and target splits, or several runs
+    packed on one GPU, may together hold more.
     """
 
     def __init__(self, split: Split, batch_size: int, seed: int = 0, device: torch.device | str = "cpu",
@@ -204,17 +205,18 @@ class DeviceBatches:
                 yield from self._streamed(host_idx, device_idx)
 
     def _streamed(self, host_idx: list[torch.Tensor], device_idx: list[torch.Tensor]):
-        """A pass over a host-resident split: chunks of whole batches, the next chunk's copy started as soon
-        as the current one is read, so it overlaps the current chunk's steps."""
+        """A pass over a host-resident split: chunks of whole batches. The next chunk is gathered and its copy
+        started once the current chunk's first batch has been handed out (its step is queued by then), so
+        the host gather and the copy overlap the current chunk's steps."""
         per_chunk = self.chunks.rows_per_chunk(self._batch_size) // self._batch_size  # batches per chunk
         groups = [range(i, min(i + per_chunk, len(host_idx))) for i in range(0, len(host_idx), per_chunk)]
         pending = self.chunks.stage(torch.cat([host_idx[j] for j in groups[0]])) if groups else None
         for g, group in enumerate(groups):
             chunk = self.chunks.ready(pending)  # (sum B, C, H, W) uint8 on the device
-            if g + 1 < len(groups):
-                pending = self.chunks.stage(torch.cat([host_idx[j] for j in groups[g + 1]]))
-            for j, images in zip(group, chunk.split([len(host_idx[j]) for j in group])):
+            for k, (j, images) in enumerate(zip(group, chunk.split([len(host_idx[j]) for j in group]))):
                 yield self._batch(images, device_idx[j])
+                if k == 0 and g + 1 < len(groups):
+                    pending = self.chunks.stage(torch.cat([host_idx[j] for j in groups[g + 1]]))
 
     def __iter__(self) -> "DeviceBatches":
         return self

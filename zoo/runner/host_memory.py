@@ -22,7 +22,6 @@ Usage::
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import platform
 
 M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3  # glibc's mallopt parameter numbers (malloc.h)
@@ -38,7 +37,7 @@ def retain_freed_memory() -> bool:
     if _applied is None:
         _applied = False
         if platform.system() == "Linux" and platform.libc_ver()[0] == "glibc":
-            libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+            libc = ctypes.CDLL("libc.so.6")  # glibc's soname on every Linux it runs on (no ldconfig search)
             # The mmap threshold first: setting it also stops glibc from adapting it, which the trim
             # threshold would otherwise freeze at its 128 KiB default.
             _applied = bool(libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD)) and bool(

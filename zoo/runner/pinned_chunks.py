@@ -5,10 +5,11 @@ once as ``DeviceBatches`` does with 28-64 px sets. For such a split the rows of 
 gathered on the host straight into a page-locked buffer (``index_select(out=...)``: no pageable
 intermediate), copied to the device asynchronously on a side stream, and the training stream waits for
 that copy only when it first reads the chunk, so the copy of chunk i + 1 overlaps the steps of chunk i.
+(Other devices get a plain synchronous copy of the gathered rows.)
 Two buffers are used in turn; a buffer is refilled only after its previous copy has finished.
 
-On a CPU "device" there is no copy: each chunk is gathered into the buffer and cloned out, which keeps
-the chunking and buffer logic the same (and tested) without a GPU.
+On a CPU "device" each chunk is gathered into the buffer and cloned out, which keeps the chunking and
+buffer logic the same (and tested) without a GPU.
 
 Usage::
 
@@ -60,8 +61,8 @@ class PinnedChunks:
             self._buffers[turn] = buffer
         host = buffer[: len(rows)]
         torch.index_select(self.images, 0, rows, out=host)  # (R, C, H, W) gathered into pinned memory
-        if not self.cuda:
-            return Staged(host.clone(), None)  # the "device" is the host: a copy the buffer's next use cannot touch
+        if not self.cuda:  # a copy the buffer's next use cannot touch (on a CPU "device": a host clone)
+            return Staged(host.to(self.device, copy=True), None)
         with torch.cuda.stream(self.stream):
             images = host.to(self.device, non_blocking=True)
             copied = torch.cuda.Event()

@@ -5,6 +5,12 @@ from pathlib import Path
 
 import pytest
 
+from zoo.runner.host_memory import retain_freed_memory
+
+# Benchmarks train in this process as a `medzoo run` process does: with its host-memory setting (freed
+# activation blocks reused; zoo/runner/host_memory.py), for medzoo's loops and the plain ones alike.
+retain_freed_memory()
+
 
 @pytest.fixture(scope="session")
 def data_dir() -> Path:

@@ -27,7 +27,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from zoo.algorithms.base import Stage
+from zoo.algorithms.base import Stage, stages_of
 from zoo.algorithms.dann import DANN
 from zoo.algorithms.source_only import SourceOnly
 from zoo.backbones.normalize import Normalizer
@@ -96,7 +96,7 @@ def _runner_parts(pneumonia, algorithm_name: str = "source_only"):
     optimizer = prepare_optimizer(accelerator, build_optimizer(algorithm.param_groups(), TRAIN))
     scheduler = build_scheduler(optimizer, TRAIN, STEPS, 1)
     normalizer = Normalizer((0.5,), (0.5,), in_chans=1)
-    stage = algorithm.stages(0)[0] if algorithm_name == "dann" else Stage("train", "source")
+    stage = stages_of(type(algorithm), algorithm.hparams, 0)[0] if algorithm_name == "dann" else Stage("train", "source")
     algorithm.set_stage(stage)
     feeder = BatchFeeder(streams, stage, normalizer, channels_last=True)
     return lambda: train_epoch(accelerator, model, feeder, optimizer, scheduler, STEPS)

@@ -96,7 +96,8 @@ def _runner_parts(pneumonia, algorithm_name: str = "source_only"):
     optimizer = prepare_optimizer(accelerator, build_optimizer(algorithm.param_groups(), TRAIN))
     scheduler = build_scheduler(optimizer, TRAIN, STEPS, 1)
     normalizer = Normalizer((0.5,), (0.5,), in_chans=1)
-    stage = stages_of(type(algorithm), algorithm.hparams, 0)[0] if algorithm_name == "dann" else Stage("train", "source")
+    dann = algorithm_name == "dann"
+    stage = stages_of(type(algorithm), algorithm.hparams, 0)[0] if dann else Stage("train", "source")
     algorithm.set_stage(stage)
     feeder = BatchFeeder(streams, stage, normalizer, channels_last=True)
     return lambda: train_epoch(accelerator, model, feeder, optimizer, scheduler, STEPS)

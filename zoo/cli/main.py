@@ -127,14 +127,15 @@ def stop_on_sigterm() -> None:
 
 def entry() -> int:
     """The ``medzoo`` console script (and ``python -m zoo.cli.main``): ``main`` in a process that exits when it
-    returns, so the heap torch's import made is frozen rather than walked by the collector (``zoo.cli.heap``)."""
-    from zoo.cli import heap
+    returns, so the heap torch's import made is frozen rather than walked by the collector
+    (``zoo.runner.process_heap``)."""
+    from zoo.runner import process_heap
 
-    heap.mark_console_process()
+    process_heap.mark_dedicated_process()
     try:
         return main()
     finally:
-        heap.freeze_before_exit()
+        process_heap.freeze_before_exit()
 
 
 if __name__ == "__main__":

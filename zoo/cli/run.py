@@ -22,7 +22,6 @@ import argparse
 from pathlib import Path
 
 from zoo.cli.common import add_data_dir, add_output_dir
-from zoo.cli.heap import settled_imports
 
 EPILOG = """overrides (key=value, values parsed as YAML; bare keys are suite defaults):
   train.epochs=1  train.lr=3e-4  train.batch_size=64  seeds=[0,1]  backbone.name=timm/resnet18
@@ -100,28 +99,17 @@ def print_summary(records: list, console) -> None:
         render(summary_rows(best_trials(swept)), "table", "target_test", "accuracy", console=console)
 
 
-def _prepare_to_train() -> None:
-    """This process trains: import what training imports anyway (torch, Accelerate, and ``torch._dynamo``,
-    which every torch optimizer imports at its first ``step``, ``torch.optim.optimizer._use_grad``), and keep
-    freed host memory for the next step (``zoo.runner.host_memory``)."""
-    import accelerate  # noqa: F401
-    import torch._dynamo  # noqa: F401
-
-    from zoo.runner.host_memory import retain_freed_memory
-
-    retain_freed_memory()  # reuse freed activations instead of page-faulting them every step
-
-
 def run(args: argparse.Namespace) -> int:
     from zoo.bench.run_filters import add_algorithms
     from zoo.bench.suite import load_suite
+    from zoo.runner.process_heap import prepare_to_train, settled_imports
     from zoo.runner.suite_runner import run_suite
 
     launcher = make_cli_launcher(args)  # option mistakes first, before the suite is expanded
-    with settled_imports():  # the runtime's millions of objects, frozen in the console process (zoo.cli.heap)
+    with settled_imports():  # torch's objects, frozen in the console process (zoo.runner.process_heap)
         launcher.check(args.output_dir)  # the local launcher sets --threads here; workers and jobs set theirs
         if launcher.in_process and not args.plan:
-            _prepare_to_train()
+            prepare_to_train()  # the training runtime imported (and frozen); freed host memory kept for reuse
     overrides = list(args.overrides)
     if args.mixed_precision:  # sugar for the override: precision changes results, so it is part of the run id
         overrides.append(f"train.mixed_precision={args.mixed_precision}")

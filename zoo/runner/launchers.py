@@ -83,8 +83,15 @@ def die_with_parent(parent_pid: int) -> None:
 
 
 def _init_worker(threads: int, gpu_queue, parent_pid: int) -> None:
-    """Runs first in each worker process: die with the launcher, take a share of the CPUs and (with GPUs) a GPU."""
+    """Runs first in each worker process: die with the launcher, take a share of the CPUs and (with GPUs) a GPU,
+    import the training runtime (frozen: the worker is a dedicated process, ``zoo.runner.process_heap``)."""
+    import atexit
+
+    from zoo.runner.process_heap import freeze_before_exit, mark_dedicated_process, prepare_to_train
+
     die_with_parent(parent_pid)
+    mark_dedicated_process()
+    atexit.register(freeze_before_exit)  # the worker's teardown skips the heap walk too
     from tqdm import tqdm
 
     # tqdm's default lock is a process-shared semaphore; a worker killed with its launcher would leave it to be
@@ -93,6 +100,7 @@ def _init_worker(threads: int, gpu_queue, parent_pid: int) -> None:
     if gpu_queue is not None:
         os.environ["CUDA_VISIBLE_DEVICES"] = gpu_queue.get()  # before this process initialises CUDA
     set_threads(threads)
+    prepare_to_train()
 
 
 def stop_workers(pool) -> int:

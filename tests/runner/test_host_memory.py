@@ -1,9 +1,9 @@
 """``retain_freed_memory``: a training step reuses freed activation blocks instead of faulting in fresh pages.
 
-Measured as the OS sees it: minor page faults (``ru_minflt``) per step of 10 simple_cnn training steps at
+Measured as the OS sees it: minor page faults (``ru_minflt``) per step of 20 simple_cnn training steps at
 batch 128, 28 px (first-block maps of 12.8 MB), in a fresh interpreter with glibc's defaults and in one
-after ``retain_freed_memory()``. Measured here: about 7,400 faults a step (29 MB of fresh zeroed pages)
-against 700-1,600.
+after ``retain_freed_memory()``. Measured here: 4,000-12,700 faults a step (16-50 MB of fresh zeroed pages)
+against 550-1,600.
 """
 
 from __future__ import annotations
@@ -28,9 +28,9 @@ def step():
     net.forward_features(x).square().mean().backward()
 step()   # warm-up: the first step's blocks are faulted in either way
 before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-for _ in range(10):
+for _ in range(20):
     step()
-print(applied, (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) / 10)
+print(applied, (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) / 20)
 """
 
 
@@ -45,6 +45,8 @@ def test_training_steps_reuse_freed_blocks_instead_of_faulting_them_in():
         assert applied == ("True" if mode == "retain" else "None")
     first_block_pages = 128 * 32 * 28 * 28 * 4 // 4096  # 3,136
     if faults["default"] > first_block_pages:  # glibc's defaults fault in fresh pages every step (as on CI)
-        assert faults["retain"] * 3 < faults["default"], faults
+        # measured here: 4,000-12,700 a step by default, 550-1,600 retained (it varies with glibc's adaptive
+        # threshold and the machine's load)
+        assert faults["retain"] < first_block_pages and faults["retain"] * 2 < faults["default"], faults
     else:  # transparent huge pages "always" or a preloaded allocator already spare them: no worse
         assert faults["retain"] <= faults["default"] + first_block_pages, faults

@@ -91,8 +91,8 @@ def try_lock(root: Path, run_id: str) -> RunLock | None:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-        except FileNotFoundError:  # the folder was removed by a releasing process just now: again
-            continue
+        except (FileNotFoundError, FileExistsError):  # the folder was removed by a releasing process just now
+            continue  # (mkdir's exist_ok re-raises when the folder it found is gone by its is_dir check): again
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as err:

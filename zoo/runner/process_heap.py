@@ -26,6 +26,7 @@ import gc
 from contextlib import contextmanager
 from typing import Iterator
 
+from zoo.results.reader import gc_paused
 from zoo.runner.host_memory import retain_freed_memory
 
 _dedicated = False
@@ -44,22 +45,20 @@ def settled_imports() -> Iterator[None]:
     no garbage worth a full walk); in a dedicated process they are frozen afterwards, once, so later
     collections skip them."""
     global _settled
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if _dedicated and not _settled:
-            gc.freeze()
-            _settled = True
-        if enabled:
-            gc.enable()
+    with gc_paused():
+        try:
+            yield
+        finally:
+            if _dedicated and not _settled:
+                gc.freeze()
+                _settled = True
 
 
 def prepare_to_train() -> None:
-    """This process trains: import what training imports anyway (torch, Accelerate, and ``torch._dynamo``,
-    which every torch optimizer imports at its first ``step``, ``torch.optim.optimizer._use_grad``) inside
-    :func:`settled_imports`, and keep freed host memory for the next step (``zoo.runner.host_memory``)."""
+    """This process trains (``medzoo run``, a worker, a cluster job; cheap to call again): import what
+    training imports anyway (torch, Accelerate, and ``torch._dynamo``, which every torch optimizer imports at
+    its first ``step``) inside :func:`settled_imports`, and keep freed host memory for the next step
+    (``zoo.runner.host_memory``)."""
     with settled_imports():
         import accelerate  # noqa: F401
         import torch._dynamo  # noqa: F401

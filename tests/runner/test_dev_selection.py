@@ -7,6 +7,7 @@ import textwrap
 
 import numpy as np
 import pytest
+import torch
 
 from zoo.runner.dev import control_variate_risk, dev_risk, fit_logistic, standardize
 
@@ -54,7 +55,8 @@ def test_the_domain_classifier_is_scikit_learns_logistic_regression_at_convergen
     scaler = StandardScaler().fit(x)
     np.testing.assert_allclose(mine, scaler.transform(x), atol=1e-12)
     np.testing.assert_allclose(mine_held, scaler.transform(held_out), atol=1e-12)
-    theta = fit_logistic(mine, y, c=1.0)
+    mine, mine_held = mine.numpy(), mine_held.numpy()  # float64 tensors
+    theta = fit_logistic(mine, y, c=1.0).numpy()
     reference = LogisticRegression(C=1.0, solver="newton-cholesky", tol=1e-12, max_iter=500).fit(mine, y)
     np.testing.assert_allclose(theta[:-1], reference.coef_[0], atol=1e-7)
     assert theta[-1] == pytest.approx(reference.intercept_[0], abs=1e-7)
@@ -66,6 +68,7 @@ def test_control_variate_matches_its_formula():
     rng = np.random.default_rng(3)
     w, loss = rng.gamma(2.0, 0.5, size=400), rng.exponential(size=400)
     risk, eta = control_variate_risk(w, loss)
+    assert (risk, eta) == control_variate_risk(torch.from_numpy(w), torch.from_numpy(loss))  # arrays or tensors
     L = w * loss
     expected_eta = (-(np.sum((L - L.mean()) * (w - w.mean())) / (len(w) - 1))
                     / (np.sum((w - w.mean()) ** 2) / (len(w) - 1)))

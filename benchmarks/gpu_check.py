@@ -10,7 +10,9 @@ one H100), each number beside its goal.
    synthetic uint8 images. Goal: >= 8000 img/s through medzoo.
 3. Wall time of ``medzoo run quick`` (default preset, fresh output folder; data from ``--data-dir``, else
    ``$MEDZOO_DATA``, else ``../shared/data``).
-4. Packing: 1, 2, 4, 8 runs of the quick suite's unsupervised task (resnet18_28, 28 px) at once with
+4. ``train.compile: true`` (on CUDA ``reduce-overhead``: CUDA graphs) against eager on simple_cnn at 28 px:
+   dropout masks, features kept across calls, the loss curve and img/s (``gpu_check_compile.py``).
+5. Packing: 1, 2, 4, 8 runs of the quick suite's unsupervised task (resnet18_28, 28 px) at once with
    ``--launcher workers --workers-per-gpu N``: images/s summed over the records' ``timings.images_per_s``
    (training throughput while packed) and runs per minute of wall time, each against N = 1. Goal: > 3x at 8.
 
@@ -344,6 +346,16 @@ def main(argv: list[str] | None = None) -> int:
     if chunks:
         summary.append(f"{chunk_sizes['size']} px split streamed in pinned chunks: {chunks['streamed']:.0f} img/s "
                        f"delivered (resident: {chunks['resident']:.0f}); same batches")
+    from gpu_check_compile import compile_check
+
+    compiled = step("compile", lambda: compile_check(torch.device("cuda" if cuda else "cpu"),
+                                                     steps=3 if args.smoke else 50, batch=4 if args.smoke else 128))
+    if compiled:
+        checks = compiled["masks_differ"] and compiled["masks_eager"] and compiled["kept_ok"]
+        summary.append(f"train.compile ({compiled['mode']}): {compiled['speedup']:.2f}x eager img/s, loss within "
+                       f"{compiled['loss_diff']:.1e}, dropout and kept features {'as eager' if checks else 'WRONG'}")
+        if not checks:
+            failed.append("compile")
     if cuda:  # the runs below start their own processes: give them the memory this one cached
         import gc
 

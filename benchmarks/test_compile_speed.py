@@ -2,7 +2,7 @@
 
 The runner's epoch loop (``train_epoch``, as ``train_run`` builds it: SimpleCNN + linear head in
 channels_last, batch 128, PneumoniaMNIST train, Adam) with the backbone eager and with it under
-``torch.compile`` (``zoo.runner.loop._compile_networks``, what ``train.compile: true`` does), interleaved
+``torch.compile`` (``zoo.runner.compiled.compile_networks``, what ``train.compile: true`` does), interleaved
 round by round after warm-up. Reported: steady-state time per step of each and their ratio, and the
 one-time compilation cost. The losses' agreement is a test (``tests/runner/test_step_overhead.py``), not a speed
 question; no speed goal is asserted (issue 16 asks for the ratio to be reported; on a CPU inductor's
@@ -25,7 +25,8 @@ from zoo.algorithms.source_only import SourceOnly
 from zoo.backbones.normalize import Normalizer
 from zoo.backbones.simple_cnn import SimpleCNN
 from zoo.bench.task_data import TaskData
-from zoo.runner.loop import BatchFeeder, _compile_networks, train_epoch
+from zoo.runner.compiled import compile_networks
+from zoo.runner.loop import BatchFeeder, train_epoch
 from zoo.runner.optim import build_optimizer, build_scheduler, prepare_optimizer
 from zoo.runner.streams import TrainStreams
 
@@ -38,7 +39,7 @@ def _epoch(accelerator, pneumonia, compiled: bool):
     torch.manual_seed(0)
     algorithm = SourceOnly(SimpleCNN(in_chans=1), num_classes=2).to(memory_format=torch.channels_last)
     if compiled:
-        _compile_networks(algorithm)
+        compile_networks(algorithm, "default")
     model = accelerator.prepare_model(algorithm)
     data = TaskData(source=pneumonia, target=pneumonia, target_labeled=None, target_val_labeled=None)
     streams = TrainStreams(accelerator, data, BATCH, seed=0)

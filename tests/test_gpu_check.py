@@ -1,6 +1,6 @@
 """``benchmarks/gpu_check.sh --smoke`` runs on a CPU: every section of the GPU check (the two loops side by
-side with MFU, packing through the workers launcher and its per-device line) works, in well under a minute,
-so the script is not found broken on the day a GPU is there to run it.
+side with MFU, train.compile against eager, packing through the workers launcher and its per-device line)
+works, in well under a minute, so the script is not found broken on the day a GPU is there to run it.
 
 Usage::
 
@@ -33,6 +33,9 @@ def test_gpu_check_smoke_runs_every_section_on_cpu():
     assert "FAILED" not in out, out
     for fragment in ("(smoke mode)", "[resnet18_28] 28 px, batch 2, float32", "[timm resnet50] 32 px",
                      "GFLOP/img per training step", "plain / medzoo:", "MFU", "[quick suite] skipped in smoke mode",
-                     "1 run on cpu, 1 worker", "2 runs on cpu, 2 workers", "goal > 3.0x at 8", "gpu check done"):
+                     "[compile] train.compile: true on cpu -> mode 'default'",
+                     "dropout masks differ between calls: True; compiled draws eager's masks: True",
+                     "kept across calls equal eager's: True", "1 run on cpu, 1 worker", "2 runs on cpu, 2 workers",
+                     "goal > 3.0x at 8", "gpu check done"):
         assert fragment in out, f"{fragment!r} not in the output:\n{out}"
     print(f"gpu_check.sh --smoke: {wall:.1f} s")

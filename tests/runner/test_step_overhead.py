@@ -4,8 +4,9 @@
   bit for bit those of torch's default per-parameter loop there (Adam, AdamW, SGD, with weight decay).
 - ``prepare_optimizer`` leaves Accelerate's wrapper out of a one-process run without a gradient scaler;
   so do the step's ``autocast`` and ``backward`` without mixed precision, and a constant schedule is none.
-- ``train.compile: true`` (backbone under ``torch.compile``) gives eager's loss curve to float tolerance,
-  for source_only and DANN, through ``train_run``; a config that states ``compile: false`` keeps its run id;
+- ``train.compile: true`` (backbone under ``torch.compile``) and ``reduce-overhead`` give eager's loss curve
+  to float tolerance, for source_only and DANN, through ``train_run``; the mode of each setting on CPU and
+  CUDA; a config that states ``compile: false`` keeps its run id;
   a later run of the same shapes in the process compiles nothing again.
 """
 
@@ -98,7 +99,10 @@ def test_the_step_calls_torch_directly_where_accelerate_adds_nothing():
     assert schedule.get_last_lr() == [0.1]
 
 
-def test_compile_gives_the_eager_loss_curve(tmp_path):
+@pytest.mark.parametrize("setting", ["true", "reduce-overhead"])
+def test_compile_gives_the_eager_loss_curve(tmp_path, setting):
+    """``reduce-overhead`` on a CPU records no CUDA graph (inductor skips them off CUDA) but runs the same
+    wrapper as on CUDA: each call's features copied out of the graph's memory, gradients through the copy."""
     from zoo.bench.run_config import legacy_run_id, run_id_of
     from zoo.bench.suite import load_suite
     from zoo.bench.task_data import build_task_data
@@ -108,7 +112,7 @@ def test_compile_gives_the_eager_loss_curve(tmp_path):
     path = tmp_path / "suite.yaml"
     path.write_text(SUITE)
     eager = {r.algorithm: r for r in load_suite(str(path)).runs()}
-    compiled = {r.algorithm: r for r in load_suite(str(path), overrides=["train.compile=true"]).runs()}
+    compiled = {r.algorithm: r for r in load_suite(str(path), overrides=[f"train.compile={setting}"]).runs()}
     for algorithm in ("source_only", "dann"):
         assert compiled[algorithm].run_id != eager[algorithm].run_id  # a compiled run is a run of its own
         stated = eager[algorithm].config.to_dict()
@@ -121,6 +125,8 @@ def test_compile_gives_the_eager_loss_curve(tmp_path):
             curves.append(torch.tensor([h["train"]["loss"] for h in outcome.history]))
         assert len(curves[0]) == 2
         torch.testing.assert_close(curves[1], curves[0], rtol=1e-4, atol=1e-5)
+    if setting != "true":
+        return
 
     # Another run of the same shapes (a new model, seed 1) reuses the compiled graphs: dynamo guards on
     # shapes, not on the module object, so the process compiles nothing more (a sweep pays compilation once).
@@ -131,3 +137,26 @@ def test_compile_gives_the_eager_loss_curve(tmp_path):
     compiled_frames = counters["frames"]["total"]
     outcome = train_run(again, build_task_data(again.config), make_accelerator(cpu=True), show_progress=False)
     assert len(outcome.history) == 2 and counters["frames"]["total"] == compiled_frames
+
+
+def test_compile_modes_by_device_and_a_clear_error_for_an_unknown_one(tmp_path):
+    from zoo.bench.suite import load_suite
+    from zoo.errors import ConfigError
+    from zoo.runner.compiled import compile_mode, records_cuda_graphs
+
+    cpu, cuda = torch.device("cpu"), torch.device("cuda", 0)
+    assert compile_mode(False, cuda) is None
+    assert compile_mode(True, cpu) == "default"  # no graphs to record off CUDA
+    assert compile_mode(True, cuda) == "reduce-overhead"  # CUDA graphs where training shapes are static
+    assert compile_mode(True, cuda, static_shapes=False) == "default"  # drop_last: false, a last partial batch
+    assert compile_mode("max-autotune-no-cudagraphs", cuda) == "max-autotune-no-cudagraphs"
+    assert [records_cuda_graphs(m) for m in ("default", "reduce-overhead", "max-autotune", None)] == \
+        [False, True, True, False]
+    path = tmp_path / "suite.yaml"
+    path.write_text(SUITE)
+    (run, *_) = load_suite(str(path), overrides=["train.compile=max-autotune"]).runs()
+    assert run.config["train"]["compile"] == "max-autotune"
+    for wrong in ("fast", "1"):
+        with pytest.raises(ConfigError, match="'compile' must be true, false or a torch.compile mode") as caught:
+            load_suite(str(path), overrides=[f"train.compile={wrong}"])
+        assert "\n" not in str(caught.value) and "reduce-overhead" in str(caught.value)

@@ -66,9 +66,11 @@ TRAIN_DEFAULTS: dict[str, Any] = {
     "imbalance": "none",  # one of zoo.imbalance_methods.METHODS (class weights, balanced sampler, SMOTE family)
     "drop_last": True,  # False: train on each epoch's last partial batch too (the MedMNIST v2 code does)
     "eval_every": 1,  # evaluate every k-th epoch of a stage (and always its last); selection sees those epochs
-    "compile": False,  # True: the training step runs under torch.compile (same losses to float tolerance)
+    "compile": False,  # True or a torch.compile mode: the backbone compiled (same losses to float tolerance)
     "test_curves": False,  # True: test splits at every evaluated epoch (curves); else only at the selected epochs
 }
+# train.compile: true, false or one of torch.compile's modes by name (what each does: zoo.runner.compiled)
+COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
 TRAIN_CHOICES = {
     "optimizer": {"adam", "adamw", "sgd"},
     "scheduler": {"none", "cosine", "multistep"},
@@ -205,6 +207,11 @@ def _validate_settings(doc: YamlDoc, settings: dict[str, Any], at: tuple) -> dic
         if key not in TRAIN_DEFAULTS:
             raise doc.error(at + ("train", key), f"unknown train option '{key}'; known: {', '.join(TRAIN_DEFAULTS)}")
         default = TRAIN_DEFAULTS[key]
+        if key == "compile":  # true / false, or torch.compile's mode by name (zoo.runner.compiled)
+            if value not in (True, False, *COMPILE_MODES) or not isinstance(value, (bool, str)):
+                raise doc.error(at + ("train", key), f"'compile' must be true, false or a torch.compile mode "
+                                                     f"({', '.join(COMPILE_MODES)}), got {value!r}")
+            continue
         kinds = (int, float) if isinstance(default, float) else (type(default),)
         check_type(doc, at + ("train", key), value, kinds, type(default).__name__)
         if key in TRAIN_CHOICES and value not in TRAIN_CHOICES[key]:

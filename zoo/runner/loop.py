@@ -40,6 +40,7 @@ from zoo.bench.task_data import TaskData
 from zoo.errors import ConfigError
 from zoo.imbalance import loss_weights_for
 from zoo.imbalance_methods import ImbalanceMethod, imbalance_method
+from zoo.runner.compiled import compile_mode, compile_networks
 from zoo.runner.evaluate import isolated_rng
 from zoo.runner.pretrain import HEAD_PREFIX
 from zoo.runner.selection_tracker import SelectionTracker, selection_set
@@ -121,26 +122,6 @@ def _stage_class_weights(data: TaskData, stage, device, method: ImbalanceMethod)
     return None if weights is None else weights.to(device)
 
 
-def _compile_networks(algorithm) -> None:
-    """``train.compile``: the backbone's ``forward_features`` (what algorithms call: (N, C, H, W) -> (N, D),
-    where a step's compute is) replaced on the instance by its ``torch.compile``d form: same parameters,
-    same state-dict keys; evaluation runs it too, in its eval-mode graph. Losses match eager to float
-    tolerance (``tests/runner/test_step_overhead.py``).
-
-    Compiled graphs are cached per function and guarded on shapes, not on the module object, so a later run of
-    the same shapes in this process (the next seed or trial of a suite) compiles nothing again
-    (``tests/runner/test_step_overhead.py``); another process reuses inductor's on-disk cache.
-
-    The rest of ``training_step`` stays eager: its Python reads per-step state (DANN's gradient-reversal
-    coefficient, a float set by ``set_progress``) that a whole-step graph specialises on, recompiling at
-    every step (measured: 126 s for a 10-step DANN run).
-    """
-    backbone = algorithm.backbone
-    # fallback_random: dropout draws from the eager RNG stream, so compiled and eager runs see the same masks
-    # (inductor's own Philox stream would give a different, equally valid, loss curve).
-    backbone.forward_features = torch.compile(backbone.forward_features, options={"fallback_random": True})
-
-
 def train_run(run: RunSpec, data: TaskData, accelerator, show_progress: bool = True,
               backbone_state: dict[str, torch.Tensor] | None = None, on_epoch_end=None) -> RunOutcome:
     """Train ``run`` on ``data`` once; every recorded selection rule then picks its epoch from the history.
@@ -157,8 +138,9 @@ def train_run(run: RunSpec, data: TaskData, accelerator, show_progress: bool = T
     algorithm, normalizer = build_model(config, data, backbone_state)
     normalizer = normalizer.to(accelerator.device)
     channels_last = to_channels_last(algorithm)  # conv nets in NHWC (why: stage_loop.to_channels_last)
-    if train.get("compile"):  # the networks under torch.compile; each algorithm's own Python stays eager
-        _compile_networks(algorithm)
+    # train.compile: the backbone under torch.compile (CUDA graphs on CUDA); each algorithm's own Python stays eager
+    compile_networks(algorithm, compile_mode(train.get("compile", False), accelerator.device,
+                                             train.get("drop_last", True)))
     model = accelerator.prepare_model(algorithm)
     imbalance = imbalance_method(train["imbalance"])  # what it changes: the loss, the sampler, cached features
     # One set of streams and one augmentation generator for all stages: each stage goes on where the last stopped.

@@ -1,0 +1,83 @@
+"""``train.compile``: the backbone under ``torch.compile``, in the mode its device runs best.
+
+What is compiled is the backbone's ``forward_features`` (what algorithms call: (N, C, H, W) -> (N, D), where a
+step's compute is), replaced on the instance by its compiled form: same parameters, same state-dict keys;
+evaluation runs it too, in its eval-mode graph. The rest of ``training_step`` stays eager: its Python reads
+per-step state (DANN's gradient-reversal coefficient, a float set by ``set_progress``) that a whole-step
+graph specialises on, recompiling at every step (measured: 126 s for a 10-step DANN run).
+
+The setting names the mode as ``torch.compile`` does:
+
+- ``true``: ``"reduce-overhead"`` on CUDA when training batches have one shape (``train.drop_last``, the
+  default), else ``"default"``. ``reduce-overhead`` records the compiled kernels as CUDA graphs and replays
+  a step with one launch: at 28 px a step is hundreds of small kernels, and the host, not the GPU, sets the
+  pace (issue 16: an H100 is busy 1-15% of a small-model step). On a CPU there are no graphs to record.
+- ``"default"``, ``"reduce-overhead"``, ``"max-autotune"``, ``"max-autotune-no-cudagraphs"``: that mode.
+
+Compiled graphs are cached per function and guarded on shapes, not on the module object, so a later run of
+the same shapes in this process (the next seed or trial of a suite) compiles nothing again
+(``tests/runner/test_step_overhead.py``); another process reuses inductor's on-disk cache.
+
+Usage::
+
+    mode = compile_mode(train["compile"], accelerator.device, train["drop_last"])   # None: stay eager
+    compile_networks(algorithm, mode)
+"""
+
+from __future__ import annotations
+
+import torch
+
+from zoo.bench.suite import COMPILE_MODES as MODES  # torch.compile's modes, by name
+
+
+def compile_mode(setting: bool | str, device: torch.device, static_shapes: bool = True) -> str | None:
+    """The ``torch.compile`` mode of a ``train.compile`` setting on ``device`` (module docstring); ``None``
+    for ``false``."""
+    if setting is False:
+        return None
+    if setting is True:
+        return "reduce-overhead" if torch.device(device).type == "cuda" and static_shapes else "default"
+    if setting not in MODES:  # the suite loader names the setting; this guards direct callers
+        raise ValueError(f"train.compile must be true, false or one of {', '.join(MODES)}; got {setting!r}")
+    return setting
+
+
+def records_cuda_graphs(mode: str | None) -> bool:
+    """Whether ``mode`` records CUDA graphs (when the compiled code runs on CUDA)."""
+    return mode is not None and bool(_mode_options(mode).get("triton.cudagraphs"))
+
+
+def _mode_options(mode: str) -> dict:
+    from torch._inductor import list_mode_options
+
+    return dict(list_mode_options(mode))
+
+
+def compile_networks(algorithm, mode: str | None) -> None:
+    """Replace ``algorithm.backbone.forward_features`` by its compiled form in ``mode`` (``None``: no-op).
+
+    Losses match eager to float tolerance (``tests/runner/test_step_overhead.py``): ``fallback_random``
+    keeps dropout on the eager RNG stream, so compiled and eager runs draw the same masks (inductor's own
+    Philox stream would give a different, equally valid, loss curve).
+    """
+    if mode is None:
+        return
+    backbone = algorithm.backbone
+    # torch.compile takes a mode or options, not both: the mode's options, plus fallback_random
+    compiled = torch.compile(backbone.forward_features, options={**_mode_options(mode), "fallback_random": True})
+    if not records_cuda_graphs(mode):
+        backbone.forward_features = compiled
+        return
+
+    def forward_features(x: torch.Tensor) -> torch.Tensor:
+        # A CUDA graph writes each call's output into memory that a later iteration reuses (CUDAGraph Trees:
+        # a new iteration starts at every call with no backward pending, e.g. each evaluation chunk). Callers
+        # keep features across calls (feature caches, DEV, chunked evaluation): each call returns its own
+        # copy, (N, D); in training the copy's backward passes the gradient straight through.
+        return compiled(x).clone()
+
+    backbone.forward_features = forward_features
+
+
+__all__ = ["MODES", "compile_mode", "compile_networks", "records_cuda_graphs"]

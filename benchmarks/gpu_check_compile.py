@@ -4,13 +4,15 @@ eager, on simple_cnn at 28 px (the model whose steps are most host-bound), in th
 
 What it prints, each a check that a CPU cannot make:
 
-- **dropout**: two training-mode calls on the same batch draw different dropout masks (a replayed graph
-  that reused its random numbers would give equal outputs), and the compiled call draws the eager masks
-  (``fallback_random``): compiled and eager outputs from the same RNG state agree.
-- **kept outputs**: features of three evaluation chunks, kept and concatenated after the last call, equal
-  eager's (a CUDA graph reuses its output memory; the wrapper copies each call's features out).
-- **loss curve**: ``steps`` Adam steps from the same weights and RNG state, compiled against eager: the largest
-  relative difference of the losses.
+- **dropout**: after warm-up, two training-mode replays on the same batch, both kept, draw different
+  dropout masks and the masks eager draws from the same RNG state (``fallback_random``). A replay that
+  reused its random numbers, or a first output overwritten by the second replay (the wrapper copies each
+  call's features out of the graph's memory), fails it.
+- **kept outputs**: features of four equal evaluation chunks, kept and concatenated after the last call,
+  equal eager's.
+- **loss curve**: ``steps`` Adam steps from the same weights and RNG state, compiled (training graphs,
+  backward included) against eager: the largest relative difference of the losses, within
+  ``LOSS_TOLERANCE``.
 - **speed**: training img/s of both after warm-up (the first calls record the graphs), and their ratio.
 
 Usage::
@@ -25,6 +27,8 @@ from types import SimpleNamespace
 
 import torch
 import torch.nn.functional as F
+
+LOSS_TOLERANCE = 1e-2  # relative; float rounding over the steps stays far below, another dropout mask far above
 
 
 def _model(device: torch.device) -> SimpleNamespace:
@@ -72,18 +76,23 @@ def compile_check(device: torch.device, steps: int, batch: int) -> dict:
     compile_networks(compiled, mode)                   # calling the original module's forward
 
     with torch.no_grad():
-        compiled.backbone.train()
-        eager.backbone.train()
+        for module in (compiled.backbone, eager.backbone):
+            module.train()
+        for _ in range(3):  # warm-up: under CUDA graphs the first call runs plain, the second records
+            compiled.backbone.forward_features(x)
         torch.manual_seed(2)
-        first, second = compiled.backbone.forward_features(x), compiled.backbone.forward_features(x)
+        first, second = compiled.backbone.forward_features(x), compiled.backbone.forward_features(x)  # replays
         torch.manual_seed(2)
-        eager_first = eager.backbone.forward_features(x)
+        eager_first, eager_second = eager.backbone.forward_features(x), eager.backbone.forward_features(x)
+        # without its copy, `first` would hold the second replay's output (the graph's memory): equal to `second`
         masks_differ = not torch.equal(first, second)
-        masks_eager = torch.allclose(first, eager_first, rtol=1e-3, atol=1e-4)
-        compiled.backbone.eval()
-        eager.backbone.eval()
-        chunks = [x[i::3] for i in range(3)]
-        kept = torch.cat([compiled.backbone.forward_features(c) for c in chunks])
+        masks_eager = (torch.allclose(first, eager_first, rtol=1e-3, atol=1e-4)
+                       and torch.allclose(second, eager_second, rtol=1e-3, atol=1e-4))
+        for module in (compiled.backbone, eager.backbone):
+            module.eval()
+        chunks = x.chunk(4)  # one size: the later calls reuse what the first compiled
+        for _ in range(2):
+            kept = torch.cat([compiled.backbone.forward_features(c) for c in chunks])
         kept_ok = torch.allclose(kept, torch.cat([eager.backbone.forward_features(c) for c in chunks]),
                                  rtol=1e-3, atol=1e-4)
     compiled.backbone.train()
@@ -93,12 +102,16 @@ def compile_check(device: torch.device, steps: int, batch: int) -> dict:
     rate = {name: _img_per_s(m, x, y, steps, device) for name, m in (("eager", eager), ("compiled", compiled))}
     print(f"[compile] train.compile: true on {device} -> mode {mode!r}; simple_cnn 28 px, batch {batch}:\n"
           f"  dropout masks differ between calls: {masks_differ}; compiled draws eager's masks: {masks_eager}\n"
-          f"  features of 3 evaluation chunks kept across calls equal eager's: {kept_ok}\n"
-          f"  {steps} Adam steps, largest relative loss difference compiled vs eager: {loss_diff:.2e}\n"
+          f"  features of 4 evaluation chunks kept across calls equal eager's: {kept_ok}\n"
+          f"  {steps} Adam steps, largest relative loss difference compiled vs eager: {loss_diff:.2e} "
+          f"(tolerance {LOSS_TOLERANCE})\n"
           f"  img/s eager {rate['eager']:.0f}, compiled {rate['compiled']:.0f} "
           f"({rate['compiled'] / rate['eager']:.2f}x)", flush=True)
-    return {"mode": mode, "masks_differ": masks_differ, "masks_eager": masks_eager, "kept_ok": kept_ok,
-            "loss_diff": loss_diff, "speedup": rate["compiled"] / rate["eager"]}
+    # a replayed graph that reused its dropout masks would leave eager's curve by far more than rounding
+    same_curve = loss_diff < LOSS_TOLERANCE
+    return {"mode": mode, "passed": masks_differ and masks_eager and kept_ok and same_curve,
+            "masks_differ": masks_differ, "masks_eager": masks_eager, "kept_ok": kept_ok, "loss_diff": loss_diff,
+            "speedup": rate["compiled"] / rate["eager"]}
 
 
 __all__ = ["compile_check"]

@@ -14,9 +14,14 @@ The setting names the mode as ``torch.compile`` does:
   pace (issue 16: an H100 is busy 1-15% of a small-model step). On a CPU there are no graphs to record.
 - ``"default"``, ``"reduce-overhead"``, ``"max-autotune"``, ``"max-autotune-no-cudagraphs"``: that mode.
 
+Under CUDA graphs only training-mode calls are graphed: evaluation, feature caches and DEV come in many batch
+sizes (the last chunk of each split), each of which would record a graph of its own and keep its memory; they
+run the same compiled code without graphs.
+
 Compiled graphs are cached per function and guarded on shapes, not on the module object, so a later run of
 the same shapes in this process (the next seed or trial of a suite) compiles nothing again
-(``tests/runner/test_step_overhead.py``); another process reuses inductor's on-disk cache.
+(``tests/runner/test_step_overhead.py``); another process reuses inductor's on-disk cache. CUDA graphs hold
+the parameters' addresses: each run records its own (one step's worth of time, no compilation).
 
 Usage::
 
@@ -29,6 +34,7 @@ from __future__ import annotations
 import torch
 
 from zoo.bench.suite import COMPILE_MODES as MODES  # torch.compile's modes, by name
+from zoo.errors import ConfigError
 
 
 def compile_mode(setting: bool | str, device: torch.device, static_shapes: bool = True) -> str | None:
@@ -39,13 +45,18 @@ def compile_mode(setting: bool | str, device: torch.device, static_shapes: bool 
     if setting is True:
         return "reduce-overhead" if torch.device(device).type == "cuda" and static_shapes else "default"
     if setting not in MODES:  # the suite loader names the setting; this guards direct callers
-        raise ValueError(f"train.compile must be true, false or one of {', '.join(MODES)}; got {setting!r}")
+        raise ConfigError(f"train.compile must be true, false or one of {', '.join(MODES)}; got {setting!r}")
     return setting
 
 
 def records_cuda_graphs(mode: str | None) -> bool:
-    """Whether ``mode`` records CUDA graphs (when the compiled code runs on CUDA)."""
-    return mode is not None and bool(_mode_options(mode).get("triton.cudagraphs"))
+    """Whether ``mode`` records CUDA graphs (when the compiled code runs on CUDA), by its options or by
+    inductor's global setting (``TORCHINDUCTOR_CUDAGRAPHS=1`` turns them on in every mode)."""
+    if mode is None:
+        return False
+    from torch._inductor import config
+
+    return bool(_mode_options(mode).get("triton.cudagraphs") or config.triton.cudagraphs)
 
 
 def _mode_options(mode: str) -> dict:
@@ -69,12 +80,16 @@ def compile_networks(algorithm, mode: str | None) -> None:
     if not records_cuda_graphs(mode):
         backbone.forward_features = compiled
         return
+    ungraphed = torch.compile(backbone.forward_features,
+                              options={"fallback_random": True, "triton.cudagraphs": False})
 
     def forward_features(x: torch.Tensor) -> torch.Tensor:
+        if not backbone.training:  # evaluation's many batch sizes: no graph per size (module docstring)
+            return ungraphed(x)
         # A CUDA graph writes each call's output into memory that a later iteration reuses (CUDAGraph Trees:
-        # a new iteration starts at every call with no backward pending, e.g. each evaluation chunk). Callers
-        # keep features across calls (feature caches, DEV, chunked evaluation): each call returns its own
-        # copy, (N, D); in training the copy's backward passes the gradient straight through.
+        # a new iteration starts at every call with no backward pending). An algorithm may keep features
+        # past its step (a memory bank): each call returns its own copy, (N, D); the copy's backward passes
+        # the gradient straight through.
         return compiled(x).clone()
 
     backbone.forward_features = forward_features

@@ -44,7 +44,8 @@ MAX_FIT_SAMPLES = 2000  # per domain for the domain classifier: enough for a lin
 
 def _as_float64(x) -> torch.Tensor:
     """A CPU float64 tensor of ``x`` (a tensor on any device, or an array)."""
-    return (x.detach() if isinstance(x, torch.Tensor) else torch.as_tensor(np.asarray(x))).to("cpu", torch.float64)
+    tensor = x.detach() if isinstance(x, torch.Tensor) else torch.as_tensor(np.ascontiguousarray(x))
+    return tensor.to("cpu", torch.float64)
 
 
 def _subset(x: torch.Tensor, n: int, rng: np.random.Generator) -> torch.Tensor:
@@ -61,7 +62,7 @@ def control_variate_risk(weights, losses) -> tuple[float, float]:
     weights, losses = _as_float64(weights), _as_float64(losses)  # (N,), (N,)
     weighted = weights * losses  # (N,)
     var_w = float(weights.var(correction=1)) if len(weights) > 1 else 0.0
-    if var_w <= 1e-12:
+    if not var_w > 1e-12:  # (NaN too: no control variate, as before)
         return float(weighted.mean()), 0.0
     covariance = float(((weighted - weighted.mean()) * (weights - weights.mean())).sum()) / (len(weights) - 1)
     eta = -covariance / var_w

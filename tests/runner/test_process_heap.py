@@ -68,3 +68,18 @@ print(gc.get_freeze_count() > 100_000, "torch._dynamo" in sys.modules, host_memo
       os.environ["OMP_NUM_THREADS"])
 """
     assert _python(code, str(os.getpid())) == ["True", "True", "True", "1"]
+
+
+@pytest.mark.parametrize("executor, frozen", [("local", True), ("slurm", True), ("debug", False), ("", False)])
+def test_a_submitit_job_process_is_dedicated_and_the_driver_is_not(executor, frozen):
+    """``RunJob`` calls ``mark_if_cluster_job`` before ``prepare_to_train``: a local or Slurm job's process
+    freezes its imports; the driver and the in-process debug executor (no ``SUBMITIT_EXECUTOR``) do not."""
+    code = """
+import gc, os, sys
+os.environ["SUBMITIT_EXECUTOR"] = sys.argv[1]
+from zoo.runner import process_heap
+process_heap.mark_if_cluster_job()
+process_heap.prepare_to_train()
+print(gc.get_freeze_count() > 100_000)
+"""
+    assert _python(code, executor) == [str(frozen)]

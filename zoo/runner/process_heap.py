@@ -7,22 +7,25 @@ CPython's full collections walk all of them: measured on a 2-epoch CORAL run (be
 interpreter's teardown walked them again (0.5-0.6 s after ``main`` returned). ``gc.freeze()`` moves every
 object alive to a permanent generation that collections skip; reference counting still frees what they own.
 
-Only a *dedicated* process freezes: the ``medzoo`` console process (``zoo.cli.main.entry``) and the
-launchers' worker processes, which exit when their training is done, so whatever is frozen is reclaimed
-by the OS. Code calling ``main`` or ``train_run`` as a library (tests, a notebook) never freezes, so it
-never pins a caller's garbage. The freeze after the imports happens once per process: a worker that trains
-many runs collects each run's garbage as usual.
+Only a *dedicated* process freezes: the ``medzoo`` console process (``zoo.cli.main.entry``), the
+launchers' worker processes and submitit's job processes (local or Slurm), which exit when their training
+is done, so whatever is frozen is reclaimed by the OS. Code calling ``main`` or ``train_run`` as a library
+(tests, a notebook) never freezes, so it never pins a caller's garbage. The freeze after the imports
+happens once per process: a worker that trains many runs collects each run's garbage as usual.
 
 Usage::
 
     mark_dedicated_process()         # zoo.cli.main.entry, a worker's initializer
+    mark_if_cluster_job()            # RunJob: dedicated (and frozen at exit) in a submitit job's process
     prepare_to_train()               # imports, frozen once; freed host memory kept (host_memory)
     freeze_before_exit()             # zoo.cli.main.entry at its end (workers: registered with atexit)
 """
 
 from __future__ import annotations
 
+import atexit
 import gc
+import os
 from contextlib import contextmanager
 from typing import Iterator
 
@@ -37,6 +40,15 @@ def mark_dedicated_process() -> None:
     """This process ends when its training does (the ``medzoo`` command, a launcher's worker)."""
     global _dedicated
     _dedicated = True
+
+
+def mark_if_cluster_job() -> None:
+    """In a submitit job's own process (``SUBMITIT_EXECUTOR`` is ``local`` or ``slurm`` there, never in the
+    driver, nor under the in-process ``debug`` executor), mark it dedicated and freeze before it exits: the
+    job ends when its run does."""
+    if os.environ.get("SUBMITIT_EXECUTOR") in ("local", "slurm") and not _dedicated:
+        mark_dedicated_process()
+        atexit.register(freeze_before_exit)
 
 
 @contextmanager

@@ -76,12 +76,12 @@ def compile_networks(algorithm, mode: str | None) -> None:
         return
     backbone = algorithm.backbone
     # torch.compile takes a mode or options, not both: the mode's options, plus fallback_random
-    compiled = torch.compile(backbone.forward_features, options={**_mode_options(mode), "fallback_random": True})
+    options = {**_mode_options(mode), "fallback_random": True}
+    compiled = torch.compile(backbone.forward_features, options=options)
     if not records_cuda_graphs(mode):
         backbone.forward_features = compiled
         return
-    ungraphed = torch.compile(backbone.forward_features,
-                              options={"fallback_random": True, "triton.cudagraphs": False})
+    ungraphed = torch.compile(backbone.forward_features, options={**options, "triton.cudagraphs": False})
 
     def forward_features(x: torch.Tensor) -> torch.Tensor:
         if not backbone.training:  # evaluation's many batch sizes: no graph per size (module docstring)

@@ -13,6 +13,8 @@ What it prints, each a check that a CPU cannot make:
 - **loss curve**: ``steps`` Adam steps from the same weights and RNG state, compiled (training graphs,
   backward included) against eager: the largest relative difference of the losses, within
   ``LOSS_TOLERANCE``.
+- **graphs recorded**: where the mode records CUDA graphs, inductor skipped none of them (it falls back to
+  plain launches silently, e.g. on a CPU tensor or a mutated input: ``counters["inductor"]["cudagraph_skips"]``).
 - **speed**: training img/s of both after warm-up (the first calls record the graphs), and their ratio.
 
 Usage::
@@ -66,9 +68,12 @@ def _img_per_s(model: SimpleNamespace, x: torch.Tensor, y: torch.Tensor, steps: 
 
 def compile_check(device: torch.device, steps: int, batch: int) -> dict:
     """Compiled (``train.compile: true`` on ``device``) against eager simple_cnn; prints and returns the checks."""
-    from zoo.runner.compiled import compile_mode, compile_networks
+    from torch._dynamo.utils import counters
+
+    from zoo.runner.compiled import compile_mode, compile_networks, records_cuda_graphs
 
     mode = compile_mode(True, device)
+    skips_before = counters["inductor"]["cudagraph_skips"]
     generator = torch.Generator().manual_seed(0)
     x = torch.randn(batch, 1, 28, 28, generator=generator).to(device).contiguous(memory_format=torch.channels_last)
     y = torch.randint(0, 2, (batch,), generator=generator).to(device)
@@ -109,7 +114,10 @@ def compile_check(device: torch.device, steps: int, batch: int) -> dict:
           f"({rate['compiled'] / rate['eager']:.2f}x)", flush=True)
     # a replayed graph that reused its dropout masks would leave eager's curve by far more than rounding
     same_curve = loss_diff < LOSS_TOLERANCE
-    return {"mode": mode, "passed": masks_differ and masks_eager and kept_ok and same_curve,
+    skipped = counters["inductor"]["cudagraph_skips"] - skips_before
+    graphs_ok = skipped == 0 or not (records_cuda_graphs(mode) and device.type == "cuda")
+    print(f"  CUDA graphs skipped by inductor: {skipped}" + ("" if graphs_ok else " (expected 0)"), flush=True)
+    return {"mode": mode, "passed": masks_differ and masks_eager and kept_ok and same_curve and graphs_ok,
             "masks_differ": masks_differ, "masks_eager": masks_eager, "kept_ok": kept_ok, "loss_diff": loss_diff,
             "speedup": rate["compiled"] / rate["eager"]}
 

@@ -70,16 +70,20 @@ print(gc.get_freeze_count() > 100_000, "torch._dynamo" in sys.modules, host_memo
     assert _python(code, str(os.getpid())) == ["True", "True", "True", "1"]
 
 
-@pytest.mark.parametrize("executor, frozen", [("local", True), ("slurm", True), ("debug", False), ("", False)])
-def test_a_submitit_job_process_is_dedicated_and_the_driver_is_not(executor, frozen):
-    """``RunJob`` calls ``mark_if_cluster_job`` before ``prepare_to_train``: a local or Slurm job's process
-    freezes its imports; the driver and the in-process debug executor (no ``SUBMITIT_EXECUTOR``) do not."""
+@pytest.mark.parametrize("dedicated", [True, False])
+def test_a_run_job_freezes_only_when_its_launcher_says_it_has_a_process_of_its_own(tmp_path, dedicated):
+    """``RunJob(dedicated_process=True)`` (submitit's local and Slurm jobs) freezes the job's imports like a
+    worker's; ``False`` (the in-process debug executor, whose caller may be a library user) never does. No
+    run is trained: the job is called with none, and fails after the process set-up."""
     code = """
-import gc, os, sys
-os.environ["SUBMITIT_EXECUTOR"] = sys.argv[1]
+import gc, sys
+from zoo.runner.launcher_base import RunJob
 from zoo.runner import process_heap
-process_heap.mark_if_cluster_job()
-process_heap.prepare_to_train()
-print(gc.get_freeze_count() > 100_000)
+job = RunJob(sys.argv[1], None, False, True, "no", 1, dedicated_process=sys.argv[2] == "True")
+try:
+    job(None)
+except Exception:
+    pass
+print(gc.get_freeze_count() > 100_000, process_heap._dedicated)
 """
-    assert _python(code, executor) == [str(frozen)]
+    assert _python(code, str(tmp_path), str(dedicated)) == [str(dedicated), str(dedicated)]

@@ -18,7 +18,7 @@ Under CUDA graphs only training-mode calls are graphed: evaluation, feature cach
 sizes (the last chunk of each split), each of which would record a graph of its own and keep its memory; they
 run the same compiled code without graphs.
 
-Compiled graphs are cached per function and guarded on shapes, not on the module object, so a later run of
+Compiled graphs are cached per function and options, guarded on shapes, not on the module object: a later run of
 the same shapes in this process (the next seed or trial of a suite) compiles nothing again
 (``tests/runner/test_step_overhead.py``); another process reuses inductor's on-disk cache. CUDA graphs hold
 the parameters' addresses: each run records its own (one step's worth of time, no compilation).

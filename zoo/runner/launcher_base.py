@@ -108,16 +108,20 @@ class RunJob:
     # later; True: wait for its lock (then skip it if that process stored it, else train it)
     wait_for_lock: bool = True
     parent_pid: int | None = None  # a local worker's launcher: no record is stored once it has died
+    # True: each call runs in a process of its own that exits with it (submitit's local and Slurm jobs, not
+    # its in-process debug executor): a dedicated process (zoo.runner.process_heap)
+    dedicated_process: bool = False
 
     def __call__(self, run) -> dict[str, Any]:
-        from zoo.runner.process_heap import mark_if_cluster_job, prepare_to_train
+        from zoo.runner.process_heap import become_dedicated, prepare_to_train
         from zoo.runner.run_lock import try_lock, wait_lock
         from zoo.runner.train_record import make_accelerator, run_label, train_and_record
 
         if not logging.getLogger().handlers:  # a fresh interpreter: say what matters in its log
             logging.basicConfig(level=self.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         set_threads(self.threads)
-        mark_if_cluster_job()  # a submitit job's process exits with its run: its heap is frozen like a worker's
+        if self.dedicated_process:  # a submitit job's process exits with its run: frozen like a worker's
+            become_dedicated()
         prepare_to_train()  # a worker or cluster job: the runtime imported, freed host memory kept for reuse
         key = (self.mixed_precision, self.cpu)
         if key not in _PROCESS_ACCELERATOR:

@@ -85,13 +85,10 @@ def die_with_parent(parent_pid: int) -> None:
 def _init_worker(threads: int, gpu_queue, parent_pid: int) -> None:
     """Runs first in each worker process: die with the launcher, take a share of the CPUs and (with GPUs) a GPU,
     import the training runtime (frozen: the worker is a dedicated process, ``zoo.runner.process_heap``)."""
-    import atexit
-
-    from zoo.runner.process_heap import freeze_before_exit, mark_dedicated_process, prepare_to_train
+    from zoo.runner.process_heap import become_dedicated, prepare_to_train
 
     die_with_parent(parent_pid)
-    mark_dedicated_process()
-    atexit.register(freeze_before_exit)  # the worker's teardown skips the heap walk too
+    become_dedicated()  # its imports frozen once, and its heap before exit (the teardown skips the walk)
     from tqdm import tqdm
 
     # tqdm's default lock is a process-shared semaphore; a worker killed with its launcher would leave it to be

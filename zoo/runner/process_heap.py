@@ -15,8 +15,8 @@ happens once per process: a worker that trains many runs collects each run's gar
 
 Usage::
 
-    mark_dedicated_process()         # zoo.cli.main.entry, a worker's initializer
-    mark_if_cluster_job()            # RunJob: dedicated (and frozen at exit) in a submitit job's process
+    mark_dedicated_process()         # zoo.cli.main.entry (it freezes at its own end)
+    become_dedicated()               # a worker's initializer, a submitit job: marked, and frozen at exit
     prepare_to_train()               # imports, frozen once; freed host memory kept (host_memory)
     freeze_before_exit()             # zoo.cli.main.entry at its end (workers: registered with atexit)
 """
@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import atexit
 import gc
-import os
 from contextlib import contextmanager
 from typing import Iterator
 
@@ -42,11 +41,10 @@ def mark_dedicated_process() -> None:
     _dedicated = True
 
 
-def mark_if_cluster_job() -> None:
-    """In a submitit job's own process (``SUBMITIT_EXECUTOR`` is ``local`` or ``slurm`` there, never in the
-    driver, nor under the in-process ``debug`` executor), mark it dedicated and freeze before it exits: the
-    job ends when its run does."""
-    if os.environ.get("SUBMITIT_EXECUTOR") in ("local", "slurm") and not _dedicated:
+def become_dedicated() -> None:
+    """Mark this process dedicated and freeze its heap before it exits (once, however often called): a
+    launcher's worker, a submitit job's own process (``RunJob.dedicated_process``)."""
+    if not _dedicated:
         mark_dedicated_process()
         atexit.register(freeze_before_exit)
 

@@ -110,7 +110,8 @@ class SubmititLauncher(Launcher):
         threads = self.threads or (self.cpus_per_job if cluster == "slurm" else (
             None if cluster == "debug" else max(1, available_cpus() // min(parallel, len(runs)))))
         job = RunJob(str(Path(output_dir).absolute()), str(Path(data_dir).absolute()) if data_dir else None,
-                     download, cpu, mixed_precision, threads, log_level=logging.INFO)
+                     download, cpu, mixed_precision, threads, log_level=logging.INFO,
+                     dedicated_process=cluster in ("local", "slurm"))  # debug runs jobs in this process
         logger.info("submitit (%s): %d jobs, at most %d at a time, logs in %s", cluster, len(runs), parallel,
                     executor.folder)
         bar = tqdm(total=len(runs), desc="jobs", unit="run", disable=not show_progress)

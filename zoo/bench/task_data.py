@@ -44,6 +44,8 @@ class TaskData:
     # what each result record carries as ``datasets``
     terms: dict[str, dict[str, str]] = field(default_factory=dict)
     setting: str = "transfer"  # zoo.task_settings: what the run's streams and hooks may read
+    # (M,) rows of target val that target_val_labeled holds: evaluation reads its logits from target val's
+    target_val_rows: torch.Tensor | None = None
 
     @property
     def num_classes(self) -> int:
@@ -216,7 +218,7 @@ def build_matching_domain(name: str, spec: dict[str, Any], target: Domain, confi
 
 def build_task_data(config: dict[str, Any], data_dir: Path | None = None, download: bool = False) -> TaskData:
     """Everything a run trains and evaluates on, from the run's resolved config."""
-    from zoo.datasets.partition import label_budget
+    from zoo.datasets.partition import label_budget, label_budget_rows
 
     task = config["task"]
     setting = task.get("setting", "transfer")
@@ -232,10 +234,11 @@ def build_task_data(config: dict[str, Any], data_dir: Path | None = None, downlo
         for name, spec in task["sources"].items()
     ]
     budget, seed = task["target_budget"], config["seed"]
-    labeled = val_labeled = None
+    labeled = val_labeled = val_rows = None
     if budget > 0:
         labeled = label_budget(target.splits["train"], budget, seed)
-        val_labeled = label_budget(target.splits["val"], budget, seed)
+        val_rows = label_budget_rows(target.splits["val"].labels, budget, seed)  # (M,)
+        val_labeled = target.splits["val"].subset(val_rows)
     # Pretraining domains are built here too (cached: the pre-flight check and the pretraining step build the
     # same ones) so that their licence and citation reach the record even when the step's checkpoint is reused.
     pretrain = {name: build_matching_domain(name, spec, target, config, data_dir, download)
@@ -244,7 +247,7 @@ def build_task_data(config: dict[str, Any], data_dir: Path | None = None, downlo
     specs = {**task["sources"], **{n: s for step in task.get("pretrain") or [] for n, s in step["domain"].items()},
              **task["target"]}
     terms = {name: {"dataset": specs[name]["dataset"], **domain.terms()} for name, domain in used.items()}
-    return TaskData(_concat(sources) if sources else None, target, labeled, val_labeled, terms, setting)
+    return TaskData(_concat(sources) if sources else None, target, labeled, val_labeled, terms, setting, val_rows)
 
 
 SMALL_TEST_SPLIT = 100  # below this many target test images, one image moves accuracy by over a point

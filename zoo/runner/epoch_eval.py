@@ -7,7 +7,8 @@ BatchNorm statistics on the domain's unlabeled training images) is evaluated as 
 the runner never names it. Everything runs inside ``isolated_rng``: the global RNG is restored afterwards,
 so evaluating every epoch, every other epoch or with DEV gives the same training trajectory.
 
-What each epoch costs is what selection reads: the validation splits, with the cheap report of
+What each epoch costs is what selection reads: the validation splits (a budget task's ``target_val``, a
+subset of the target validation images, sliced from ``target_val_oracle``'s logits), with the cheap report of
 ``zoo.runner.epoch_metrics`` (bit-identical to the full one for the selection metric and the curves).
 No rule reads a test split, so by default the test splits are evaluated only for the epochs some rule
 selected, after training, from the weights the selection tracker kept of them (``finish``), which are
@@ -83,15 +84,20 @@ class EpochEvaluator:
         """``{split: (logits (N, K), labels (N,))}`` of the named splits, each domain in its evaluation state."""
         algorithm = self.accelerator.unwrap_model(model)
         loaders = {**self.val_loaders, **self.test_loaders}
+        rows = self.data.target_val_rows  # (M,): the budgeted target_val images are rows of target_val_oracle
+        from_oracle = rows is not None and {"target_val", "target_val_oracle"} <= set(names)
         outputs: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
         for domain in DOMAINS:
-            mine = [name for name in names if name.startswith(domain)]
+            mine = [name for name in names if name.startswith(domain) and not (from_oracle and name == "target_val")]
             if not mine:
                 continue
             with algorithm.evaluation_state(domain, lambda d=domain: self.unlabeled(d)):
                 for name in mine:
                     outputs[name] = predict(self.accelerator, model, loaders[name], self.normalizer)
-        return outputs
+        if from_oracle:  # the same images in the same evaluation state: their logits, not a second forward pass
+            logits, labels = outputs["target_val_oracle"]  # (N, K), (N,) in split order
+            outputs["target_val"] = (logits[rows], labels[rows])  # (M, K), (M,)
+        return {name: outputs[name] for domain in DOMAINS for name in names if name.startswith(domain)}
 
     def __call__(self, model, with_dev: bool = False
                  ) -> tuple[dict[str, Any], dict[str, Any] | None, dict[str, torch.Tensor], dict[str, tuple]]:

@@ -9,6 +9,8 @@ sum in another order: ``tests/runner/test_eval_chunks.py``).
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 import torch
 
@@ -51,10 +53,18 @@ def test_budgeted_target_val_reads_the_oracle_logits_of_its_rows(data_dir):
     torch.testing.assert_close(probs["target_val"], torch.softmax(own_logits, dim=1), rtol=1e-5, atol=1e-6)
 
 
-def test_an_unbudgeted_task_has_no_rows_and_evaluates_every_split(data_dir):
+def test_an_unbudgeted_task_has_no_rows_and_rows_must_match_the_budget(data_dir):
     from zoo.bench.suite import load_suite
     from zoo.bench.task_data import build_task_data
 
     run, = load_suite("quick", overrides=["seeds=[0]"]).runs(tasks=["pneumonia-shift-unsup"])
     data = build_task_data(run.config, data_dir)
     assert data.target_val_rows is None and data.target_val_labeled is None
+
+    budget, = load_suite("quick", overrides=["seeds=[0]"]).runs(tasks=["pneumonia-shift-10pct"],
+                                                                algorithms=["source_only"])
+    data = build_task_data(budget.config, data_dir)
+    val_labels = data.target.splits["val"].labels
+    other = torch.nonzero(val_labels != val_labels[data.target_val_rows[0]])[0]  # a row of another class
+    with pytest.raises(ValueError, match="target_val_rows must be the rows of target val"):
+        dataclasses.replace(data, target_val_rows=torch.cat([other, data.target_val_rows[1:]]))

@@ -37,7 +37,7 @@ def test_chunked_forward_is_one_pass_to_rounding(backbone, channels_last, data_d
 
 
 @pytest.mark.parametrize("n, sizes", [(100, [100]), (128, [128]), (256, [128, 128]), (263, [88, 88, 87]),
-                                      (312, [104, 104, 104])])
+                                      (312, [104, 104, 104]), (385, [97, 96, 96, 96])])
 def test_chunks_are_near_equal_and_never_above_cpu_chunk(n, sizes):
     """No chunk of a few images left over (128 + 128 + 7 costs about 2x per image in the last chunk)."""
     from zoo.runner.evaluate import CPU_CHUNK, forward_chunked

@@ -151,7 +151,9 @@ class Algorithm(nn.Module):
         labels (a fresh pass per call). The runner enters it with the model as training left it and calls
         ``predict`` in eval mode inside; gradients are enabled, so a method may also take optimizer steps of
         its own (TENT). Default: nothing changes. A test-time method adapts on entry and restores every
-        weight and buffer on exit: evaluation must never change training.
+        weight and buffer on exit: evaluation must never change training. Inside one entry an image's
+        prediction must not depend on the other images of its batch: a budget task's ``target_val`` images
+        are read from ``target_val_oracle``'s predictions (the same images), not predicted again.
         """
         return contextlib.nullcontext()
 

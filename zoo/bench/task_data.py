@@ -47,6 +47,15 @@ class TaskData:
     # (M,) rows of target val that target_val_labeled holds: evaluation reads its logits from target val's
     target_val_rows: torch.Tensor | None = None
 
+    def __post_init__(self) -> None:
+        # evaluation slices target_val's logits from target val's by these rows: they must be its images
+        if self.target_val_rows is not None:
+            val = self.target.splits["val"]
+            if self.target_val_labeled is None or not torch.equal(val.labels[self.target_val_rows],
+                                                                  self.target_val_labeled.labels):
+                raise ValueError("TaskData.target_val_rows must be the rows of target val that target_val_labeled "
+                                 "holds; build both with zoo.datasets.partition.label_budget(_rows)")
+
     @property
     def num_classes(self) -> int:
         return self.target.num_classes
@@ -237,8 +246,8 @@ def build_task_data(config: dict[str, Any], data_dir: Path | None = None, downlo
     labeled = val_labeled = val_rows = None
     if budget > 0:
         labeled = label_budget(target.splits["train"], budget, seed)
-        val_rows = label_budget_rows(target.splits["val"].labels, budget, seed)  # (M,)
-        val_labeled = target.splits["val"].subset(val_rows)
+        val_labeled = label_budget(target.splits["val"], budget, seed)
+        val_rows = label_budget_rows(target.splits["val"].labels, budget, seed)  # (M,) the same draw's rows
     # Pretraining domains are built here too (cached: the pre-flight check and the pretraining step build the
     # same ones) so that their licence and citation reach the record even when the step's checkpoint is reused.
     pretrain = {name: build_matching_domain(name, spec, target, config, data_dir, download)

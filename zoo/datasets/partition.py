@@ -179,9 +179,8 @@ def label_budget(split: Split, fraction: float, seed: int = 0) -> Split:
 
         few_labels = label_budget(target.splits["train"], fraction=0.05, seed=0)
     """
-    if fraction == 1:
-        return split
-    return split.subset(label_budget_rows(split.labels, fraction, seed))
+    rows = label_budget_rows(split.labels, fraction, seed)  # (M,); validates the fraction
+    return split if fraction == 1 else split.subset(rows)
 
 
 def label_budget_rows(labels: torch.Tensor, fraction: float, seed: int = 0) -> torch.Tensor:

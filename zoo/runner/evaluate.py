@@ -37,11 +37,10 @@ def forward_chunked(fn, x: torch.Tensor) -> torch.Tensor:
     """
     if x.device.type != "cpu" or len(x) <= CPU_CHUNK:
         return fn(x)
-    # Chunks of near-equal size, none above CPU_CHUNK: 263 images as 132 + 131, not 128 + 128 + 7 (a chunk of
-    # a few images costs about twice as much per image: the kernels' fixed cost is shared by too few).
-    chunks = -(-len(x) // CPU_CHUNK)
-    size = -(-len(x) // chunks)
-    return torch.cat([fn(x[start:start + size]) for start in range(0, len(x), size)])
+    # Chunks whose sizes differ by at most one, none above CPU_CHUNK: 263 images as 88 + 88 + 87, not
+    # 128 + 128 + 7 (a chunk of a few images costs about twice as much per image: the kernels' fixed cost is
+    # shared by too few).
+    return torch.cat([fn(chunk) for chunk in torch.tensor_split(x, -(-len(x) // CPU_CHUNK))])
 
 
 @torch.no_grad()

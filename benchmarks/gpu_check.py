@@ -12,9 +12,15 @@ one H100), each number beside its goal.
    ``$MEDZOO_DATA``, else ``../shared/data``).
 4. ``train.compile: true`` (on CUDA ``reduce-overhead``: CUDA graphs) against eager on simple_cnn at 28 px:
    dropout masks, features kept across calls, the loss curve and img/s (``gpu_check_compile.py``).
-5. Packing: 1, 2, 4, 8 runs of the quick suite's unsupervised task (resnet18_28, 28 px) at once with
+5. Packing: 1, 2, 4, 8 runs of the quick suite's unsupervised task (resnet18_28, 28 px, bf16, 20 epochs
+   evaluated once: 360 steps a run, so its images/s is training rather than start-up) at once with
    ``--launcher workers --workers-per-gpu N``: images/s summed over the records' ``timings.images_per_s``
-   (training throughput while packed) and runs per minute of wall time, each against N = 1. Goal: > 3x at 8.
+   (training throughput while packed) and runs per minute of wall time, each against N = 1, each count
+   printed as it is measured. Goal: > 3x at 8.
+
+``--budget-s`` (default 480) bounds the whole check below a device call's 10 minutes: the quick suite and
+each packing count get the seconds left (at most 420 and 300), and a section with too little left prints
+``FAILED: TimeoutError`` and is skipped, so the numbers already measured are printed, not lost to a kill.
 
 MFU = training FLOPs of one step (``torch.utils.flop_counter.FlopCounterMode`` on the plain model:
 forward + backward, counted once) x steps per second / the peak (989 TFLOP/s dense bf16, H100 SXM;
@@ -30,16 +36,14 @@ Usage::
 
     MEDZOO_DATA=../shared/data benchmarks/gpu_check.sh            # or: python benchmarks/gpu_check.py
     python benchmarks/gpu_check.py --smoke                        # CPU, seconds
+    # on a lent GPU machine: see benchmarks/gpu_check.sh (the data copied into .gpu-data, --install)
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import re
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -54,19 +58,6 @@ GOAL_R18_RATIO = 1.2
 GOAL_PACKING_AT_8 = 3.0
 TRAIN = {"lr": 1e-3, "optimizer": "adam", "weight_decay": 0.0, "momentum": 0.9, "scheduler": "none",
          "milestones": [], "gamma": 0.1}
-SMOKE_SUITE = """\
-suite: gpu-check-smoke
-version: 1
-defaults:
-  backbone: {name: simple_cnn}
-  train: {epochs: 1, batch_size: 16, eval_batch_size: 64, max_steps_per_epoch: 2, lr: 0.01}
-  seeds: [0]
-domains:
-  src: {dataset: synthetic, seed: 0, n_per_class: 20}
-  tgt: {dataset: synthetic, seed: 1, n_per_class: 20, appearance: 1.0}
-tasks:
-  - {name: unsup, source: src, target: tgt, target_budget: 0, algorithms: [source_only]}
-"""
 
 
 def _verdict(met: bool) -> str:
@@ -235,69 +226,23 @@ def pinned_chunks(n_images: int, size: int, batch: int, cuda: bool) -> dict:
     return rate
 
 
-def medzoo_cli(args: list[str], timeout: float) -> tuple[subprocess.CompletedProcess, float]:
-    started = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "zoo.cli.main", *args], capture_output=True, text=True,
-                          timeout=timeout, env={**os.environ, "NO_COLOR": "1"})
-    return proc, time.perf_counter() - started
-
-
-def records(out: Path) -> list[dict]:
-    path = out / "results.jsonl"
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.exists() else []
-
-
-def quick_suite(data_dir: Path, work: Path) -> dict:
-    out = work / "quick"
-    proc, wall = medzoo_cli(["run", "quick", "-o", str(out), "--no-progress", "--data-dir", str(data_dir)], 420)
-    if proc.returncode != 0:
-        raise RuntimeError(f"medzoo run quick failed (exit {proc.returncode}): {proc.stderr.strip()[-2000:]}")
-    print(f"[quick suite] medzoo run quick (default preset, fresh output): {wall:.1f} s wall, "
-          f"{len(records(out))} runs", flush=True)
-    return {"wall_s": wall, "runs": len(records(out))}
-
-
-def packing(counts: list[int], work: Path, data_dir: Path, gpus: int, smoke: bool) -> dict:
-    """N runs at once for each N in ``counts``: summed records' images/s and runs per minute, vs N = 1."""
-    suite = "quick"
-    overrides = ["backbone.name=resnet18_28", "train.epochs=5"]
-    extra = ["--task", "pneumonia-shift-unsup", "--data-dir", str(data_dir)]
-    if smoke:
-        suite, overrides, extra = str(work / "smoke.yaml"), [], []
-        (work / "smoke.yaml").write_text(SMOKE_SUITE)
-    results = {}
-    for n in counts:
-        out = work / f"pack{n}"
-        per = ["--workers-per-gpu", str(n)] if gpus else ["--workers", str(n), "--threads", "1"]
-        seeds = f"seeds=[{','.join(str(s) for s in range(n))}]"
-        proc, wall = medzoo_cli(["run", suite, seeds, *overrides, *extra, "-o", str(out), "--no-progress",
-                                 "--launcher", "workers", *per], 300)
-        if proc.returncode != 0:
-            raise RuntimeError(f"{n} packed runs failed (exit {proc.returncode}): {proc.stderr.strip()[-2000:]}")
-        done = records(out)
-        said = re.search(r"\d+ runs? on (?:cpu|\d+ devices?)\b.*", proc.stderr)  # the launcher's per-device line
-        line = said.group(0).strip() if said else "(no per-device line)"
-        img_s = sum(r["timings"]["images_per_s"] for r in done)
-        results[n] = {"img_s": img_s, "runs_per_min": len(done) / wall * 60, "wall_s": wall, "line": line}
-    base = results[counts[0]]
-    print(f"[packing] {'resnet18_28 28 px, quick suite unsup task' if not smoke else 'synthetic smoke suite'}, "
-          f"{'--workers-per-gpu N' if gpus else '--workers N (no GPU)'}:")
-    for n, r in results.items():
-        r["img_s_scaling"] = r["img_s"] / base["img_s"] if base["img_s"] else 0.0
-        r["runs_per_min_scaling"] = r["runs_per_min"] / base["runs_per_min"]
-        print(f"  {n} run(s): {r['img_s']:9.0f} img/s summed ({r['img_s_scaling']:.2f}x), {r['runs_per_min']:6.1f} "
-              f"runs/min ({r['runs_per_min_scaling']:.2f}x), {r['wall_s']:.1f} s wall | {r['line']}")
-    return results
-
-
 def main(argv: list[str] | None = None) -> int:
+    from gpu_check_runs import packing, quick_suite  # beside this file: the sections that start processes
+
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--smoke", action="store_true", default=os.environ.get("MEDZOO_GPU_CHECK_SMOKE") == "1",
                         help="tiny CPU-sized mode (also MEDZOO_GPU_CHECK_SMOKE=1)")
     parser.add_argument("--data-dir", type=Path, default=Path(os.environ.get("MEDZOO_DATA", "../shared/data")))
     parser.add_argument("--peak-tflops", type=float, default=H100_PEAK_TFLOPS, help="the card's dense bf16 peak")
+    parser.add_argument("--budget-s", type=float, default=480.0,
+                        help="seconds for the whole check (default 480: a 10-minute device call with room to spare); "
+                             "the quick suite and packing get what is left, and a section with none is skipped")
     args = parser.parse_args(argv)
     started = time.perf_counter()
+
+    def time_left() -> float:
+        return args.budget_s - (time.perf_counter() - started)
+
     cuda = torch.cuda.is_available()
     gpus = torch.cuda.device_count() if cuda else 0
     name = torch.cuda.get_device_name(0) if cuda else "CPU (no CUDA device)"
@@ -363,16 +308,19 @@ def main(argv: list[str] | None = None) -> int:
         import gc
 
         gc.collect()
-        torch.cuda.empty_cache()
+        try:
+            torch.cuda.empty_cache()
+        except RuntimeError as err:  # a sticky CUDA error of a section above: the processes below still run
+            print(f"(could not empty the CUDA cache: {err})", flush=True)
     with tempfile.TemporaryDirectory(prefix="medzoo-gpu-check-") as tmp:
         work = Path(tmp)
         if args.smoke:
             print("[quick suite] skipped in smoke mode")
         else:
-            quick = step("quick suite", lambda: quick_suite(args.data_dir, work))
+            quick = step("quick suite", lambda: quick_suite(args.data_dir, work, min(420.0, time_left() - 60)))
             if quick:
                 summary.append(f"medzoo run quick: {quick['wall_s']:.0f} s wall ({quick['runs']} runs)")
-        packed = step("packing", lambda: packing(counts, work, args.data_dir, gpus, args.smoke))
+        packed = step("packing", lambda: packing(counts, work, args.data_dir, gpus, args.smoke, time_left))
     if packed:
         last = packed[counts[-1]]
         verdict = _verdict(last["img_s_scaling"] > GOAL_PACKING_AT_8) if counts[-1] == 8 else "n/a in smoke mode"

@@ -67,7 +67,19 @@ def _img_per_s(model: SimpleNamespace, x: torch.Tensor, y: torch.Tensor, steps: 
 
 
 def compile_check(device: torch.device, steps: int, batch: int) -> dict:
-    """Compiled (``train.compile: true`` on ``device``) against eager simple_cnn; prints and returns the checks."""
+    """Compiled (``train.compile: true`` on ``device``) against eager simple_cnn; prints and returns the checks.
+
+    TF32 is off meanwhile: the checks compare float32 results at 1e-3, and TF32 (cuDNN's default for
+    convolutions) rounds inputs to 10 mantissa bits, differently for each algorithm the two sides may pick."""
+    flags = (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32)
+    torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = False
+    try:
+        return _compile_check(device, steps, batch)
+    finally:
+        torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = flags
+
+
+def _compile_check(device: torch.device, steps: int, batch: int) -> dict:
     from torch._dynamo.utils import counters
 
     from zoo.runner.compiled import compile_mode, compile_networks, records_cuda_graphs

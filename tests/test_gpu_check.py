@@ -39,3 +39,16 @@ def test_gpu_check_smoke_runs_every_section_on_cpu():
                      "goal > 3.0x at 8", "gpu check done"):
         assert fragment in out, f"{fragment!r} not in the output:\n{out}"
     print(f"gpu_check.sh --smoke: {wall:.1f} s")
+
+
+@pytest.mark.slow
+def test_a_spent_time_budget_skips_packing_with_a_clear_line_and_fails_the_check():
+    """A device call has a hard limit: sections that start subprocesses get what is left of ``--budget-s``,
+    and one with no time left says so and fails the check rather than being killed mid-way."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MEDZOO_")}
+    env.update(CUDA_VISIBLE_DEVICES="", PYTHON=sys.executable, NO_COLOR="1")
+    proc = subprocess.run([str(ROOT / "benchmarks" / "gpu_check.sh"), "--smoke", "--budget-s", "0"], cwd=ROOT,
+                          env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1, f"exit {proc.returncode}\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+    assert "[packing] FAILED: TimeoutError: no time left for 1 packed runs" in proc.stdout, proc.stdout
+    assert "gpu check FAILED: packing" in proc.stdout and "[compile] train.compile" in proc.stdout

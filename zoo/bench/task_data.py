@@ -246,8 +246,9 @@ def build_task_data(config: dict[str, Any], data_dir: Path | None = None, downlo
     labeled = val_labeled = val_rows = None
     if budget > 0:
         labeled = label_budget(target.splits["train"], budget, seed)
-        val_labeled = label_budget(target.splits["val"], budget, seed)
-        val_rows = label_budget_rows(target.splits["val"].labels, budget, seed)  # (M,) the same draw's rows
+        val = target.splits["val"]
+        val_rows = label_budget_rows(val.labels, budget, seed)  # (M,): evaluation slices target_val's logits by them
+        val_labeled = val if budget == 1 else val.subset(val_rows)  # label_budget(val, budget, seed), drawn once
     # Pretraining domains are built here too (cached: the pre-flight check and the pretraining step build the
     # same ones) so that their licence and citation reach the record even when the step's checkpoint is reused.
     pretrain = {name: build_matching_domain(name, spec, target, config, data_dir, download)

@@ -158,7 +158,8 @@ def test_epoch_evaluation_cost(benchmark, quick_run, with_dev):
 
 def test_eval_vs_train_time_of_the_quick_suites_runs(benchmark, data_dir):
     """Goal (issue 16): evaluation / training time <= 0.10 on the quick suite's runs (its default preset:
-    4 epochs, the three runs of seed 0; each run's ratio is its median over ``EVAL_ROUNDS`` rounds),
+    4 epochs, the three runs of seed 0; each run's ratio is its median over ``EVAL_ROUNDS`` rounds; the goal
+    holds for every run),
     against the full report of every split at every epoch (``FULL_EVERY_EPOCH``, the reference records
     are compared with). DEV, label-free selection, is timed apart (``timings.dev_s``): it is a selection
     method's own cost (features of 4,000 training images and a logistic regression per epoch), the same in
@@ -240,4 +241,5 @@ def test_eval_vs_train_time_of_the_quick_suites_runs(benchmark, data_dir):
           f"images evaluated {evaluated_images}, forward pass alone {per_image * 1e3:.4f} ms per image: floor "
           f"{[round(f, 3) for f in floors]} (median {statistics.median(floors):.3f})")
     assert cheap <= 1.2 * statistics.median(floors), "evaluation costs over 1.2x its forward passes"
-    assert cheap <= 0.10, f"evaluation costs {cheap:.3f}x training on the quick suite's runs (goal <= 0.10)"
+    worst = max(ratios["cheap"])  # the goal holds for each run, not only for their median
+    assert worst <= 0.10, f"evaluation costs up to {worst:.3f}x training on the quick suite's runs (goal <= 0.10)"

@@ -9,8 +9,10 @@ and rounding are hardest to reproduce; AdaBN adapts its BatchNorm statistics ins
 so its deferred test evaluation must re-enter that state. Both records must be equal field for field
 (values compared with ``==``, so curves and selection scores are bit-identical), apart from timings,
 creation time and provenance, and the test curves, which the cheap run has at the selected epochs only
-(equal there, ``None`` elsewhere); so must the predictions files of the selected epochs. With
-``train.test_curves: true`` the test curves are complete and equal to the reference's.
+(equal there, ``None`` elsewhere), and the validation curves of source_then_target's source stage, which it
+has at that stage's last epoch only (equal there); so must the predictions files of the selected epochs.
+With ``train.test_curves: true`` and ``train.stage_curves: true`` the curves are complete and equal to the
+reference's.
 """
 
 from __future__ import annotations
@@ -31,7 +33,8 @@ domains:
   xray: {dataset: pneumoniamnist, partition: {part: 0, of: 2, seed: 0}}
   xray_gamma: {dataset: pneumoniamnist, partition: {part: 1, of: 2, seed: 0}, shift: {name: gamma, severity: 4}}
 tasks:
-  - {name: budget, source: xray, target: xray_gamma, target_budget: 0.1, algorithms: [source_only, full_ft, adabn]}
+  - {name: budget, source: xray, target: xray_gamma, target_budget: 0.1, algorithms: [source_only, full_ft, adabn,
+                                                                          source_then_target]}
 """
 VOLATILE = ("timings", "created_at", "provenance")
 
@@ -52,6 +55,13 @@ def _selected_indices(record) -> set[int]:
     return {epochs.index((c["stage"], c["epoch"])) for c in record["selections"].values()}
 
 
+def _evaluated_indices(record) -> set[int]:
+    """Epochs the cheap run evaluates: all of the last stage, the last epoch of each earlier stage."""
+    stages = record["curves"]["stage"]
+    return {i for i, stage in enumerate(stages)
+            if stage == stages[-1] or i + 1 == len(stages) or stages[i + 1] != stage}
+
+
 def test_cheap_evaluation_records_what_full_evaluation_records(tmp_path, data_dir, monkeypatch):
     from zoo.results.predictions import load_predictions
     from zoo.runner import epoch_eval
@@ -60,7 +70,8 @@ def test_cheap_evaluation_records_what_full_evaluation_records(tmp_path, data_di
     monkeypatch.setattr(epoch_eval, "FULL_EVERY_EPOCH", True)
     full = _run(tmp_path / "full", data_dir)
 
-    assert set(cheap) == set(full) == {"source_only", "full_ft", "adabn"}
+    assert set(cheap) == set(full) == {"source_only", "full_ft", "adabn", "source_then_target"}
+    assert len(set(cheap["source_then_target"]["curves"]["stage"])) == 2  # a stage before the selected one
     for algorithm, record in cheap.items():
         reference = full[algorithm]
         assert set(record["selections"]) >= {"target_val", "target_val_oracle", "last"}, algorithm
@@ -78,14 +89,17 @@ def test_cheap_evaluation_records_what_full_evaluation_records(tmp_path, data_di
                         for kind, array in arrays.items():
                             np.testing.assert_array_equal(array, theirs[split][kind], err_msg=f"{rule} {split}")
                 continue
-            if key == "curves":  # test curves: the selected epochs only, equal there
-                selected = _selected_indices(record)
+            if key == "curves":  # test curves: the selected epochs only; validation: the evaluated ones
+                selected, evaluated = _selected_indices(record), _evaluated_indices(record)
                 assert list(record["curves"]) == list(reference["curves"]), algorithm
                 for name, values in record["curves"].items():
                     expected = reference["curves"][name]
                     if "_test_" in name:
                         expected = [v if i in selected else None for i, v in enumerate(expected)]
                         assert any(v is None for v in values) or len(selected) == len(values), name
+                    elif "_val_" in name:  # every epoch in the reference; an earlier stage's last one here
+                        assert all(v is not None for v in expected), (algorithm, name)
+                        expected = [v if i in evaluated else None for i, v in enumerate(expected)]
                     assert json.dumps(values) == json.dumps(expected), (algorithm, name)
                 continue
             # JSON text: NaN compares equal to itself, and key order counts (records are byte-compared)
@@ -94,15 +108,20 @@ def test_cheap_evaluation_records_what_full_evaluation_records(tmp_path, data_di
         assert "per_class" in record["metrics"]["target_test"] and "ece" in record["metrics"]["source_val"]
 
 
-def test_test_curves_evaluates_every_epoch_without_changing_the_run(tmp_path, data_dir):
-    """``train.test_curves: true``: complete test curves, the same run id, selections and metrics."""
+def test_curve_options_evaluate_every_epoch_without_changing_the_run(tmp_path, data_dir):
+    """``train.test_curves`` and ``train.stage_curves``: complete test and validation curves, the same run
+    id, selections and metrics."""
     cheap = _run(tmp_path / "cheap", data_dir)
-    curves = _run(tmp_path / "curves", data_dir, ["train.test_curves=true"])
+    curves = _run(tmp_path / "curves", data_dir, ["train.test_curves=true", "train.stage_curves=true"])
+    two_stages = cheap["source_then_target"]["curves"]  # its source stage: evaluated at its last epoch only
+    source_stage = [i for i, stage in enumerate(two_stages["stage"]) if stage == "source"]
+    assert [two_stages["source_val_accuracy"][i] is None for i in source_stage] == [True, True, False]
     for algorithm, record in curves.items():
         other = cheap[algorithm]
         assert record["run_id"] == other["run_id"], algorithm
         assert record["selections"].keys() == other["selections"].keys()
         for rule, chosen in record["selections"].items():
             assert chosen["metrics"] == other["selections"][rule]["metrics"], (algorithm, rule)
-        tests = [v for name, v in record["curves"].items() if "_test_" in name]
-        assert tests and all(x is not None for values in tests for x in values), algorithm
+        for part in ("_test_", "_val_"):
+            values = [v for name, v in record["curves"].items() if part in name]
+            assert values and all(x is not None for curve in values for x in curve), (algorithm, part)

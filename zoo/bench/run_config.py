@@ -46,6 +46,7 @@ ID_DEFAULTS: dict[str, Any] = {
         "weight_decay": 0.0, "momentum": 0.9, "scheduler": "none", "milestones": [], "gamma": 0.1,
         "max_steps_per_epoch": 0, "mixed_precision": "no", "augment": "none", "imbalance": "none",
         "drop_last": True, "eval_every": 1, "compile": False, "test_curves": False,
+        "stage_curves": False,
     },
     "selection": {"metric": "accuracy"},
     "task": {"label_map": None, "pretrain": None, "setting": "transfer"},
@@ -62,8 +63,8 @@ ID_LEGACY_NAMES: dict[tuple[str, ...], dict[str, str]] = {
     ("selection", "rule"): {"deep_embedded_validation": "dev"},  # not hashed by policy 2; policy 1 hashed it
 }
 # They never change what a run trains or selects: the selection rules are applied after training from the
-# recorded history, and test_curves only adds test evaluations of unselected epochs to the record's curves.
-NOT_HASHED = (("selection", "rule"), ("selection", "rules"), ("train", "test_curves"))
+# recorded history; test_curves and stage_curves only add evaluations of unselected epochs to the record's curves.
+NOT_HASHED = (("selection", "rule"), ("selection", "rules"), ("train", "test_curves"), ("train", "stage_curves"))
 
 
 class FrozenDict(dict):
@@ -244,6 +245,7 @@ def legacy_run_id(config: Mapping[str, Any]) -> str:
     if train.get("compile", False) is False:
         train.pop("compile", None)
     train.pop("test_curves", None)
+    train.pop("stage_curves", None)
     if not data["task"].get("pretrain"):
         data["task"].pop("pretrain", None)
     if data["task"].get("setting", "transfer") == "transfer":  # settings came after policy 1

@@ -68,6 +68,7 @@ TRAIN_DEFAULTS: dict[str, Any] = {
     "eval_every": 1,  # evaluate every k-th epoch of a stage (and always its last); selection sees those epochs
     "compile": False,  # True or a torch.compile mode: the backbone compiled (same losses to float tolerance)
     "test_curves": False,  # True: test splits at every evaluated epoch (curves); else only at the selected epochs
+    "stage_curves": False,  # True: stages before the last evaluated as it is (curves); else at their last epoch
 }
 # train.compile: true, false or one of torch.compile's modes by name (what each does: zoo.runner.compiled)
 COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")

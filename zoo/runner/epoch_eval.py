@@ -19,6 +19,11 @@ replaces the selected epochs' entries with the full ``classification_metrics`` r
 and metrics are the same as with the full report of every split at every epoch (``FULL_EVERY_EPOCH =
 True``, the reference that ``tests/e2e/test_cheap_evaluation.py`` compares with).
 
+Selection reads the last stage only, so a stage before it (source_then_target's source stage) is evaluated
+once, at its last epoch: the model the next stage starts from (``stage_epochs_evaluated``).
+``train.stage_curves: true`` evaluates its epochs as the last stage's are (its validation curves); the
+training, selections and metrics are the same either way.
+
 Usage::
 
     evaluate = EpochEvaluator(accelerator, data, normalizer, batch_size=512, seed=0, metric="accuracy")
@@ -48,18 +53,35 @@ DOMAINS = ("source", "target")
 FULL_EVERY_EPOCH = False
 
 
+def stage_eval_every(selected_stage: bool, epochs: int, eval_every: int, stage_curves: bool) -> int:
+    """Evaluate every how many epochs of a stage of ``epochs`` epochs (``StageRunner.run`` always evaluates
+    the last one too): ``eval_every`` in the selected (last) stage or with ``stage_curves``, else ``epochs``.
+
+    Usage::
+
+        runner.run(stage, 4, evaluate=..., eval_every=stage_eval_every(stage is stages[-1], 4, 1, False))
+    """
+    return eval_every if selected_stage or stage_curves else max(epochs, 1)
+
+
 class EpochEvaluator:
     """Evaluates a model on a task's validation and test splits (see the module docstring)."""
 
     def __init__(self, accelerator, data: TaskData, normalizer, batch_size: int, seed: int,
-                 metric: str | None = None, test_curves: bool = False) -> None:
+                 metric: str | None = None, test_curves: bool = False, stage_curves: bool = False) -> None:
         """``metric``: the selection metric, ``None`` for the full report every epoch; ``test_curves``: the
-        test splits at every evaluated epoch, not only the selected ones (``None`` metric implies it)."""
+        test splits at every evaluated epoch, not only the selected ones; ``stage_curves``: the epochs of
+        earlier stages evaluated as the last stage's (a ``None`` metric implies both)."""
         self.accelerator, self.data, self.normalizer = accelerator, data, normalizer
         self.batch_size, self.seed, self.metric = batch_size, seed, metric
         self.test_every_epoch = test_curves or metric is None or FULL_EVERY_EPOCH
+        self.stage_curves = stage_curves or metric is None or FULL_EVERY_EPOCH
         self.dev_s = 0.0  # seconds spent in DEV, part of the evaluation time (the run's timings report it)
         self.val_loaders, self.test_loaders = eval_loaders(accelerator, data, batch_size)
+
+    def eval_every(self, selected_stage: bool, epochs: int, eval_every: int) -> int:
+        """``stage_eval_every`` with this evaluator's ``stage_curves``."""
+        return stage_eval_every(selected_stage, epochs, eval_every, self.stage_curves)
 
     def unlabeled(self, domain: str) -> Iterator[torch.Tensor]:
         """The domain's training images, normalised, on the device, in order: (B, C, H, W) float batches.

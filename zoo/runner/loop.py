@@ -149,7 +149,8 @@ def train_run(run: RunSpec, data: TaskData, accelerator, show_progress: bool = T
                           channels_last=channels_last)
     # per epoch the cheap report (what selection and curves read); the selected epochs' full one after training
     evaluate = EpochEvaluator(accelerator, data, normalizer, train["eval_batch_size"], run.seed,
-                              metric=config["selection"]["metric"], test_curves=train.get("test_curves", False))
+                              metric=config["selection"]["metric"], test_curves=train.get("test_curves", False),
+                              stage_curves=train.get("stage_curves", False))
     kept_outputs: dict[int, dict[str, tuple]] = {}  # history index -> {split: (logits, labels)}, as tracker.kept
     stages = setting_stages(stages_of(type(algorithm), algorithm.hparams, config["task"]["target_budget"]), run.task,
                             run.algorithm)
@@ -193,8 +194,10 @@ def train_run(run: RunSpec, data: TaskData, accelerator, show_progress: bool = T
                 tracker.update(history, first_index, lambda: snapshot(accelerator.unwrap_model(model)), probs)
                 kept_outputs = {i: kept_outputs.get(i, outputs) for i in tracker.kept}  # only the newest can be new
 
-        runner.run(stage, epochs, features=features, evaluate=evaluate_epoch, eval_every=train.get("eval_every", 1),
-                   after_epoch=record, diverged_as=f"run {run.run_id} ({run.algorithm}, seed {run.seed})")
+        # an earlier stage is evaluated at its last epoch only, unless train.stage_curves (EpochEvaluator)
+        every = evaluate.eval_every(selected_stage, epochs, train.get("eval_every", 1))
+        runner.run(stage, epochs, features=features, evaluate=evaluate_epoch, eval_every=every, after_epoch=record,
+                   diverged_as=f"run {run.run_id} ({run.algorithm}, seed {run.seed})")
     if not stages:  # source-free without training (source_only, adabn, tent): the source model, evaluated once
         history.append({"stage": "source_model", "epoch": 0, "train": {}, "val": None, "test": None})
         started = time.perf_counter()

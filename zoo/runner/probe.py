@@ -61,6 +61,7 @@ def probe_run(run: RunSpec, accelerator, data_dir: Path | None = None, download:
               steps: int = PROBE_STEPS) -> ProbeEstimate:
     """Time ``steps`` real training steps per stage of ``run`` and scale them to the whole run."""
     from zoo.bench.task_data import build_task_data
+    from zoo.runner.epoch_eval import stage_eval_every
     from zoo.runner.loop import train_run
 
     started = time.perf_counter()
@@ -85,7 +86,9 @@ def probe_run(run: RunSpec, accelerator, data_dir: Path | None = None, download:
                    or data.target.splits["train"])
     epochs = stage_epochs(config)
     run_steps = _steps(len(epoch_split), train) * sum(epochs)
-    evaluations = sum(math.ceil(e / max(train.get("eval_every", 1), 1)) for e in epochs)
+    every = max(train.get("eval_every", 1), 1)
+    evaluations = sum(math.ceil(e / stage_eval_every(i == len(epochs) - 1, e, every, train.get("stage_curves", False)))
+                      for i, e in enumerate(epochs))
     pretrain_steps = 0
     for step in config["task"].get("pretrain") or []:
         domain_train = _pretrain_split(data_dir, download, config, step, data)

@@ -153,3 +153,18 @@ def test_without_a_progress_bar_each_epoch_is_one_log_line(accelerator, caplog):
         runner.run(Stage("train", "source"), 1)
     runner.bar.close()
     assert not [r for r in caplog.records if r.name == "zoo.runner.stage_loop"]
+
+
+@pytest.mark.parametrize("selected, stage_curves, expected", [(True, False, [2, 4, 5]), (False, False, [5]),
+                                                               (False, True, [2, 4, 5])])
+def test_an_earlier_stage_is_evaluated_at_its_last_epoch_unless_its_curves_are_asked(accelerator, selected,
+                                                                                    stage_curves, expected):
+    from zoo.runner.epoch_eval import evaluations, stage_eval_every
+
+    runner, _ = _runner(accelerator)
+    evaluated = []
+    runner.run(Stage("train", "source"), 5, eval_every=stage_eval_every(selected, 5, 2, stage_curves),
+               evaluate=lambda e, log: evaluated.append(e))
+    assert evaluated == expected
+    # the probe's count: an earlier stage of 5 epochs, then the selected stage of 5, eval_every 2
+    assert evaluations([5, 5], 2, stage_curves) == (6 if stage_curves else 4)

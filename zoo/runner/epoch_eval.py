@@ -19,10 +19,11 @@ replaces the selected epochs' entries with the full ``classification_metrics`` r
 and metrics are the same as with the full report of every split at every epoch (``FULL_EVERY_EPOCH =
 True``, the reference that ``tests/e2e/test_cheap_evaluation.py`` compares with).
 
-Selection reads the last stage only, so a stage before it (source_then_target's source stage) is evaluated
-once, at its last epoch: the model the next stage starts from (``stage_epochs_evaluated``).
-``train.stage_curves: true`` evaluates its epochs as the last stage's are (its validation curves); the
-training, selections and metrics are the same either way.
+Selection reads the last stage only, so a stage before it (source_then_target's source stage, lp_ft's
+probe, gradual_unfreeze's earlier stages, a warm-up) is evaluated once, at its last epoch: the model the
+next stage starts from (``stage_eval_every``). ``train.stage_curves: true`` evaluates its epochs as the
+last stage's are (every ``train.eval_every``-th and its last: its validation curves); the training,
+selections and metrics are the same either way.
 
 Usage::
 
@@ -36,6 +37,7 @@ Usage::
 
 from __future__ import annotations
 
+import math
 import time
 from typing import Any, Iterator
 
@@ -62,6 +64,19 @@ def stage_eval_every(selected_stage: bool, epochs: int, eval_every: int, stage_c
         runner.run(stage, 4, evaluate=..., eval_every=stage_eval_every(stage is stages[-1], 4, 1, False))
     """
     return eval_every if selected_stage or stage_curves else max(epochs, 1)
+
+
+def evaluations(stage_epochs: list[int], eval_every: int, stage_curves: bool) -> int:
+    """How many epochs a run of stages of ``stage_epochs`` epochs evaluates (the last stage is the selected one):
+    each stage's every ``stage_eval_every``-th epoch and its last.
+
+    Usage::
+
+        evaluations([4, 4], eval_every=1, stage_curves=False)    # 1 + 4 = 5
+    """
+    last = len(stage_epochs) - 1
+    return sum(math.ceil(e / stage_eval_every(i == last, e, max(eval_every, 1), stage_curves))
+               for i, e in enumerate(stage_epochs))
 
 
 class EpochEvaluator:

@@ -61,7 +61,7 @@ def probe_run(run: RunSpec, accelerator, data_dir: Path | None = None, download:
               steps: int = PROBE_STEPS) -> ProbeEstimate:
     """Time ``steps`` real training steps per stage of ``run`` and scale them to the whole run."""
     from zoo.bench.task_data import build_task_data
-    from zoo.runner.epoch_eval import stage_eval_every
+    from zoo.runner.epoch_eval import evaluations
     from zoo.runner.loop import train_run
 
     started = time.perf_counter()
@@ -86,14 +86,12 @@ def probe_run(run: RunSpec, accelerator, data_dir: Path | None = None, download:
                    or data.target.splits["train"])
     epochs = stage_epochs(config)
     run_steps = _steps(len(epoch_split), train) * sum(epochs)
-    every = max(train.get("eval_every", 1), 1)
-    evaluations = sum(math.ceil(e / stage_eval_every(i == len(epochs) - 1, e, every, train.get("stage_curves", False)))
-                      for i, e in enumerate(epochs))
+    run_evaluations = evaluations(epochs, train.get("eval_every", 1), train.get("stage_curves", False))
     pretrain_steps = 0
     for step in config["task"].get("pretrain") or []:
         domain_train = _pretrain_split(data_dir, download, config, step, data)
         pretrain_steps += _steps(len(domain_train), train) * (step.get("epochs") or train["epochs"])
-    return ProbeEstimate(seconds=step_s * run_steps + eval_s * evaluations, pretrain_s=step_s * pretrain_steps,
+    return ProbeEstimate(seconds=step_s * run_steps + eval_s * run_evaluations, pretrain_s=step_s * pretrain_steps,
                          probe_s=time.perf_counter() - started)
 
 

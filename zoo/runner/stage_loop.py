@@ -250,11 +250,11 @@ class StageRunner:
                 # no bar shown (--no-progress, a job's log): one line per epoch, so a long run is not silent
                 logger.info("%s: stage '%s' epoch %d/%d, loss %.4f (%.1f s)", self.label, stage.name, epoch, epochs,
                             train_log["loss"], time.perf_counter() - started)
+            if self.bar is not None:
+                self.bar.set_postfix(loss=f"{train_log['loss']:.3f}", stage=stage.name)
             if evaluate is None or (epoch % eval_every and epoch != epochs):
                 continue  # not evaluated: nothing can select this epoch
             evaluate(epoch, train_log)
-            if self.bar is not None:
-                self.bar.set_postfix(loss=f"{train_log['loss']:.3f}", stage=stage.name)
 
 
 __all__ = ["BatchFeeder", "StageInputs", "StageRunner", "TrainingDiverged", "progress_bar", "snapshot",

@@ -20,6 +20,7 @@ from zoo.bench.task_data import TaskData
 from zoo.datasets.base import Split
 from zoo.errors import ConfigError
 from zoo.runner.batches import DeviceBatches, make_loader
+from zoo.runner.seed_streams import seed_stream
 from zoo.task_settings import TASK_SETTINGS
 
 STAGE_STREAMS = {
@@ -76,11 +77,13 @@ class TrainStreams:
                                  resident=resident)
 
         source_train = data.source.splits["train"] if data.source is not None else None
-        self.source = stream(source_train, seed, True, source_domains)
+        self.source = stream(source_train, seed_stream(seed, "source_order"), True, source_domains)
         # A generalization task never trains on its target, whatever a stage asks for: no target stream exists.
         reads_target = TASK_SETTINGS[data.setting].reads_target_in_training
-        self.target_unlabeled = stream(data.target.splits["train"], seed + 1, False) if reads_target else None
-        self.target_labeled = stream(data.target_labeled, seed + 2, True) if reads_target else None
+        self.target_unlabeled = (stream(data.target.splits["train"], seed_stream(seed, "target_unlabeled_order"),
+                                        False) if reads_target else None)
+        self.target_labeled = (stream(data.target_labeled, seed_stream(seed, "target_labeled_order"), True)
+                               if reads_target else None)
         epoch_stream = self.source or self.target_labeled or self.target_unlabeled
         self.steps_per_epoch = len(epoch_stream)
 

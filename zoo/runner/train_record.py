@@ -100,7 +100,8 @@ def _record(run: RunSpec, outcome, checkpoint: str | None, total_s: float, proce
         "stage": [h["stage"] for h in history],
         "train_loss": [h["train"].get("loss") for h in history],  # None: a source model evaluated untrained
         # per epoch and split: accuracy, AUROC and the number of classes predicted (1: a constant predictor),
-        # classification splits only (not DEV's scores); None for an epoch not evaluated (train.eval_every),
+        # classification splits only (not DEV's scores); None for an epoch not evaluated (train.eval_every, or
+        # an earlier stage's epoch before its last unless train.stage_curves),
         # and for test splits, None at the epochs no rule selected unless train.test_curves is set
         **{
             f"{split}_{metric}": [h[part][split].get(metric) if h[part] else None for h in history]

@@ -2,7 +2,7 @@
 
 The runner (``zoo.runner.loop`` and ``zoo.runner.epoch_eval``) calls, for each stage: ``set_stage``; before
 every training step ``set_progress(step, total_steps)``; after each epoch's steps ``on_epoch_end(epoch,
-stage)`` (no gradients); then, for each domain, it evaluates that domain's splits inside
+stage)`` (no gradients); then, at each evaluated epoch, for each domain, it evaluates that domain's splits inside
 ``evaluation_state(domain, unlabeled)``. ``check_hooks`` makes the same calls on a real model and holds each
 hook to its rule, so a broken hook fails in one line here rather than as a traceback mid-suite. The model's
 ``simple_cnn`` has BatchNorm layers here (``norm: batch``), so that a test-time method really adapts:

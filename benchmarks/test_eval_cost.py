@@ -11,7 +11,7 @@
    against one after an idle pause: goal <= 1.10x. DEV used numpy, whose OpenBLAS threads keep spinning
    after a call: on 2 cores the next forward pass ran about 2.2x slower until DEV moved to torch. The
    same forward after a numpy matrix product of DEV's size is printed beside it.
-4. The quick suite's runs (``train_run``, default preset, seed 0) with every split's full report every
+4. The quick suite's runs (``train_run``, default preset, all nine runs) with every split's full report every
    epoch (``FULL_EVERY_EPOCH``) and as the runner now evaluates (validation splits per epoch, test splits
    for the selected epochs): ``(eval_s - dev_s) / train_s``, goal <= 0.10; DEV's share reported apart.
 
@@ -158,18 +158,21 @@ def test_epoch_evaluation_cost(benchmark, quick_run, with_dev):
 
 def test_eval_vs_train_time_of_the_quick_suites_runs(benchmark, data_dir):
     """Goal (issue 16): evaluation / training time <= 0.10 on the quick suite's runs (its default preset:
-    4 epochs, the three runs of seed 0; each run's ratio is its median over ``EVAL_ROUNDS`` rounds; the goal
-    holds for every run),
-    against the full report of every split at every epoch (``FULL_EVERY_EPOCH``, the reference records
-    are compared with). DEV, label-free selection, is timed apart (``timings.dev_s``): it is a selection
-    method's own cost (features of 4,000 training images and a logistic regression per epoch), the same in
-    both modes, and a suite that records no ``dev`` rule does not pay it.
+    4 epochs, all nine runs: three seeds of three task x algorithm pairs; each run's ratio is its median
+    over ``EVAL_ROUNDS`` rounds), against the full report of every split at every epoch
+    (``FULL_EVERY_EPOCH``, the reference records are compared with). DEV, label-free selection, is timed
+    apart (``timings.dev_s``): it is a selection method's own cost (features of 4,000 training images and
+    a logistic regression per epoch), the same in both modes, and a suite that records no ``dev`` rule
+    does not pay it.
 
     Beside each ratio its floor is printed: the images the run evaluated (the validation splits at every
-    evaluated epoch, the test splits at every kept epoch; the budgeted target_val is read from
-    target_val_oracle's logits) times the seconds per image of the forward pass alone, measured apart on
-    the same model, over ``train_s``. The forward pass is what evaluation cannot
-    skip; the gap between a ratio and its floor is everything else (loaders, metrics, cold caches)."""
+    evaluated epoch, the test splits at every kept epoch, i.e. each epoch some rule selected; the budgeted
+    target_val is read from target_val_oracle's logits) times the seconds per image of the forward pass
+    alone, measured apart on the same model, over ``train_s``. The forward pass is what evaluation cannot
+    skip; the gap between a ratio and its floor is everything else (loaders, metrics, cold caches). How
+    many epochs a run keeps depends on its seed: where the four or five rules pick three different epochs
+    of four, the test splits are forwarded three times. Asserted: every run within 1.2x of its floor (no
+    waste), then the goal for every run."""
     from accelerate import Accelerator
 
     from zoo.bench.suite import load_suite
@@ -181,12 +184,13 @@ def test_eval_vs_train_time_of_the_quick_suites_runs(benchmark, data_dir):
     from zoo.runner.streams import eval_loaders
 
     accelerator = Accelerator(cpu=True)
-    runs = load_suite("quick", overrides=["seeds=[0]"]).runs()
+    runs = load_suite("quick").runs()
     data = {run.run_id: build_task_data(run.config, data_dir) for run in runs}
     # run id -> one value per round; a run's ratio is its median over the rounds (training time varies +-10%
     # from round to round on a shared machine)
     per_round: dict[str, dict[str, list[float]]] = {"full": {}, "cheap": {}, "dev": {}, "train_s": {}}
     images: dict[str, int] = {}  # per run: images through the forward pass
+    kept: dict[str, int] = {}  # per run: epochs some rule selected (their test splits are forwarded)
 
     def images_evaluated(run, outcome) -> int:
         val, test = ({name: len(loader.dataset) for name, loader in loaders.items()}
@@ -203,7 +207,7 @@ def test_eval_vs_train_time_of_the_quick_suites_runs(benchmark, data_dir):
                 outcome = train_run(run, data[run.run_id], accelerator, show_progress=False)
                 timings = outcome.timings
                 if mode == "cheap":
-                    images[run.run_id] = images_evaluated(run, outcome)
+                    images[run.run_id], kept[run.run_id] = images_evaluated(run, outcome), len(outcome.kept)
                     per_round["train_s"].setdefault(run.run_id, []).append(timings["train_s"])
                     if timings["dev_s"]:
                         per_round["dev"].setdefault(run.run_id, []).append(timings["dev_s"] / timings["train_s"])
@@ -216,9 +220,7 @@ def test_eval_vs_train_time_of_the_quick_suites_runs(benchmark, data_dir):
     # per run, in the suite's order: the median over rounds
     ratios = {mode: [statistics.median(per_round[mode][run.run_id]) for run in runs] for mode in ("full", "cheap")}
     dev_ratios = [statistics.median(values) for values in per_round["dev"].values()]
-    evaluated_images = [images[run.run_id] for run in runs]
     train_seconds = [statistics.median(per_round["train_s"][run.run_id]) for run in runs]
-    full, cheap = statistics.median(ratios["full"]), statistics.median(ratios["cheap"])
     # the forward pass alone: seconds per image over the validation splits, the model as train_run evaluates it
     algorithm, normalizer = build_model(runs[0].config, data[runs[0].run_id])
     to_channels_last(algorithm)
@@ -231,15 +233,23 @@ def test_eval_vs_train_time_of_the_quick_suites_runs(benchmark, data_dir):
         [predict(accelerator, model, loader, normalizer) for loader in val_loaders.values()]
         passes.append((time.perf_counter() - started) / n_val)
     per_image = statistics.median(passes[1:])
-    floors = [n * per_image / t for n, t in zip(evaluated_images, train_seconds)]
+    floors = [images[run.run_id] * per_image / t for run, t in zip(runs, train_seconds)]
     benchmark.extra_info.update({"eval_over_train_full": ratios["full"], "eval_over_train_cheap": ratios["cheap"],
-                                 "dev_over_train": dev_ratios, "images_evaluated": evaluated_images,
+                                 "dev_over_train": dev_ratios, "images_evaluated": [images[r.run_id] for r in runs],
+                                 "kept_epochs": [kept[r.run_id] for r in runs],
                                  "forward_ms_per_image": round(per_image * 1e3, 4), "forward_floor": floors})
-    print(f"\neval_s / train_s of the quick suite's runs (without DEV): full report every epoch "
-          f"{[round(r, 3) for r in ratios['full']]} (median {full:.3f}), now {[round(r, 3) for r in ratios['cheap']]} "
-          f"(median {cheap:.3f}); DEV / train_s where recorded: {[round(r, 3) for r in dev_ratios]}\n"
-          f"images evaluated {evaluated_images}, forward pass alone {per_image * 1e3:.4f} ms per image: floor "
-          f"{[round(f, 3) for f in floors]} (median {statistics.median(floors):.3f})")
-    assert cheap <= 1.2 * statistics.median(floors), "evaluation costs over 1.2x its forward passes"
-    worst = max(ratios["cheap"])  # the goal holds for each run, not only for their median
-    assert worst <= 0.10, f"evaluation costs up to {worst:.3f}x training on the quick suite's runs (goal <= 0.10)"
+    print(f"\neval_s / train_s of the quick suite's runs (without DEV), forward pass alone {per_image * 1e3:.4f} ms "
+          f"per image; DEV / train_s where recorded: {[round(r, 3) for r in dev_ratios]}")
+    print(f"{'task':<24} {'algorithm':<20} seed  kept  images  full   now    floor")
+    for i, run in enumerate(runs):
+        print(f"{run.task.name:<24} {run.algorithm:<20} {run.seed:>4}  {kept[run.run_id]:>4}  {images[run.run_id]:>6}  "
+              f"{ratios['full'][i]:.3f}  {ratios['cheap'][i]:.3f}  {floors[i]:.3f}")
+    cheap, met = ratios["cheap"], sum(r <= 0.10 for r in ratios["cheap"])
+    suite = sum(r * t for r, t in zip(cheap, train_seconds)) / sum(train_seconds)  # the suite's eval / its train
+    print(f"median: full {statistics.median(ratios['full']):.3f}, now {statistics.median(cheap):.3f}, floor "
+          f"{statistics.median(floors):.3f}; the whole suite now {suite:.3f}; goal <= 0.10 met by {met}/{len(runs)} "
+          f"runs")
+    waste = max(r / f for r, f in zip(cheap, floors))
+    assert waste <= 1.2, f"a run's evaluation costs {waste:.2f}x its forward passes (goal: no waste, <= 1.2x)"
+    assert met == len(runs), (f"evaluation costs up to {max(cheap):.3f}x training on the quick suite's runs "
+                              f"(goal <= 0.10; met by {met}/{len(runs)})")

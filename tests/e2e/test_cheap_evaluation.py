@@ -116,6 +116,13 @@ def test_curve_options_evaluate_every_epoch_without_changing_the_run(tmp_path, d
     two_stages = cheap["source_then_target"]["curves"]  # its source stage: evaluated at its last epoch only
     source_stage = [i for i, stage in enumerate(two_stages["stage"]) if stage == "source"]
     assert [two_stages["source_val_accuracy"][i] is None for i in source_stage] == [True, True, False]
+    from zoo.runner.epoch_eval import evaluations
+
+    for name, records in (("cheap", cheap), ("curves", curves)):  # the runner evaluates what the probe counts
+        for algorithm, record in records.items():
+            evaluated = sum(v is not None for v in record["curves"]["source_val_accuracy"])
+            expected = evaluations([stage["epochs"] for stage in record["stages"]], 1, name == "curves")
+            assert evaluated == expected, (name, algorithm)
     for algorithm, record in curves.items():
         other = cheap[algorithm]
         assert record["run_id"] == other["run_id"], algorithm

@@ -168,3 +168,4 @@ def test_an_earlier_stage_is_evaluated_at_its_last_epoch_unless_its_curves_are_a
     assert evaluated == expected
     # the probe's count: an earlier stage of 5 epochs, then the selected stage of 5, eval_every 2
     assert evaluations([5, 5], 2, stage_curves) == (6 if stage_curves else 4)
+    assert evaluations([], 2, stage_curves) == 1  # no stage to train: the source model, evaluated once

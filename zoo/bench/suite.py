@@ -65,7 +65,7 @@ TRAIN_DEFAULTS: dict[str, Any] = {
     "augment": "none",  # a policy of zoo.augment, applied to training image batches
     "imbalance": "none",  # one of zoo.imbalance_methods.METHODS (class weights, balanced sampler, SMOTE family)
     "drop_last": True,  # False: train on each epoch's last partial batch too (the MedMNIST v2 code does)
-    "eval_every": 1,  # evaluate every k-th epoch of the last stage (and its last); selection sees those epochs
+    "eval_every": 1,  # every k-th epoch of the last stage (and its last; earlier stages too with stage_curves)
     "compile": False,  # True or a torch.compile mode: the backbone compiled (same losses to float tolerance)
     "test_curves": False,  # True: test splits at every evaluated epoch (curves); else only at the selected epochs
     "stage_curves": False,  # True: stages before the last evaluated as it is (curves); else at their last epoch

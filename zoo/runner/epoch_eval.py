@@ -74,6 +74,8 @@ def evaluations(stage_epochs: list[int], eval_every: int, stage_curves: bool) ->
 
         evaluations([4, 4], eval_every=1, stage_curves=False)    # 1 + 4 = 5
     """
+    if not stage_epochs:  # a source-free run without training: its source model is evaluated once
+        return 1
     last = len(stage_epochs) - 1
     return sum(math.ceil(e / stage_eval_every(i == last, e, max(eval_every, 1), stage_curves))
                for i, e in enumerate(stage_epochs))

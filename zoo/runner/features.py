@@ -57,8 +57,8 @@ def feature_stream(accelerator, model, split: Split, normalizer, batch_size: int
     often. The features are computed and gathered on the training device, then served from the host through a
     seeded DataLoader that Accelerate shards and moves per batch (a head's step is tiny). With a balancing
     sampler that loader has no generator of its own, so each pass draws its base seed from the global RNG
-    (a later stage's dropout sees it); ``DeviceBatches`` would not, but moving to it changes those runs'
-    results under the same run ids, so it waits for a new id policy.
+    (whatever draws from it afterwards, in this stage or a later one, sees it); ``DeviceBatches`` would not,
+    but moving to it changes those runs' results under the same run ids, so it waits for a new id policy.
     """
     from torch.utils.data import DataLoader, WeightedRandomSampler
 

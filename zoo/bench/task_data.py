@@ -54,7 +54,7 @@ class TaskData:
             if self.target_val_labeled is None or not torch.equal(val.labels[self.target_val_rows],
                                                                   self.target_val_labeled.labels):
                 raise ValueError("TaskData.target_val_rows must be the rows of target val that target_val_labeled "
-                                 "holds; build both with zoo.datasets.partition.label_budget(_rows)")
+                                 "holds; build both with zoo.datasets.partition.label_budget_and_rows")
 
     @property
     def num_classes(self) -> int:
@@ -227,7 +227,7 @@ def build_matching_domain(name: str, spec: dict[str, Any], target: Domain, confi
 
 def build_task_data(config: dict[str, Any], data_dir: Path | None = None, download: bool = False) -> TaskData:
     """Everything a run trains and evaluates on, from the run's resolved config."""
-    from zoo.datasets.partition import label_budget, label_budget_rows
+    from zoo.datasets.partition import label_budget, label_budget_and_rows
 
     task = config["task"]
     setting = task.get("setting", "transfer")
@@ -246,9 +246,8 @@ def build_task_data(config: dict[str, Any], data_dir: Path | None = None, downlo
     labeled = val_labeled = val_rows = None
     if budget > 0:
         labeled = label_budget(target.splits["train"], budget, seed)
-        val = target.splits["val"]
-        val_rows = label_budget_rows(val.labels, budget, seed)  # (M,): evaluation slices target_val's logits by them
-        val_labeled = val if budget == 1 else val.subset(val_rows)  # label_budget(val, budget, seed), drawn once
+        # (M,) rows too: evaluation slices target_val's logits from target val's by them
+        val_labeled, val_rows = label_budget_and_rows(target.splits["val"], budget, seed)
     # Pretraining domains are built here too (cached: the pre-flight check and the pretraining step build the
     # same ones) so that their licence and citation reach the record even when the step's checkpoint is reused.
     pretrain = {name: build_matching_domain(name, spec, target, config, data_dir, download)

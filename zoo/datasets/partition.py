@@ -179,8 +179,18 @@ def label_budget(split: Split, fraction: float, seed: int = 0) -> Split:
 
         few_labels = label_budget(target.splits["train"], fraction=0.05, seed=0)
     """
+    return label_budget_and_rows(split, fraction, seed)[0]
+
+
+def label_budget_and_rows(split: Split, fraction: float, seed: int = 0) -> tuple[Split, torch.Tensor]:
+    """``label_budget``'s subset and its rows of ``split`` (M,) long, from one draw.
+
+    Usage::
+
+        val_labeled, rows = label_budget_and_rows(target.splits["val"], 0.1, seed=0)   # val.subset(rows)
+    """
     rows = label_budget_rows(split.labels, fraction, seed)  # (M,); validates the fraction
-    return split if fraction == 1 else split.subset(rows)
+    return (split if fraction == 1 else split.subset(rows)), rows
 
 
 def label_budget_rows(labels: torch.Tensor, fraction: float, seed: int = 0) -> torch.Tensor:

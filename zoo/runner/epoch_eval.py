@@ -96,10 +96,6 @@ class EpochEvaluator:
         self.dev_s = 0.0  # seconds spent in DEV, part of the evaluation time (the run's timings report it)
         self.val_loaders, self.test_loaders = eval_loaders(accelerator, data, batch_size)
 
-    def eval_every(self, selected_stage: bool, epochs: int, eval_every: int) -> int:
-        """``stage_eval_every`` with this evaluator's ``stage_curves``."""
-        return stage_eval_every(selected_stage, epochs, eval_every, self.stage_curves)
-
     def unlabeled(self, domain: str) -> Iterator[torch.Tensor]:
         """The domain's training images, normalised, on the device, in order: (B, C, H, W) float batches.
 

@@ -130,7 +130,7 @@ def train_run(run: RunSpec, data: TaskData, accelerator, show_progress: bool = T
     hook runs, then ``on_epoch_end(stage_name, epoch, algorithm)`` if given (the trajectory test compares
     weights there).
     """
-    from zoo.runner.epoch_eval import EpochEvaluator
+    from zoo.runner.epoch_eval import EpochEvaluator, stage_eval_every
     from zoo.runner.features import feature_stream
 
     config, train = run.config, run.config["train"]
@@ -195,7 +195,7 @@ def train_run(run: RunSpec, data: TaskData, accelerator, show_progress: bool = T
                 kept_outputs = {i: kept_outputs.get(i, outputs) for i in tracker.kept}  # only the newest can be new
 
         # an earlier stage is evaluated at its last epoch only, unless train.stage_curves (EpochEvaluator)
-        every = evaluate.eval_every(selected_stage, epochs, train.get("eval_every", 1))
+        every = stage_eval_every(selected_stage, epochs, train.get("eval_every", 1), evaluate.stage_curves)
         runner.run(stage, epochs, features=features, evaluate=evaluate_epoch, eval_every=every, after_epoch=record,
                    diverged_as=f"run {run.run_id} ({run.algorithm}, seed {run.seed})")
     if not stages:  # source-free without training (source_only, adabn, tent): the source model, evaluated once

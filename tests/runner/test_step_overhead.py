@@ -7,7 +7,8 @@
 - ``train.compile: true`` (backbone under ``torch.compile``) and ``reduce-overhead`` give eager's loss curve
   to float tolerance, for source_only and DANN, through ``train_run``; the mode of each setting on CPU and
   CUDA; a config that states ``compile: false`` keeps its run id;
-  a later run of the same shapes in the process compiles nothing again.
+  a later run of the same shapes in the process compiles nothing again; a pretraining step compiles its
+  backbone too, with eager's weights to float tolerance and a checkpoint key of its own.
 """
 
 from __future__ import annotations
@@ -29,10 +30,12 @@ defaults:
   seeds: [0]
 domains:
   site_a: {dataset: synthetic, num_classes: 2, n_per_class: 40, seed: 0}
+  site_b: {dataset: synthetic, num_classes: 3, n_per_class: 30, seed: 2}
   site_c: {dataset: synthetic, num_classes: 2, n_per_class: 40, seed: 1, appearance: 1.0}
 tasks:
   - {name: a-to-c, source: site_a, target: site_c, target_budget: 0, algorithms: [source_only, dann]}
 """
+PRETRAIN_TASK = "  - {name: b-then-c, pretrain: [site_b], target: site_c, target_budget: 0.5, algorithms: [full_ft]}\n"
 
 
 @pytest.fixture(autouse=True)
@@ -160,3 +163,35 @@ def test_compile_modes_by_device_and_a_clear_error_for_an_unknown_one(tmp_path):
         with pytest.raises(ConfigError, match="'compile' must be true, false or a torch.compile mode") as caught:
             load_suite(str(path), overrides=[f"train.compile={wrong}"])
         assert "\n" not in str(caught.value) and "reduce-overhead" in str(caught.value)
+
+
+def test_a_pretraining_step_compiles_its_backbone_as_the_run_does(tmp_path):
+    """``train.compile`` reaches progressive transfer's pretraining steps (one stage loop for both): the step
+    compiles its backbone and hands over eager's weights to float tolerance, under a checkpoint key of its own;
+    an eager step keeps the key it had before the option was keyed."""
+    from pathlib import Path
+
+    from torch._dynamo.utils import counters
+
+    from zoo.bench.suite import load_suite
+    from zoo.bench.task_data import build_task_data
+    from zoo.runner.pretrain import pretrain_backbone, step_key
+    from zoo.runner.train_record import make_accelerator
+
+    path = tmp_path / "suite.yaml"
+    path.write_text(SUITE + PRETRAIN_TASK)
+    states, keys = [], []
+    torch._dynamo.reset()  # no graph compiled by an earlier test of the same shapes: compiling here is counted
+    for overrides in ([], ["train.compile=true"]):
+        (run,) = load_suite(str(path), overrides=overrides).runs(tasks=["b-then-c"])
+        keys.append(step_key(run.config, 0))
+        frames = counters["frames"]["total"]
+        state, (step,) = pretrain_backbone(run, build_task_data(run.config).target, make_accelerator(cpu=True),
+                                           Path(tmp_path / "out"), show_progress=False)
+        assert not step["reused"] and len(step["val_accuracy_curve"]) == 2
+        assert (counters["frames"]["total"] > frames) == bool(overrides)  # compiled only when asked
+        states.append(state)
+    assert keys[0] != keys[1]  # a compiled step is a checkpoint of its own, as a compiled run is a run of its own
+    assert keys[0] == "859a9ad286a597dd"  # the eager key as it was before train.compile was keyed
+    for name, eager in states[0].items():
+        torch.testing.assert_close(states[1][name], eager, rtol=1e-4, atol=1e-5)

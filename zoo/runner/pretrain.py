@@ -10,9 +10,11 @@ last step is the shipped source model (``head: true``, set by resolution): its h
 classes, is kept too and the algorithm starts from both (``HEAD_PREFIX`` keys of the returned state).
 
 Every step is a checkpoint, ``<output>/pretrain/<key>/backbone.safetensors`` + ``step.json``, keyed by the
-hash of everything that determines it (backbone, image size, seed, training options, and all the steps up
-to it). Runs that share a pretraining (every algorithm and seed-mate of a task) reuse it, so strategies are
-compared from identical weights, and an interrupted suite does not pretrain twice.
+hash of everything that determines it (backbone, image size, seed, training options, ``train.compile``
+when set, and all the steps up to it). Runs that share a pretraining (every algorithm and seed-mate of a
+task) reuse it, so strategies are compared from identical weights, and an interrupted suite does not
+pretrain twice. Each step trains as a run's stage does (``zoo.runner.stage_loop``), its backbone compiled
+under ``train.compile`` as a run's is.
 
 Usage::
 
@@ -45,6 +47,7 @@ from zoo.backbones.normalize import Normalizer
 from zoo.bench.task_data import TaskData, build_matching_domain
 from zoo.datasets.base import Domain
 from zoo.errors import ConfigError
+from zoo.runner.compiled import compile_mode, compile_networks
 from zoo.runner.epoch_metrics import epoch_metrics
 from zoo.runner.evaluate import isolated_rng, predict
 from zoo.runner.seed_streams import seed_stream
@@ -60,14 +63,19 @@ HEAD_PREFIX = "@head."
 # Training options that change a pretraining step's weights (epochs is per step; max_steps_per_epoch too).
 KEY_TRAIN_OPTIONS = ("batch_size", "lr", "optimizer", "weight_decay", "momentum", "scheduler", "milestones", "gamma",
                      "max_steps_per_epoch", "mixed_precision", "augment", "epochs", "drop_last")
+# ... and those that change them only to float tolerance, keyed only when set, as run ids key them: a step
+# checkpointed before the option existed keeps its key (compile: a compiled backbone, zoo.runner.compiled)
+KEY_UNLESS_DEFAULT = {"compile": False}
 
 
 def step_key(config: dict[str, Any], upto: int) -> str:
     """16 hex digits naming pretraining steps ``0..upto`` of ``config`` (see the module docstring)."""
+    train = config["train"]
+    keyed = {k: train[k] for k in KEY_TRAIN_OPTIONS if k in train}
+    keyed.update({k: train[k] for k, default in KEY_UNLESS_DEFAULT.items() if train.get(k, default) != default})
     wanted = {
         "backbone": config["backbone"], "image_size": config.get("image_size"), "channels": config.get("channels"),
-        "seed": config["seed"], "train": {k: config["train"][k] for k in KEY_TRAIN_OPTIONS if k in config["train"]},
-        "steps": config["task"]["pretrain"][: upto + 1],
+        "seed": config["seed"], "train": keyed, "steps": config["task"]["pretrain"][: upto + 1],
     }
     return hashlib.sha256(json.dumps(wanted, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
@@ -86,6 +94,8 @@ def _train_step(step: dict[str, Any], domain: Domain, backbone, config: dict[str
     stage = Stage(f"pretrain:{domain.name}", "source", epochs=step["epochs"], lr_mult=step["lr_mult"])
     model.set_stage(stage)
     channels_last = to_channels_last(model)  # as a run's model (snapshots are contiguous copies either way)
+    # train.compile: the backbone compiled as a run's is (the compiled graphs of a shape are reused by the run)
+    compile_networks(model, compile_mode(train.get("compile", False), accelerator.device, train.get("drop_last", True)))
     cfg = backbone.config
     normalizer = Normalizer(cfg.mean, cfg.std, cfg.in_chans).to(accelerator.device)
     prepared = accelerator.prepare_model(model)

@@ -94,7 +94,7 @@ def test_submitit_local_executor_writes_the_sequential_records(sweep_dir, sequen
     proc = _medzoo(["run", "suite.yaml", "sweep.trials=1", "-o", "submitit", "--no-progress", "--launcher", "submitit",
                     "--cluster", "local", "--workers", "2", "--threads", "1", "--time", "10"], sweep_dir)
     jobs = len(SEEDS)
-    assert f"submitit (local): {jobs} jobs, at most 2 at a time" in proc.stderr
+    assert f"submitit (local): {jobs} jobs (one run each, on the CPU), at most 2 at a time" in proc.stderr
     expected = {run_id: r for run_id, r in sequential.items() if r["sweep"]["trial"] == 0}
     assert_same_records(read_records(sweep_dir / "submitit"), expected)
     logs = list((sweep_dir / "submitit" / "submitit").glob("*_log.err"))

@@ -112,8 +112,12 @@ class SubmititLauncher(Launcher):
         job = RunJob(str(Path(output_dir).absolute()), str(Path(data_dir).absolute()) if data_dir else None,
                      download, cpu, mixed_precision, threads, log_level=logging.INFO,
                      dedicated_process=cluster in ("local", "slurm"))  # debug runs jobs in this process
-        logger.info("submitit (%s): %d jobs, at most %d at a time, logs in %s", cluster, len(runs), parallel,
-                    executor.folder)
+        # each job trains one run on the devices it asks for (the cluster picks which): say so, as the workers
+        # launcher says how many runs go to each device
+        gpus = 0 if cpu else self.gpus_per_job
+        where = f"{gpus} GPU{'s' * (gpus > 1)}" if gpus else "the CPU"
+        logger.info("submitit (%s): %d jobs (one run each, on %s), at most %d at a time, logs in %s", cluster,
+                    len(runs), where, parallel, executor.folder)
         bar = tqdm(total=len(runs), desc="jobs", unit="run", disable=not show_progress)
         failures: list[tuple[Any, Any, BaseException]] = []
         try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from zoo.datasets.partition import label_budget, label_budget_rows, partition_domain, stratified_split
+from zoo.datasets.partition import label_budget, label_budget_and_rows, partition_domain, stratified_split
 from zoo.datasets.synthetic import synthetic_domain
 from zoo.errors import ConfigError
 
@@ -78,9 +78,9 @@ def test_label_budget():
     tiny = label_budget(train, 0.001, seed=0)
     assert tiny.class_counts(3) == [1, 1, 1]  # at least one per class present
     assert not torch.equal(label_budget(train, 0.1, seed=1).images, ten.images)  # another seed, another subset
-    rows = label_budget_rows(train.labels, 0.1, seed=0)  # (M,) sorted rows: what evaluation slices logits by
+    rows = label_budget_and_rows(train, 0.1, seed=0)[1]  # (M,) sorted rows: what evaluation slices logits by
     assert torch.equal(rows, rows.sort().values) and torch.equal(train.subset(rows).images, ten.images)
-    assert torch.equal(label_budget_rows(train.labels, 1.0), torch.arange(len(train)))
+    assert torch.equal(label_budget_and_rows(train, 1.0)[1], torch.arange(len(train)))
     for bad in (0, 0.0, -0.5, 1.5):
         with pytest.raises(ConfigError, match="label budget fraction must be in \\(0, 1\\]"):
             label_budget(train, bad)

@@ -183,32 +183,22 @@ def label_budget(split: Split, fraction: float, seed: int = 0) -> Split:
 
 
 def label_budget_and_rows(split: Split, fraction: float, seed: int = 0) -> tuple[Split, torch.Tensor]:
-    """``label_budget``'s subset and its rows of ``split`` (M,) long, from one draw.
+    """``label_budget``'s subset and its sorted rows of ``split`` (M,) long, from one draw.
 
     Usage::
 
         val_labeled, rows = label_budget_and_rows(target.splits["val"], 0.1, seed=0)   # val.subset(rows)
     """
-    rows = label_budget_rows(split.labels, fraction, seed)  # (M,); validates the fraction
-    return (split if fraction == 1 else split.subset(rows)), rows
-
-
-def label_budget_rows(labels: torch.Tensor, fraction: float, seed: int = 0) -> torch.Tensor:
-    """The sorted rows (M,) long of ``label_budget``'s subset of a split with (N,) ``labels``.
-
-    Usage::
-
-        rows = label_budget_rows(target.splits["val"].labels, 0.1, seed=0)   # split.subset(rows): the budget
-    """
     if not isinstance(fraction, (int, float)) or not 0 < fraction <= 1:
         raise ConfigError(f"label budget fraction must be in (0, 1], got {fraction!r}; for unsupervised "
                           "adaptation give the algorithm no target labels instead of an empty budget")
     if fraction == 1:
-        return torch.arange(len(labels))
+        return split, torch.arange(len(split))
     generator = torch.Generator().manual_seed(int(seed))
     keep = []
-    for cls in torch.unique(labels):
-        members = torch.nonzero(labels == cls).reshape(-1)  # (n_c,)
+    for cls in torch.unique(split.labels):
+        members = torch.nonzero(split.labels == cls).reshape(-1)  # (n_c,)
         members = members[torch.randperm(len(members), generator=generator)]
         keep.append(members[: max(1, math.floor(len(members) * fraction + 0.5))])
-    return torch.sort(torch.cat(keep)).values if keep else torch.empty(0, dtype=torch.long)
+    rows = torch.sort(torch.cat(keep)).values if keep else torch.empty(0, dtype=torch.long)  # (M,)
+    return split.subset(rows), rows

@@ -25,8 +25,8 @@ the parameters' addresses: each run records its own (one step's worth of time, n
 
 Usage::
 
-    mode = compile_mode(train["compile"], accelerator.device, train["drop_last"])   # None: stay eager
-    compile_networks(algorithm, mode)
+    compile_as_configured(algorithm, train, accelerator.device)   # a run's or a pretraining step's model
+    compile_networks(algorithm, compile_mode("max-autotune", accelerator.device))   # or a mode by hand
 """
 
 from __future__ import annotations
@@ -95,4 +95,10 @@ def compile_networks(algorithm, mode: str | None) -> None:
     backbone.forward_features = forward_features
 
 
-__all__ = ["MODES", "compile_mode", "compile_networks", "records_cuda_graphs"]
+def compile_as_configured(algorithm, train: dict, device: torch.device) -> None:
+    """``train.compile`` of a run's ``train`` options applied to ``algorithm``'s backbone on ``device``: the
+    one call of runs and pretraining steps alike (``true``'s mode needs ``train.drop_last``: static shapes)."""
+    compile_networks(algorithm, compile_mode(train.get("compile", False), device, train.get("drop_last", True)))
+
+
+__all__ = ["MODES", "compile_as_configured", "compile_mode", "compile_networks", "records_cuda_graphs"]

@@ -40,7 +40,7 @@ from zoo.bench.task_data import TaskData
 from zoo.errors import ConfigError
 from zoo.imbalance import loss_weights_for
 from zoo.imbalance_methods import ImbalanceMethod, imbalance_method
-from zoo.runner.compiled import compile_mode, compile_networks
+from zoo.runner.compiled import compile_as_configured
 from zoo.runner.evaluate import isolated_rng
 from zoo.runner.pretrain import HEAD_PREFIX
 from zoo.runner.selection_tracker import SelectionTracker, selection_set
@@ -139,8 +139,7 @@ def train_run(run: RunSpec, data: TaskData, accelerator, show_progress: bool = T
     normalizer = normalizer.to(accelerator.device)
     channels_last = to_channels_last(algorithm)  # conv nets in NHWC (why: stage_loop.to_channels_last)
     # train.compile: the backbone under torch.compile (CUDA graphs on CUDA); each algorithm's own Python stays eager
-    compile_networks(algorithm, compile_mode(train.get("compile", False), accelerator.device,
-                                             train.get("drop_last", True)))
+    compile_as_configured(algorithm, train, accelerator.device)
     model = accelerator.prepare_model(algorithm)
     imbalance = imbalance_method(train["imbalance"])  # what it changes: the loss, the sampler, cached features
     # One set of streams and one augmentation generator for all stages: each stage goes on where the last stopped.

@@ -44,10 +44,11 @@ from zoo.algorithms.freezing import set_trainable
 from zoo.algorithms.source_only import SourceOnly
 from zoo.backbones import create_backbone, declares_option
 from zoo.backbones.normalize import Normalizer
+from zoo.bench.run_config import ID_DEFAULTS
 from zoo.bench.task_data import TaskData, build_matching_domain
 from zoo.datasets.base import Domain
 from zoo.errors import ConfigError
-from zoo.runner.compiled import compile_mode, compile_networks
+from zoo.runner.compiled import compile_as_configured
 from zoo.runner.epoch_metrics import epoch_metrics
 from zoo.runner.evaluate import isolated_rng, predict
 from zoo.runner.seed_streams import seed_stream
@@ -63,9 +64,9 @@ HEAD_PREFIX = "@head."
 # Training options that change a pretraining step's weights (epochs is per step; max_steps_per_epoch too).
 KEY_TRAIN_OPTIONS = ("batch_size", "lr", "optimizer", "weight_decay", "momentum", "scheduler", "milestones", "gamma",
                      "max_steps_per_epoch", "mixed_precision", "augment", "epochs", "drop_last")
-# ... and those that change them only to float tolerance, keyed only when set, as run ids key them: a step
-# checkpointed before the option existed keeps its key (compile: a compiled backbone, zoo.runner.compiled)
-KEY_UNLESS_DEFAULT = {"compile": False}
+# ... and those that change them only to float tolerance, keyed only off their default, as run ids key them: a
+# step checkpointed before the option existed keeps its key (compile: a compiled backbone, zoo.runner.compiled)
+KEY_UNLESS_DEFAULT = {name: ID_DEFAULTS["train"][name] for name in ("compile",)}
 
 
 def step_key(config: dict[str, Any], upto: int) -> str:
@@ -95,7 +96,7 @@ def _train_step(step: dict[str, Any], domain: Domain, backbone, config: dict[str
     model.set_stage(stage)
     channels_last = to_channels_last(model)  # as a run's model (snapshots are contiguous copies either way)
     # train.compile: the backbone compiled as a run's is (the compiled graphs of a shape are reused by the run)
-    compile_networks(model, compile_mode(train.get("compile", False), accelerator.device, train.get("drop_last", True)))
+    compile_as_configured(model, train, accelerator.device)
     cfg = backbone.config
     normalizer = Normalizer(cfg.mean, cfg.std, cfg.in_chans).to(accelerator.device)
     prepared = accelerator.prepare_model(model)
